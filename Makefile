@@ -1,0 +1,136 @@
+# ABUR build.  `make` builds build/abur for the board in .config (the
+# default board when there is none); `make test` runs the whole suite.
+# BUILD=dir puts objects elsewhere (several builds can share one tree).
+
+BUILD ?= build
+DEFAULT_BOARD := qemu-x86_64
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+DESTDIR ?=
+PREFIX ?= /usr
+
+export HAVE_LIBFDISK := $(shell $(PKG_CONFIG) --exists fdisk 2>/dev/null && echo y)
+export HAVE_LIBEXT2FS := $(shell $(PKG_CONFIG) --exists ext2fs 2>/dev/null && echo y)
+
+-include .config
+BOARD := $(patsubst "%",%,$(CONFIG_BOARD))
+ifeq ($(BOARD),)
+BOARD := $(DEFAULT_BOARD)
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+PKGS := libarchive libzstd blkid inih $(if $(HAVE_LIBFDISK),fdisk) $(if $(HAVE_LIBEXT2FS),ext2fs)
+AUTOCONF := include/generated/autoconf.h
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wshadow -Wformat=2 \
+	  -fno-strict-aliasing -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DABUR_VERSION='"$(VERSION)"' \
+	  -Iinclude -Isrc -include $(AUTOCONF) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# obj-y: what this configuration builds (SWUpdate/Linux style).
+obj-y := $(wildcard src/core/*.c) $(wildcard src/store/*.c)
+obj-$(CONFIG_IMAGE) += $(wildcard src/image/*.c)
+obj-$(CONFIG_DAEMON) += $(wildcard src/watch/*.c)
+obj-$(CONFIG_AGENT) += $(wildcard src/agent/*.c)
+cmd-image := $(wildcard src/cmd/cmd_seal.c src/cmd/cmd_reimage.c src/cmd/cmd_probe.c)
+cmd-daemon := $(wildcard src/cmd/cmd_daemon.c)
+cmd-agent := $(wildcard src/cmd/cmd_agent.c src/cmd/cmd_flash.c)
+cmd-off := $(if $(CONFIG_IMAGE),,$(cmd-image)) $(if $(CONFIG_DAEMON),,$(cmd-daemon)) \
+	   $(if $(CONFIG_AGENT),,$(cmd-agent))
+cmd-y := $(filter-out src/cmd/main.c $(cmd-off),$(wildcard src/cmd/*.c))
+
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(obj-y) $(cmd-y))
+MAIN_OBJ := $(BUILD)/obj/cmd/main.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all clean distclean deps test unit bench demo install menuconfig olddefconfig savedefconfig \
+	initramfs flash-image rig check-format format help
+all: $(BUILD)/abur
+
+help:
+	@echo "make                 build $(BUILD)/abur for the board in .config ($(BOARD))"
+	@echo "make BOARD_defconfig load board/BOARD/defconfig (boards: $(notdir $(wildcard board/*)))"
+	@echo "make menuconfig      edit .config;  make olddefconfig  update it"
+	@echo "make test            install what is missing, build, run the whole suite"
+	@echo "make demo            the disk-failure rig, narrated"
+	@echo "make bench           benchmarks against peer tools"
+	@echo "make install DESTDIR=dir"
+
+# ---- configuration -------------------------------------------------------
+.config:
+	@echo "  CONF    no .config: using board $(DEFAULT_BOARD)"
+	@kconfig-conf --defconfig=board/$(DEFAULT_BOARD)/defconfig Kconfig >/dev/null
+
+%_defconfig: board/%/defconfig
+	kconfig-conf --defconfig=$< Kconfig
+
+menuconfig:
+	kconfig-mconf Kconfig
+
+olddefconfig:
+	kconfig-conf --olddefconfig Kconfig
+
+savedefconfig:
+	kconfig-conf --savedefconfig=defconfig Kconfig
+
+$(AUTOCONF): .config Kconfig
+	@mkdir -p include/config include/generated
+	@KCONFIG_AUTOHEADER=$@ kconfig-conf --silentoldconfig Kconfig
+
+# ---- build ---------------------------------------------------------------
+$(BUILD)/obj/%.o: src/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/abur: $(LIB_OBJS) $(MAIN_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  TEST-CC $<"
+	@$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka \
+		$(shell cat tests/unit/$*.ldflags 2>/dev/null)
+
+unit: $(UNIT_BINS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- tests ---------------------------------------------------------------
+deps:
+	@scripts/deps
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 all unit
+	@tests/run $(BUILD) $(BUILD)/asan
+
+check-format:
+	@clang-format --dry-run --Werror $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+format:
+	clang-format -i $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+bench: deps all
+	@bench/run $(BUILD)
+
+# ---- install -------------------------------------------------------------
+install: all
+	install -D -m 0755 $(BUILD)/abur $(DESTDIR)$(PREFIX)/sbin/abur
+	install -D -m 0644 board/$(BOARD)/abur.ini $(DESTDIR)/etc/abur/abur.ini
+	install -D -m 0644 doc/abur.8 $(DESTDIR)$(PREFIX)/share/man/man8/abur.8
+	$(if $(wildcard init/abur.service),install -D -m 0644 init/abur.service $(DESTDIR)/lib/systemd/system/abur.service)
+	$(if $(wildcard init/S60abur),install -D -m 0755 init/S60abur $(DESTDIR)/etc/init.d/S60abur)
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf .config .config.old include/config include/generated

@@ -1,0 +1,65 @@
+/* The `abur` subcommand table and what every command gets. */
+#ifndef ABUR_CMD_H
+#define ABUR_CMD_H
+
+#include "core/config.h"
+#include "core/util.h"
+
+/* Exit statuses (documented in abur(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,    /* bad usage or bad configuration */
+	EXIT_DEFERRED = 3, /* the run was deferred by policy */
+	EXIT_NOTHING = 4,  /* nothing to do: content unchanged, or no disk to act on */
+};
+
+struct ctx {
+	const char *config_path; /* -c, $ABUR_CONFIG, or the built-in default */
+	const char *store;       /* --store DIR|SPEC, overrides [flash] store */
+	bool json;
+	struct abur_config *cfg; /* loaded by ctx_config() */
+};
+
+typedef int (*cmd_fn)(struct ctx *ctx, int argc, char **argv);
+
+struct cmd {
+	const char *name;
+	const char *summary;
+	const char *usage;   /* after "abur NAME " */
+	const char *help;    /* options and details */
+	cmd_fn run;          /* NULL: not built into this binary */
+	const char *missing; /* why run is NULL: feature, or the work still to land */
+};
+
+/* Loads the configuration once. Prints the problems and returns EXIT_USAGE
+ * on a bad file; 0 on success. */
+int ctx_config(struct ctx *ctx) MUST_CHECK;
+
+/* The top-level usage text with the command list. */
+void abur_usage(FILE *f);
+
+const struct cmd *cmd_find(const char *name);
+size_t cmd_count(void);
+const struct cmd *cmd_at(size_t i);
+void cmd_print_help(const struct cmd *c, FILE *f);
+/* "abur NAME: usage: ..." on stderr; returns EXIT_USAGE. */
+int cmd_usage_error(const struct cmd *c, const char *fmt, ...) PRINTF(2, 3);
+
+/* Every subcommand; weak so a module that is not built leaves NULL. */
+#define ABUR_CMD(fn) int fn(struct ctx *ctx, int argc, char **argv) __attribute__((weak))
+ABUR_CMD(cmd_backup);
+ABUR_CMD(cmd_list);
+ABUR_CMD(cmd_status);
+ABUR_CMD(cmd_verify);
+ABUR_CMD(cmd_restore);
+ABUR_CMD(cmd_seal);
+ABUR_CMD(cmd_reimage);
+ABUR_CMD(cmd_probe);
+ABUR_CMD(cmd_daemon);
+ABUR_CMD(cmd_agent);
+ABUR_CMD(cmd_flash);
+int cmd_config(struct ctx *ctx, int argc, char **argv);
+int cmd_help(struct ctx *ctx, int argc, char **argv);
+int cmd_version(struct ctx *ctx, int argc, char **argv);
+#endif

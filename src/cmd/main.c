@@ -1,0 +1,97 @@
+/* abur: one multi-call binary, dispatching through the command table. */
+#include <string.h>
+
+#include "abur/kconfig.h"
+#include "cmd.h"
+#include "core/io.h"
+#include "core/log.h"
+
+/* Takes the global options out of argv wherever they stand (before a "--"),
+ * so "abur config check -c FILE" and "abur -c FILE config check" agree.
+ * Returns the new argc, or -1 on a usage error. */
+static int take_globals(struct ctx *ctx, int argc, char **argv, bool *help, bool *version)
+{
+	int out = 0;
+	bool done = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (done || a[0] != '-') {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (streq(a, "--")) {
+			done = true;
+			argv[out++] = argv[i];
+		} else if (streq(a, "-c") || streq(a, "--config") || streq(a, "--store")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "abur: %s needs a value\n", a);
+				return -1;
+			}
+			val = argv[++i];
+		} else if (startswith(a, "--config=") || startswith(a, "--store=")) {
+			val = strchr(a, '=') + 1;
+		} else if (streq(a, "--json")) {
+			ctx->json = true;
+		} else if (streq(a, "-v") || streq(a, "--verbose")) {
+			log_set_level(LOG_LVL_DEBUG);
+		} else if (streq(a, "-q") || streq(a, "--quiet")) {
+			log_set_level(LOG_LVL_ERROR);
+		} else if (streq(a, "-h") || streq(a, "--help")) {
+			*help = true;
+		} else if (streq(a, "--version")) {
+			*version = true;
+		} else {
+			argv[out++] = argv[i];
+		}
+		if (val && startswith(a, "--store"))
+			ctx->store = val;
+		else if (val)
+			ctx->config_path = val;
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx ctx = {.config_path = getenv("ABUR_CONFIG")};
+	bool help = false, version = false;
+	const struct cmd *c;
+	int r;
+
+	if (!ctx.config_path || !*ctx.config_path)
+		ctx.config_path = CONFIG_DEFAULT_CONFIG;
+	log_setup("abur", false);
+	if (io_setup_from_env() < 0) {
+		fprintf(stderr, "abur: ABUR_IO_FAULT: %s\n", abur_errmsg(-EINVAL));
+		return EXIT_USAGE;
+	}
+	argc = take_globals(&ctx, argc - 1, argv + 1, &help, &version);
+	argv++;
+	if (argc < 0)
+		return EXIT_USAGE;
+	if (version && argc == 0)
+		return cmd_version(&ctx, 0, argv);
+	if (argc == 0) {
+		abur_usage(help ? stdout : stderr);
+		return help ? EXIT_OK : EXIT_USAGE;
+	}
+	c = cmd_find(argv[0]);
+	if (!c) {
+		fprintf(stderr, "abur: unknown command '%s' (try 'abur --help')\n", argv[0]);
+		return EXIT_USAGE;
+	}
+	if (help) {
+		cmd_print_help(c, stdout);
+		return EXIT_OK;
+	}
+	if (!c->run) {
+		fprintf(stderr, "abur %s: not available in this build: needs %s\n", c->name, c->missing);
+		return EXIT_FAIL;
+	}
+	r = c->run(&ctx, argc, argv);
+	config_free(ctx.cfg);
+	return r;
+}

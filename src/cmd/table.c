@@ -1,0 +1,77 @@
+#include <stdarg.h>
+#include <string.h>
+
+#include "abur/kconfig.h"
+#include "cmd.h"
+
+#define FEATURE(opt, fn) (IS_ENABLED(opt) ? (fn) : NULL)
+
+static const struct cmd commands[] = {
+    {"backup", "snapshot components into the flash store now", "[COMPONENT...]",
+     "  Backs up the named file-level components (all of them by default).\n"
+     "  Unchanged content writes nothing and exits with status 4.\n"
+     "  --trigger WHY   recorded in the manifest (default: manual)\n",
+     cmd_backup, "the snapshot store"},
+    {"list", "list stored generations", "[COMPONENT]", "", cmd_list, "the snapshot store"},
+    {"status", "show last backup, next run and deferrals per component", "", "", cmd_status, "the snapshot store"},
+    {"verify", "re-read every payload and check its hashes", "[COMPONENT] [--generation N]", "", cmd_verify,
+     "the snapshot store"},
+    {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
+     "the snapshot store"},
+    {"seal", "capture the os image from an unmounted disk", "--disk DEV", "", FEATURE(CONFIG_IMAGE, cmd_seal),
+     "disk imaging (CONFIG_IMAGE)"},
+    {"reimage", "write the os image and newest settings onto a disk", "--disk DEV [--generation N] [--yes=SERIAL]", "",
+     FEATURE(CONFIG_IMAGE, cmd_reimage), "disk imaging (CONFIG_IMAGE)"},
+    {"probe", "classify disks: flash, blank, ours, foreign", "[DEV...]", "", FEATURE(CONFIG_IMAGE, cmd_probe),
+     "disk imaging (CONFIG_IMAGE)"},
+    {"daemon", "run the resident change-watcher and nightly scheduler", "", "", FEATURE(CONFIG_DAEMON, cmd_daemon),
+     "the change-watcher (CONFIG_DAEMON)"},
+    {"agent", "the boot-time restore agent (run by the initramfs)", "", "", FEATURE(CONFIG_AGENT, cmd_agent),
+     "the boot agent (CONFIG_AGENT)"},
+    {"flash", "prepare a flash device", "install --device DEV [--yes=SERIAL]", "", FEATURE(CONFIG_AGENT, cmd_flash),
+     "the boot agent (CONFIG_AGENT)"},
+    {"config", "validate and print the effective configuration", "check [-c FILE] [--json]",
+     "  Exits 0 and prints the configuration when it is valid; exits 2 and\n"
+     "  names every problem (file:line: what was expected) when it is not.\n",
+     cmd_config, NULL},
+    {"help", "show help for a command", "[COMMAND]", "", cmd_help, NULL},
+    {"version", "show version and enabled build features", "", "", cmd_version, NULL},
+};
+
+const struct cmd *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+size_t cmd_count(void)
+{
+	return ARRAY_SIZE(commands);
+}
+const struct cmd *cmd_at(size_t i)
+{
+	return i < ARRAY_SIZE(commands) ? &commands[i] : NULL;
+}
+
+void cmd_print_help(const struct cmd *c, FILE *f)
+{
+	fprintf(f, "usage: abur [GLOBAL OPTIONS] %s %s\n\n%s.\n", c->name, c->usage, c->summary);
+	if (c->help && *c->help)
+		fprintf(f, "\n%s", c->help);
+	if (!c->run)
+		fprintf(f, "\nNot available in this build: needs %s.\n", c->missing);
+}
+
+int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "abur %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: abur %s %s\n", c->name, c->usage);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,73 @@
+/* Runtime configuration (abur.ini), parsed into a typed, validated
+ * structure.  Every error names the file, the line and what was expected. */
+#ifndef ABUR_CONFIG_H
+#define ABUR_CONFIG_H
+
+#include <stdio.h>
+
+#include "util.h"
+
+enum comp_type { COMP_FILES, COMP_DISK };
+enum comp_policy { POLICY_NIGHTLY, POLICY_CHANGE, POLICY_MANUAL };
+
+struct abur_component {
+	char *name;
+	enum comp_type type;
+	char **paths; /* absolute paths on the protected system */
+	size_t npaths;
+	char **excludes; /* absolute paths or fnmatch() patterns */
+	size_t nexcludes;
+	enum comp_policy policy;
+	uint64_t quiet; /* seconds, policy = change */
+	unsigned keep;
+	int line; /* of its [component NAME] header */
+};
+
+struct abur_config {
+	char *path; /* file it came from */
+	struct {
+		char *store; /* LABEL=, UUID=, PARTUUID=, /dev/..., or a directory */
+		char *boot;
+		char *mount;
+	} flash;
+	struct {
+		char *system; /* auto, slot:PCI, serial:S, or a device path */
+		bool grow_last_partition;
+	} disk;
+	struct {
+		unsigned nightly;      /* minutes after local midnight */
+		uint64_t defer_within; /* seconds */
+		unsigned max_deferrals;
+		uint64_t catch_up_after; /* seconds after start-up */
+	} schedule;
+	struct {
+		char *state_dir;
+		char *event_log;
+		uint64_t event_log_max;
+		char *metrics; /* NULL: none */
+	} daemon;
+	struct {
+		uint64_t max_total_size;
+		uint64_t max_entries;
+	} restore;
+	struct abur_component *comps;
+	size_t ncomps;
+};
+
+/* Parses text as the file `name`. On success *out is a new config (free
+ * with config_free()). On a bad configuration returns -EINVAL and *errors
+ * holds one "name:LINE: problem" line per problem (caller frees). */
+int config_parse(const char *text, size_t len, const char *name, struct abur_config **out, char **errors) MUST_CHECK;
+/* Reads and parses a file; -ENOENT etc. with *errors set likewise. */
+int config_load(const char *path, struct abur_config **out, char **errors) MUST_CHECK;
+void config_free(struct abur_config *cfg);
+
+const struct abur_component *config_component(const struct abur_config *cfg, const char *name);
+const char *policy_name(enum comp_policy p);
+const char *comp_type_name(enum comp_type t);
+/* True when path (absolute) is excluded by the component. */
+bool component_excludes(const struct abur_component *c, const char *path);
+
+/* Prints the effective configuration as INI, or as one JSON object. */
+void config_print(const struct abur_config *cfg, FILE *f, bool json);
+#endif

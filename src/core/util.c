@@ -1,0 +1,247 @@
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static __thread char errbuf[1024];
+static __thread bool errset;
+
+static int vfail(int r, bool wrap, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (wrap && errset) {
+		char old[sizeof(errbuf)];
+		size_t n;
+		memcpy(old, errbuf, sizeof(old));
+		n = strlen(msg);
+		memcpy(errbuf, msg, n < sizeof(errbuf) - 3 ? n : sizeof(errbuf) - 3);
+		n = n < sizeof(errbuf) - 3 ? n : sizeof(errbuf) - 3;
+		memcpy(errbuf + n, ": ", 3);
+		strncat(errbuf, old, sizeof(errbuf) - n - 3);
+	} else {
+		snprintf(errbuf, sizeof(errbuf), "%s", msg);
+	}
+	errset = true;
+	return r;
+}
+
+int abur_fail(int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(r, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int abur_fail_wrap(int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(r, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const char *abur_errmsg(int r)
+{
+	if (errset)
+		return errbuf;
+	return strerror(r < 0 ? -r : r);
+}
+
+void abur_fail_clear(void)
+{
+	errset = false;
+	errbuf[0] = '\0';
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+char *strstrip(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+bool streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+
+	if (fd < 0)
+		return abur_fail(-errno, "%s: %m", path);
+	if (fstat(fd, &st) < 0)
+		return abur_fail(-errno, "%s: %m", path);
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return abur_fail(-EFBIG, "%s: larger than %zu bytes", path, max);
+	buf = xmalloc(max + 1);
+	for (;;) {
+		ssize_t k = read(fd, buf + n, max + 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int r = -errno;
+			free(buf);
+			return abur_fail(r, "%s: %s", path, strerror(-r));
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max) {
+			free(buf);
+			return abur_fail(-EFBIG, "%s: larger than %zu bytes", path, max);
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return abur_fail(-errno, "mkdir %s: %m", p);
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return abur_fail(-errno, "mkdir %s: %m", p);
+	return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name, dev_t dev)
+{
+	struct stat st;
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (st.st_dev != dev)
+		return -EXDEV;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		int k = rm_rf_at(dirfd(d), de->d_name, dev);
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", path);
+	r = rm_rf_at(AT_FDCWD, path, st.st_dev);
+	if (r < 0)
+		return abur_fail(r, "remove %s: %s", path, strerror(-r));
+	return 0;
+}
+
+char *fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	unsigned u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}

@@ -1,0 +1,36 @@
+# Kconfig: defconfigs per board, olddefconfig, the generated header, and a
+# build with a feature switched off (in a copy of the tree).
+. "$TOP/tests/lib/common.sh"
+src=$TMP/src
+mkdir -p "$src"
+(cd "$TOP" && tar --exclude=./build --exclude=./.config --exclude=./include/config \
+	--exclude=./include/generated --exclude=./qemu/cache --exclude=./.git -cf - .) | tar -xf - -C "$src"
+cd "$src"
+
+make -s qemu-x86_64_defconfig >/dev/null 2>&1 && grep -q '^CONFIG_BOARD="qemu-x86_64"' .config &&
+	pass "make qemu-x86_64_defconfig" || fail "qemu-x86_64_defconfig"
+make -s generic-x86_64_defconfig >/dev/null 2>&1 && grep -q '^CONFIG_BOARD="generic-x86_64"' .config &&
+	pass "make generic-x86_64_defconfig" || fail "generic-x86_64_defconfig"
+make -s olddefconfig >/dev/null 2>&1 && grep -q '^CONFIG_ZSTD_LEVEL=3' .config &&
+	pass "make olddefconfig keeps defaults" || fail "olddefconfig"
+
+# A build with the image feature off: seal/reimage/probe say they are missing.
+sed -i 's/^CONFIG_IMAGE=y/# CONFIG_IMAGE is not set/' .config
+make -s olddefconfig >/dev/null 2>&1
+if make -s BUILD="$TMP/b" all >"$TMP/build.log" 2>&1; then
+	grep -q '^#define CONFIG_IMAGE' include/generated/autoconf.h && fail "CONFIG_IMAGE still in autoconf.h" ||
+		pass "generated header follows .config"
+	out=$("$TMP/b/abur" seal --disk /dev/null 2>&1); rc=$?
+	[ $rc = 1 ] && echo "$out" | grep -q "not available in this build" &&
+		pass "a command not built exits 1 saying so" || fail "seal without CONFIG_IMAGE: rc=$rc $out"
+	"$TMP/b/abur" help seal | grep -q "Not available in this build" &&
+		pass "its help says so too" || fail "help seal does not say it is missing"
+	"$TMP/b/abur" --version | grep -q -- '-image' && pass "--version lists -image" || fail "--version features"
+else
+	fail "build without CONFIG_IMAGE: $(tail -5 "$TMP/build.log")"
+fi
+
+# No .config at all: the default board is used.
+rm -f .config
+make -s BUILD="$TMP/c" all >"$TMP/build2.log" 2>&1 && grep -q 'CONFIG_BOARD="qemu-x86_64"' .config &&
+	pass "no .config builds the default board" || fail "default board build: $(tail -3 "$TMP/build2.log")"

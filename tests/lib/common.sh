@@ -1,0 +1,71 @@
+# Shared helpers for integration tests (sourced).  Each check prints one
+# verdict line: PASS: name / FAIL: name: why / SKIP: name: why.
+# Loop devices made with make_loop are detached on exit, mounts unmounted.
+set -u
+ABUR=${ABUR:-$TOP/build/abur}
+TMP=$(mktemp -d /tmp/abur-test.XXXXXX)
+_loops=()
+_mounts=()
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; }
+skip() { echo "SKIP: $*"; }
+# check NAME CMD...: PASS when CMD succeeds, else FAIL with its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
+}
+
+cleanup() {
+	local i
+	for ((i = ${#_mounts[@]} - 1; i >= 0; i--)); do umount -l "${_mounts[$i]}" 2>/dev/null; done
+	for l in "${_loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+need_root() { # name: prints SKIP and returns 1 when root or loop devices are missing
+	if [ "$(id -u)" != 0 ]; then skip "$1: needs root"; return 1; fi
+	if ! losetup -f >/dev/null 2>&1; then skip "$1: no loop devices"; return 1; fi
+	return 0
+}
+
+# make_loop FILE: attaches with partition scan, waits for pN nodes (no udev).
+make_loop() {
+	local dev
+	dev=$(losetup -f --show -P "$1") || return 1
+	_loops+=("$dev")
+	partprobe "$dev" 2>/dev/null || true
+	udev_settle_parts "$dev"
+	echo "$dev"
+}
+
+udev_settle_parts() { # wait for the kernel's partition nodes to match sysfs
+	local dev=$1 i p name
+	for i in $(seq 50); do
+		local ok=1
+		for p in /sys/block/"$(basename "$dev")"/"$(basename "$dev")"p*; do
+			[ -e "$p" ] || continue
+			name=$(basename "$p")
+			if [ ! -b "/dev/$name" ]; then
+				mknod "/dev/$name" b "$(cut -d: -f1 "$p/dev")" "$(cut -d: -f2 "$p/dev")" 2>/dev/null || ok=0
+			fi
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+}
+
+mount_tracked() { # mount_tracked [opts...] DEV DIR
+	mount "$@" && _mounts+=("${!#}")
+}
+
+# A store directory on a small ext4 filesystem image, mounted.
+make_store() { # DIR SIZE_MB
+	local dir=$1 size=${2:-64}
+	truncate -s "${size}M" "$TMP/store-$size.img"
+	mkfs.ext4 -q -F -L ABUR-STORE "$TMP/store-$size.img"
+	mkdir -p "$dir"
+	mount_tracked -o loop "$TMP/store-$size.img" "$dir"
+}

@@ -1,0 +1,96 @@
+/* The subcommand table: every documented command is there, and commands
+ * not in this build say so. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cmd/cmd.h"
+#include "core/sha256.h"
+
+static void every_command_present(void **state)
+{
+	static const char *const names[] = {"backup", "list",   "status", "verify", "restore", "seal", "reimage",
+					    "probe",  "daemon", "agent",  "flash",  "config",  "help", "version"};
+	(void)state;
+	assert_int_equal(cmd_count(), ARRAY_SIZE(names));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		const struct cmd *c = cmd_find(names[i]);
+		assert_non_null(c);
+		assert_non_null(c->summary);
+		assert_non_null(c->usage);
+		assert_true(c->run || c->missing);
+	}
+	assert_null(cmd_find("nope"));
+	assert_null(cmd_find(""));
+	assert_null(cmd_at(cmd_count()));
+}
+
+static void names_unique(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < cmd_count(); i++)
+		for (size_t j = i + 1; j < cmd_count(); j++)
+			assert_string_not_equal(cmd_at(i)->name, cmd_at(j)->name);
+}
+
+static void help_mentions_missing(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cmd fake = {"x", "do x", "[ARG]", "", NULL, "the x feature"};
+	(void)state;
+	cmd_print_help(&fake, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "usage: abur [GLOBAL OPTIONS] x [ARG]"));
+	assert_non_null(strstr(buf, "Not available in this build: needs the x feature"));
+	free(buf);
+}
+
+static void config_check_runs(void **state)
+{
+	(void)state;
+	assert_non_null(cmd_find("config")->run);
+	assert_non_null(cmd_find("version")->run);
+}
+
+static void sha256_vectors(void **state)
+{
+	char hex[SHA256_HEX_LEN];
+	struct sha256 s;
+	(void)state;
+	sha256_hex("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	{
+		/* one million 'a' in uneven pieces, to exercise the block buffer */
+		static const size_t pieces[] = {1, 63, 64, 65, 127, 1000};
+		char a[1000];
+		size_t left = 1000000, k = 0;
+		memset(a, 'a', sizeof(a));
+		sha256_init(&s);
+		while (left) {
+			size_t n = pieces[k++ % ARRAY_SIZE(pieces)];
+			n = n < left ? n : left;
+			sha256_update(&s, a, n);
+			left -= n;
+		}
+		sha256_final_hex(&s, hex);
+		assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	}
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(every_command_present), cmocka_unit_test(names_unique),
+	    cmocka_unit_test(help_mentions_missing), cmocka_unit_test(config_check_runs),
+	    cmocka_unit_test(sha256_vectors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/config.h"
+
+static struct abur_config *cfg;
+static char *errors;
+
+static int parse(const char *text)
+{
+	config_free(cfg);
+	free(errors);
+	cfg = NULL;
+	errors = NULL;
+	return config_parse(text, strlen(text), "t.ini", &cfg, &errors);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	config_free(cfg);
+	free(errors);
+	cfg = NULL;
+	errors = NULL;
+	return 0;
+}
+
+/* Asserts that parsing fails and that the errors contain `want`. */
+static void expect_error(const char *text, const char *want)
+{
+	assert_int_equal(parse(text), -EINVAL);
+	assert_null(cfg);
+	assert_non_null(errors);
+	if (!strstr(errors, want))
+		fail_msg("wanted \"%s\" in:\n%s", want, errors);
+}
+
+static void valid_board_file(void **state)
+{
+	const struct abur_component *c;
+	(void)state;
+	assert_int_equal(parse("[flash]\nstore = LABEL=ABUR-STORE\n"
+			       "[schedule]\nnightly = 23:30\ndefer_if_changed_within = 90m\nmax_deferrals = 2\n"
+			       "[component config]\npaths = /etc/vms /etc/other\nexclude = /etc/vms/license.lic\n"
+			       "policy = change\nquiet = 45s\nkeep = 3\n"
+			       "[component os]\ntype = disk\npolicy = manual\n"),
+			 0);
+	assert_string_equal(cfg->flash.store, "LABEL=ABUR-STORE");
+	assert_int_equal(cfg->schedule.nightly, 23 * 60 + 30);
+	assert_int_equal(cfg->schedule.defer_within, 5400);
+	assert_int_equal(cfg->schedule.max_deferrals, 2);
+	assert_int_equal(cfg->ncomps, 2);
+	c = config_component(cfg, "config");
+	assert_non_null(c);
+	assert_int_equal(c->npaths, 2);
+	assert_string_equal(c->paths[1], "/etc/other");
+	assert_int_equal(c->policy, POLICY_CHANGE);
+	assert_int_equal(c->quiet, 45);
+	assert_int_equal(c->keep, 3);
+	assert_true(component_excludes(c, "/etc/vms/license.lic"));
+	assert_false(component_excludes(c, "/etc/vms/recorder.ini"));
+	assert_int_equal(config_component(cfg, "os")->type, COMP_DISK);
+}
+
+static void defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("; nothing but a comment\n"), 0);
+	assert_int_equal(cfg->schedule.nightly, 0);
+	assert_int_equal(cfg->schedule.defer_within, 3600);
+	assert_string_equal(cfg->disk.system, "auto");
+	assert_int_equal(cfg->ncomps, 0);
+}
+
+static void unknown_key(void **state)
+{
+	(void)state;
+	expect_error("[schedule]\nnightly = 00:00\nfoo = 1\n", "t.ini:3: unknown key 'foo' in [schedule]");
+	expect_error("[component c]\npaths = /a\npath = /b\n", "t.ini:3: unknown key 'path' in [component c]");
+}
+
+static void bad_duration(void **state)
+{
+	(void)state;
+	expect_error("[schedule]\n\ndefer_if_changed_within = 60x\n",
+		     "t.ini:3: defer_if_changed_within = 60x: bad duration");
+	expect_error("[component c]\npaths = /a\npolicy = change\nquiet = soon\n",
+		     "t.ini:4: quiet = soon: bad duration");
+}
+
+static void bad_time(void **state)
+{
+	(void)state;
+	expect_error("[schedule]\nnightly = 24:00\n", "t.ini:2: nightly = 24:00: bad time (expected HH:MM");
+	expect_error("[schedule]\nnightly = midnight\n", "t.ini:2: nightly = midnight: bad time");
+}
+
+static void missing_paths(void **state)
+{
+	(void)state;
+	expect_error("[flash]\nstore = /x\n\n[component config]\npolicy = nightly\n",
+		     "t.ini:4: component 'config' has no 'paths'");
+}
+
+static void duplicate_component(void **state)
+{
+	(void)state;
+	expect_error("[component a]\npaths = /a\n[component b]\npaths = /b\n[component a]\npaths = /c\n",
+		     "t.ini:5: duplicate component 'a' (first defined at line 1)");
+}
+
+static void out_of_range(void **state)
+{
+	(void)state;
+	expect_error("[component a]\npaths = /a\nkeep = 0\n", "t.ini:3: keep = 0: out of range (1..1000)");
+	expect_error("[schedule]\nmax_deferrals = 1000\n", "t.ini:2: max_deferrals = 1000: out of range");
+	expect_error("[schedule]\ndefer_if_changed_within = 2d\n",
+		     "t.ini:2: defer_if_changed_within = 2d: out of range");
+	expect_error("[daemon]\nevent_log_max = 1\n", "t.ini:2: event_log_max = 1: out of range");
+}
+
+static void other_errors(void **state)
+{
+	(void)state;
+	expect_error("[bogus]\nx = 1\n", "t.ini:1: unknown section [bogus]");
+	expect_error("[schedule]\nthis is not a key\n", "t.ini:2: expected '[section]' or 'key = value'");
+	expect_error("[schedule\nnightly = 00:00\n", "t.ini:1: section header without ']'");
+	expect_error("[component a]\npaths = relative/path\n",
+		     "t.ini:1: component 'a': path 'relative/path' must be absolute");
+	expect_error("[component a]\npaths = /a\npolicy = sometimes\n",
+		     "t.ini:3: policy = sometimes: expected nightly, change or manual");
+	expect_error("[disk]\ngrow_last_partition = perhaps\n",
+		     "t.ini:2: grow_last_partition = perhaps: expected yes or no");
+	expect_error("[schedule]\nnightly = 00:00\nnightly = 01:00\n",
+		     "t.ini:3: duplicate key 'nightly' in [schedule] (first at line 2)");
+	expect_error("[component]\npaths = /a\n", "t.ini:1: [component] needs a name");
+	expect_error("[component Bad!]\n", "bad component name 'Bad!'");
+	expect_error("[component os]\ntype = disk\npaths = /x\npolicy = manual\n", "type = disk and takes no 'paths'");
+	expect_error("[daemon]\nstate_dir = var/lib\n", "t.ini:2: state_dir = var/lib: expected an absolute path");
+}
+
+static void long_line_and_nul(void **state)
+{
+	char text[400];
+	(void)state;
+	memset(text, 'a', sizeof(text));
+	memcpy(text, "[flash]\nstore = ", 16);
+	text[sizeof(text) - 2] = '\n';
+	text[sizeof(text) - 1] = '\0';
+	expect_error(text, "t.ini:2: line too long");
+	assert_int_equal(config_parse("[flash]\nst\0re = x\n", 19, "t.ini", &cfg, &errors), -EINVAL);
+	assert_non_null(strstr(errors, "t.ini:2: NUL byte"));
+}
+
+static void several_errors_all_reported(void **state)
+{
+	(void)state;
+	expect_error("[schedule]\nnightly = 25:00\nfoo = 1\n", "t.ini:2:");
+	assert_non_null(strstr(errors, "t.ini:3: unknown key 'foo'"));
+}
+
+static void load_missing_file(void **state)
+{
+	(void)state;
+	assert_true(config_load("/nonexistent/abur.ini", &cfg, &errors) < 0);
+	assert_non_null(strstr(errors, "/nonexistent/abur.ini"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(valid_board_file, teardown),
+	    cmocka_unit_test_teardown(defaults, teardown),
+	    cmocka_unit_test_teardown(unknown_key, teardown),
+	    cmocka_unit_test_teardown(bad_duration, teardown),
+	    cmocka_unit_test_teardown(bad_time, teardown),
+	    cmocka_unit_test_teardown(missing_paths, teardown),
+	    cmocka_unit_test_teardown(duplicate_component, teardown),
+	    cmocka_unit_test_teardown(out_of_range, teardown),
+	    cmocka_unit_test_teardown(other_errors, teardown),
+	    cmocka_unit_test_teardown(long_line_and_nul, teardown),
+	    cmocka_unit_test_teardown(several_errors_all_reported, teardown),
+	    cmocka_unit_test_teardown(load_missing_file, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
