@@ -1,0 +1,154 @@
+#include "blk.h"
+
+#include <blkid.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+bool blk_is_device_spec(const char *spec)
+{
+	return startswith(spec, "LABEL=") || startswith(spec, "UUID=") || startswith(spec, "PARTUUID=") ||
+	       startswith(spec, "PARTLABEL=") || startswith(spec, "/dev/");
+}
+
+int blk_resolve(const char *spec, char **dev)
+{
+	char *d;
+	struct stat st;
+
+	if (startswith(spec, "/dev/")) {
+		if (stat(spec, &st) < 0 || !S_ISBLK(st.st_mode))
+			return abur_fail(-ENODEV, "no block device %s", spec);
+		*dev = xstrdup(spec);
+		return 0;
+	}
+	d = blkid_evaluate_spec(spec, NULL);
+	if (!d)
+		return abur_fail(-ENODEV, "no device with %s", spec);
+	*dev = xstrdup(d);
+	free(d);
+	return 0;
+}
+
+static int probe_type(const char *dev, char **type)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(dev);
+	const char *t = NULL;
+	int r = -EINVAL;
+
+	if (!pr)
+		return abur_fail(-errno ? -errno : -EIO, "cannot probe %s: %m", dev);
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0) {
+		*type = xstrdup(t);
+		r = 0;
+	}
+	blkid_free_probe(pr);
+	return r < 0 ? abur_fail(r, "%s: no filesystem found", dev) : 0;
+}
+
+int blk_mount(const char *dev, const char *dir, bool rw)
+{
+	_cleanup_free_ char *type = NULL;
+	const char *data = NULL;
+	int r;
+
+	r = probe_type(dev, &type);
+	if (r < 0)
+		return r;
+	r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	if (!rw && (streq(type, "ext3") || streq(type, "ext4")))
+		data = "noload";
+	if (mount(dev, dir, type, (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV, data) < 0)
+		return abur_fail(-errno, "mount %s (%s) on %s: %m", dev, type, dir);
+	return 0;
+}
+
+int blk_umount(const char *dir)
+{
+	if (umount2(dir, 0) < 0)
+		return abur_fail(-errno, "unmount %s: %m", dir);
+	return 0;
+}
+
+/* Whether device number d is dev itself or one of its partitions. */
+static bool same_disk(dev_t disk, dev_t d, const char *disk_sysname)
+{
+	char path[512];
+	struct stat st;
+
+	if (d == disk)
+		return true;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", major(d), minor(d));
+	if (stat(path, &st) < 0)
+		return false;
+	/* A partition's sysfs directory sits inside its disk's. */
+	char link[512], target[512];
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(d), minor(d));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	char needle[128];
+	snprintf(needle, sizeof(needle), "/%s/", disk_sysname);
+	return strstr(target, needle) != NULL;
+}
+
+int blk_find_mount(const char *dev, char **where)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	struct stat st;
+	char line[4096];
+	const char *sysname = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	char real[512];
+
+	if (stat(dev, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	if (realpath(dev, real))
+		sysname = strrchr(real, '/') + 1;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return abur_fail(-errno, "/proc/self/mountinfo: %m");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, mnr;
+		char mnt[2048];
+		if (sscanf(line, "%*d %*d %u:%u %*s %2047s", &maj, &mnr, mnt) != 3)
+			continue;
+		if (!same_disk(st.st_rdev, makedev(maj, mnr), sysname))
+			continue;
+		char *dash = strstr(line, " - ");
+		char src[1024] = "?";
+		if (dash)
+			sscanf(dash + 3, "%*s %1023s", src);
+		*where = xasprintf("%s on %s", src, mnt);
+		return 1;
+	}
+	return 0;
+}
+
+int blk_size(const char *dev, uint64_t *bytes)
+{
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (fstat(fd, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (S_ISREG(st.st_mode)) {
+		*bytes = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (ioctl(fd, BLKGETSIZE64, bytes) < 0)
+		return abur_fail(-errno, "%s: size: %m", dev);
+	return 0;
+}

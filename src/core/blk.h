@@ -1,0 +1,23 @@
+/* Block devices: find by spec, mount, tell whether mounted. */
+#ifndef ABUR_BLK_H
+#define ABUR_BLK_H
+
+#include "util.h"
+
+/* Resolves LABEL=, UUID=, PARTUUID=, PARTLABEL= or a device path to a
+ * device node (libblkid; works without udev). -ENODEV with "no device
+ * with LABEL=X" when absent. Caller frees *dev. */
+int blk_resolve(const char *spec, char **dev) MUST_CHECK;
+/* True when spec names a device rather than a directory. */
+bool blk_is_device_spec(const char *spec);
+/* Mounts dev at dir (created if needed), filesystem type probed with
+ * libblkid. rw false mounts read-only (and "noload" for ext3/4, so not
+ * even the journal is replayed). */
+int blk_mount(const char *dev, const char *dir, bool rw) MUST_CHECK;
+int blk_umount(const char *dir) MUST_CHECK;
+/* If dev, or any partition of it, is mounted, returns 1 and *where gets
+ * "<partition> on <mount point>" (caller frees); 0 when not mounted. */
+int blk_find_mount(const char *dev, char **where) MUST_CHECK;
+/* Size of a block device or regular file in bytes. */
+int blk_size(const char *dev, uint64_t *bytes) MUST_CHECK;
+#endif

@@ -1,0 +1,193 @@
+/* The snapshot store on the flash's ABUR-STORE partition.
+ *
+ * Layout (see DESIGN.md "Store layout"):
+ *   abur/STORE                         format version, board, machine binding
+ *   abur/<component>/gNNNNNN/          one committed generation
+ *       manifest.ini                   written last
+ *       data.tar.zst | disk.tar.zst    payloads (pax, zstd)
+ *   abur/<component>/.tmp-*            in progress; swept at the next commit
+ *   abur/log/                          reports (restore reports, events)
+ *
+ * A generation exists only once renamed from .tmp-* to gNNNNNN.  Order is
+ * by sequence number, never mtime.  Writers hold one flock on abur/.lock
+ * for the whole operation; a second writer waits.
+ *
+ * All functions return 0 (or a count) on success and -errno on failure with
+ * the reason recorded (abur_errmsg()).  They never print.
+ */
+#ifndef ABUR_STORE_H
+#define ABUR_STORE_H
+
+#include <archive.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/sha256.h"
+#include "core/util.h"
+
+#define STORE_FORMAT 1
+#define STORE_MANIFEST "manifest.ini"
+#define STORE_MANIFEST_MAX (64 * 1024)
+
+struct store;
+
+enum store_mode {
+	STORE_READ,  /* mount read-only when it is a device; no lock */
+	STORE_WRITE, /* mount read-write; take the writer lock (waits) */
+};
+
+/* Opens the store named by spec: a directory (used as is: it holds, or
+ * will hold, abur/), or LABEL=, UUID=, PARTUUID=, or a device path, which
+ * is found with libblkid and mounted at cfg->flash.mount until
+ * store_close().  When the device is missing the error says what was looked
+ * for (-ENODEV).  spec NULL means cfg->flash.store. */
+int store_open(const struct abur_config *cfg, const char *spec, enum store_mode mode, struct store **out) MUST_CHECK;
+/* Unlocks, unmounts what store_open() mounted, frees. NULL is fine. */
+void store_close(struct store *s);
+/* The directory holding STORE and the components ("<mount>/abur"). */
+const char *store_root(const struct store *s);
+/* The device the store was found on, or NULL for a directory store. */
+const char *store_device(const struct store *s);
+
+struct payload_info {
+	char *name; /* "data.tar.zst" */
+	uint64_t size;
+	char sha256[SHA256_HEX_LEN];
+};
+
+struct manifest {
+	char *component;
+	uint64_t seq;
+	uint64_t parent;      /* previous generation's seq, 0 for none */
+	char *trigger;        /* seal, manual, nightly, change, ... */
+	int64_t time;         /* UTC seconds */
+	char *content_digest; /* sha256 over the captured content */
+	char *tool_version;
+	bool pinned;    /* installation generation: never removed by retention */
+	char **sources; /* source paths (or the disk) it was taken from */
+	size_t nsources;
+	struct payload_info *payloads;
+	size_t npayloads;
+	/* Free-form component details ([extra] section), e.g. disk serial. */
+	char **extra_keys, **extra_vals;
+	size_t nextra;
+};
+
+/* Parse and format manifests.  Parsing tolerates nothing malformed:
+ * unknown sections/keys, missing required keys, bad numbers, oversized
+ * input (> STORE_MANIFEST_MAX) all give -EINVAL with the reason. */
+int manifest_parse(const char *text, size_t len, struct manifest *m) MUST_CHECK;
+/* Returns a malloc'd INI text. */
+char *manifest_format(const struct manifest *m);
+void manifest_clear(struct manifest *m);
+const char *manifest_extra(const struct manifest *m, const char *key);
+void manifest_add_extra(struct manifest *m, const char *key, const char *val);
+
+struct generation {
+	uint64_t seq;
+	char *dir;         /* absolute path of gNNNNNN */
+	bool valid;        /* manifest present and well-formed, payload sizes match */
+	char *problem;     /* why not valid (NULL when valid) */
+	struct manifest m; /* meaningful when valid */
+};
+
+struct gen_list {
+	struct generation *g; /* sorted by seq, ascending */
+	size_t n;
+};
+
+/* Component names present in the store (directories under abur/), sorted. */
+int store_components(struct store *s, char ***names, size_t *n) MUST_CHECK;
+/* Lists one component's committed generations (cheap checks only: the
+ * manifest parses and payload files exist with the recorded sizes). */
+int store_list(struct store *s, const char *component, struct gen_list *out) MUST_CHECK;
+void gen_list_free(struct gen_list *l);
+/* Re-reads every payload of g: its sha256 against the manifest and every
+ * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
+int store_verify(struct store *s, const struct generation *g) MUST_CHECK;
+/* The newest generation that passes store_verify() (deep = true) or the
+ * cheap checks (deep = false), optionally at or below max_seq (0 = any).
+ * *skipped gets how many newer generations were passed over (may be NULL).
+ * -ENOENT when there is none. The result points into l. */
+int store_newest_valid(struct store *s, const struct gen_list *l, bool deep, uint64_t max_seq,
+		       const struct generation **out, unsigned *skipped) MUST_CHECK;
+
+/* One payload of a commit: fill() adds entries to a pax+zstd archive that
+ * the store writes into the generation (hashing and counting as it goes).
+ * fill may be called more than once (space planning re-runs it), so it must
+ * produce the same content each time. */
+struct payload_spec {
+	const char *name; /* "data.tar.zst" or "disk.tar.zst" */
+	int (*fill)(struct archive *a, void *arg);
+	void *arg;
+};
+
+struct commit_info {
+	const char *component;
+	const char *trigger;
+	const char *content_digest;
+	bool pinned;
+	const char *const *sources;
+	size_t nsources;
+	unsigned keep;                /* retention: keep this many newest unpinned, besides pinned */
+	const struct manifest *extra; /* only its extra_* fields are copied; may be NULL */
+};
+
+/* Writes a new generation with the commit recipe: payloads into .tmp-*,
+ * fsync each, manifest, fsync, fsync dir, rename to gNNNNNN, fsync parent;
+ * then retention.  On ENOSPC it measures the exact size needed, frees the
+ * oldest unpinned generations (never the newest valid one) if that makes it
+ * fit, and retries; if it cannot fit, nothing stored is touched and the
+ * error says how much is needed and how much could be freed.  Any other
+ * failure deletes the temp directory and leaves the store as it was.
+ * The caller holds a STORE_WRITE store. *seq gets the new number. */
+int store_commit(struct store *s, const struct commit_info *info, const struct payload_spec *payloads, size_t npayloads,
+		 uint64_t *seq) MUST_CHECK;
+
+/* Removes generations beyond `keep` newest unpinned ones; pinned ones and
+ * the newest valid one always stay. Returns how many were removed. */
+int store_apply_retention(struct store *s, const char *component, unsigned keep) MUST_CHECK;
+
+/* Opens payload `name` of g for reading with libarchive (zstd + pax). The
+ * stream is hashed as it is read; payload_read_close() returns -EBADMSG if
+ * the hash does not match the manifest (after the whole stream was read). */
+int payload_read_open(struct store *s, const struct generation *g, const char *name, struct archive **a) MUST_CHECK;
+int payload_read_close(struct archive *a) MUST_CHECK;
+
+/* A small file in the store (markers, reports), written crash-safely.
+ * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */
+int store_put_file(struct store *s, const char *rel, const void *data, size_t n) MUST_CHECK;
+/* Reads it back (at most max bytes); -ENOENT when absent. */
+int store_get_file(struct store *s, const char *rel, size_t max, char **data, size_t *n) MUST_CHECK;
+int store_remove_file(struct store *s, const char *rel) MUST_CHECK;
+
+/* ---- file-level components (src/store/tree.c) ---- */
+
+/* Content digest of a component's paths as found under root ("/" for the
+ * running system, a mount point when sealing from a disk): paths, types,
+ * modes, owners, symlink targets, xattrs/ACLs and file contents, not mtimes. */
+int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN]) MUST_CHECK;
+
+struct backup_result {
+	uint64_t seq;   /* 0 when unchanged */
+	bool unchanged; /* content digest equal to the newest valid generation */
+	uint64_t payload_bytes;
+	uint64_t files;
+};
+
+/* Backs up one file-level component from root into the store (which the
+ * caller opened STORE_WRITE). Unchanged content writes nothing. */
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
+		     bool pinned, struct backup_result *res) MUST_CHECK;
+
+struct restore_limits {
+	uint64_t max_total_size;
+	uint64_t max_entries;
+};
+
+/* Extracts generation g of a file-level component into root with
+ * libarchive's secure extraction plus our limits (regular files, dirs,
+ * symlinks, hard links inside root only; total size; entry count). */
+int restore_component(struct store *s, const struct generation *g, const char *root,
+		      const struct restore_limits *lim) MUST_CHECK;
+#endif
