@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "core/util.h"
+#include "store/store.h"
 
 /* Exit statuses (documented in abur(8)). */
 enum {
@@ -38,6 +39,16 @@ int ctx_config(struct ctx *ctx) MUST_CHECK;
 
 /* The top-level usage text with the command list. */
 void abur_usage(FILE *f);
+
+/* Opens the store from --store or [flash] store; logs and returns
+ * EXIT_FAIL (or EXIT_USAGE for a bad configuration) on failure. */
+int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s) MUST_CHECK;
+/* The named component, or NULL after a usage error naming it. */
+const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
+/* Local "YYYY-MM-DD HH:MM:SS". */
+char *fmt_time(int64_t t, char *buf, size_t len);
+/* "12" or "g000012". */
+int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
 
 const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);

@@ -1,4 +1,8 @@
+#include <time.h>
+
 #include "cmd.h"
+#include "core/log.h"
+#include "core/parse.h"
 
 int ctx_config(struct ctx *ctx)
 {
@@ -17,4 +21,43 @@ int ctx_config(struct ctx *ctx)
 		ctx->cfg->flash.store = xstrdup(ctx->store);
 	}
 	return 0;
+}
+
+int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s)
+{
+	int r = ctx_config(ctx);
+
+	if (r)
+		return r;
+	r = store_open(ctx->cfg, ctx->store, mode, s);
+	if (r < 0) {
+		log_error("cannot open the flash store: %s", abur_errmsg(r));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+char *fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
+	return buf;
+}
+
+const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self)
+{
+	const struct abur_component *c = config_component(ctx->cfg, name);
+
+	if (!c)
+		cmd_usage_error(self, "no component '%s' in %s", name, ctx->cfg->path);
+	return c;
+}
+
+int parse_generation(const char *s, uint64_t *seq)
+{
+	if (*s == 'g')
+		s++;
+	return parse_uint(s, 1, UINT64_MAX >> 1, seq);
 }

@@ -52,10 +52,9 @@ static int probe_type(const char *dev, char **type)
 	return r < 0 ? abur_fail(r, "%s: no filesystem found", dev) : 0;
 }
 
-int blk_mount(const char *dev, const char *dir, bool rw)
+int blk_mount_flags(const char *dev, const char *dir, unsigned long flags, const char *data)
 {
 	_cleanup_free_ char *type = NULL;
-	const char *data = NULL;
 	int r;
 
 	r = probe_type(dev, &type);
@@ -64,11 +63,16 @@ int blk_mount(const char *dev, const char *dir, bool rw)
 	r = mkdir_p(dir, 0700);
 	if (r < 0)
 		return r;
-	if (!rw && (streq(type, "ext3") || streq(type, "ext4")))
-		data = "noload";
-	if (mount(dev, dir, type, (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV, data) < 0)
+	if (streq(data, "noload") && !streq(type, "ext3") && !streq(type, "ext4"))
+		data = NULL;
+	if (mount(dev, dir, type, flags | MS_NOSUID | MS_NODEV, data) < 0)
 		return abur_fail(-errno, "mount %s (%s) on %s: %m", dev, type, dir);
 	return 0;
+}
+
+int blk_mount(const char *dev, const char *dir, bool rw)
+{
+	return blk_mount_flags(dev, dir, rw ? 0 : MS_RDONLY, rw ? NULL : "noload");
 }
 
 int blk_umount(const char *dir)

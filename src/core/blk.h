@@ -14,6 +14,9 @@ bool blk_is_device_spec(const char *spec);
  * libblkid. rw false mounts read-only (and "noload" for ext3/4, so not
  * even the journal is replayed). */
 int blk_mount(const char *dev, const char *dir, bool rw) MUST_CHECK;
+/* mount(2) with the filesystem type probed; flags are MS_* (MS_NOSUID and
+ * MS_NODEV are always added), data the fs options or NULL. */
+int blk_mount_flags(const char *dev, const char *dir, unsigned long flags, const char *data) MUST_CHECK;
 int blk_umount(const char *dir) MUST_CHECK;
 /* If dev, or any partition of it, is mounted, returns 1 and *where gets
  * "<partition> on <mount point>" (caller frees); 0 when not mounted. */

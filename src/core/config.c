@@ -331,8 +331,8 @@ static void set_defaults(struct abur_config *cfg)
 	cfg->daemon.state_dir = xstrdup(CONFIG_DEFAULT_STATE_DIR);
 	cfg->daemon.event_log = xstrdup("/var/log/abur/events.jsonl");
 	cfg->daemon.event_log_max = 1 << 20;
-	cfg->restore.max_total_size = 64ULL << 30;
-	cfg->restore.max_entries = 1000000;
+	cfg->restore.max_total_size = 16ULL << 30;
+	cfg->restore.max_entries = 200000;
 }
 
 int config_parse(const char *text, size_t len, const char *name, struct abur_config **out, char **errors)

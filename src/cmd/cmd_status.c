@@ -1,0 +1,100 @@
+/* abur status: per component, what the store holds (and, with the daemon
+ * built in, what the daemon knows: dirty, last change, next run). */
+#include <string.h>
+
+#include "cmd.h"
+#include "core/json.h"
+
+struct comp_summary {
+	const struct generation *newest; /* newest valid, cheap checks */
+	size_t count;
+	unsigned invalid;
+	uint64_t bytes;
+};
+
+static void summarise(const struct gen_list *l, struct store *s, struct comp_summary *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->count = l->n;
+	for (size_t i = 0; i < l->n; i++)
+		cs->invalid += !l->g[i].valid;
+	if (store_newest_valid(s, l, false, 0, &cs->newest, NULL) < 0)
+		cs->newest = NULL;
+	for (size_t i = 0; cs->newest && i < cs->newest->m.npayloads; i++)
+		cs->bytes += cs->newest->m.payloads[i].size;
+}
+
+static void print_text(const struct abur_component *c, const struct comp_summary *cs)
+{
+	char when[32], size[32];
+	const struct generation *g = cs->newest;
+
+	printf("%s (%s, policy %s, keep %u)\n", c->name, comp_type_name(c->type), policy_name(c->policy), c->keep);
+	if (!g) {
+		printf("  no backup yet%s\n", cs->invalid ? " (only invalid generations)" : "");
+		return;
+	}
+	printf("  newest: g%06llu at %s, trigger %s, %s%s\n", (unsigned long long)g->seq,
+	       fmt_time(g->m.time, when, sizeof(when)), g->m.trigger, fmt_bytes(cs->bytes, size, sizeof(size)),
+	       g->m.pinned ? ", pinned" : "");
+	printf("  generations: %zu%s\n", cs->count, cs->invalid ? " (some invalid: run 'abur verify')" : "");
+}
+
+static void print_json(struct json *j, const struct abur_component *c, const struct comp_summary *cs)
+{
+	json_str(j, "component", c->name);
+	json_str(j, "type", comp_type_name(c->type));
+	json_str(j, "policy", policy_name(c->policy));
+	json_uint(j, "generations", cs->count);
+	json_uint(j, "invalid", cs->invalid);
+	if (!cs->newest) {
+		json_str(j, "newest", NULL);
+		return;
+	}
+	json_obj_begin(j, "newest");
+	json_uint(j, "generation", cs->newest->seq);
+	json_int(j, "time", cs->newest->m.time);
+	json_str(j, "trigger", cs->newest->m.trigger);
+	json_uint(j, "payload_bytes", cs->bytes);
+	json_bool(j, "pinned", cs->newest->m.pinned);
+	json_obj_end(j);
+}
+
+int cmd_status(struct ctx *ctx, int argc, char **argv)
+{
+	struct store *s;
+	struct json j;
+	int r;
+
+	(void)argv;
+	if (argc > 1)
+		return cmd_usage_error(cmd_find("status"), "no arguments expected");
+	if ((r = ctx_store(ctx, STORE_READ, &s)))
+		return r;
+	json_init(&j, stdout, true);
+	if (ctx->json)
+		json_obj_begin(&j, NULL), json_str(&j, "store", store_device(s) ? store_device(s) : store_root(s)),
+		    json_arr_begin(&j, "components");
+	else
+		printf("store: %s\n\n", store_device(s) ? store_device(s) : store_root(s));
+	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
+		const struct abur_component *c = &ctx->cfg->comps[i];
+		struct comp_summary cs;
+		struct gen_list l;
+		if (store_list(s, c->name, &l) < 0)
+			l = (struct gen_list){0};
+		summarise(&l, s, &cs);
+		if (ctx->json) {
+			json_obj_begin(&j, NULL);
+			print_json(&j, c, &cs);
+			json_obj_end(&j);
+		} else {
+			print_text(c, &cs);
+		}
+		gen_list_free(&l);
+	}
+	if (ctx->json)
+		json_arr_end(&j), json_obj_end(&j), json_end(&j);
+	store_close(s);
+	return EXIT_OK;
+}

@@ -1,0 +1,348 @@
+/* The commit recipe, space planning and retention (DESIGN.md "Store
+ * layout").  Every write goes through the I/O layer so tests can crash or
+ * fail each call. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "core/io.h"
+#include "payload.h"
+#include "store_int.h"
+
+#ifndef ABUR_VERSION
+#define ABUR_VERSION "0.0.0-dev"
+#endif
+
+/* Metadata a generation costs beyond its payload bytes (manifest, dirs,
+ * block rounding), for space planning. */
+#define GEN_OVERHEAD (64 * 1024)
+
+static void sweep_tmp(const char *comp_dir)
+{
+	DIR *d = opendir(comp_dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		if (!startswith(de->d_name, ".tmp-"))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", comp_dir, de->d_name);
+		if (rm_rf(p) < 0)
+			abur_fail_clear(); /* garbage; the next sweep tries again */
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Runs fill into w (fd -1 = count only). Returns the sink's error first:
+ * it is the real cause when the archive layer reports a failure. */
+static int run_fill(struct pwriter *w, int fd, const char *path, const struct payload_spec *ps)
+{
+	struct archive *a;
+	int r = pwriter_open(w, fd, path, &a);
+
+	if (r < 0)
+		return r;
+	r = ps->fill(a, ps->arg);
+	if (r < 0) {
+		int werr = w->err;
+		pwriter_abort(w, a);
+		return werr ? abur_fail(werr, "%s", abur_errmsg(werr)) : r;
+	}
+	return pwriter_close(w, a);
+}
+
+static int write_payload(const char *tmp, const struct payload_spec *ps, struct payload_info *pi)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, ps->name);
+	_cleanup_free_ struct pwriter *w = xcalloc(1, sizeof(*w));
+	_cleanup_close_ int fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = run_fill(w, fd, path, ps);
+	if (r == 0)
+		r = io_fsync(fd, path);
+	if (r < 0)
+		return r;
+	pi->name = xstrdup(ps->name);
+	pi->size = w->size;
+	sha256_final_hex(&w->sha, pi->sha256);
+	return 0;
+}
+
+static int write_manifest(const char *tmp, struct manifest *m)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, STORE_MANIFEST);
+	_cleanup_free_ char *text = manifest_format(m);
+	_cleanup_close_ int fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = io_write_all(fd, text, strlen(text), path);
+	if (r == 0)
+		r = io_fsync(fd, path);
+	return r;
+}
+
+static void fill_manifest(struct manifest *m, const struct commit_info *info, uint64_t seq, uint64_t parent)
+{
+	memset(m, 0, sizeof(*m));
+	m->component = xstrdup(info->component);
+	m->seq = seq;
+	m->parent = parent;
+	m->trigger = xstrdup(info->trigger);
+	m->time = (int64_t)time(NULL);
+	m->content_digest = xstrdup(info->content_digest);
+	m->tool_version = xstrdup("abur " ABUR_VERSION);
+	m->pinned = info->pinned;
+	for (size_t i = 0; i < info->nsources; i++) {
+		m->sources = xrealloc(m->sources, (i + 1) * sizeof(char *));
+		m->sources[m->nsources++] = xstrdup(info->sources[i]);
+	}
+	for (size_t i = 0; info->extra && i < info->extra->nextra; i++)
+		manifest_add_extra(m, info->extra->extra_keys[i], info->extra->extra_vals[i]);
+}
+
+static uint64_t newest_valid_seq(struct store *s, const char *component)
+{
+	struct gen_list l;
+	const struct generation *g;
+	uint64_t seq = 0;
+
+	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, false, 0, &g, NULL) == 0)
+		seq = g->seq;
+	gen_list_free(&l);
+	abur_fail_clear();
+	return seq;
+}
+
+/* One pass of the recipe: temp dir, payloads, manifest, fsyncs, rename. */
+static int try_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
+		      const char *comp_dir, uint64_t *seq_out)
+{
+	struct manifest m;
+	_cleanup_free_ char *tmp = NULL, *final = NULL;
+	uint64_t max;
+	int r = store_max_seq(s, &max);
+
+	if (r < 0)
+		return r;
+	fill_manifest(&m, info, max + 1, newest_valid_seq(s, info->component));
+	tmp = xasprintf("%s/.tmp-g%06llu-%d", comp_dir, (unsigned long long)m.seq, (int)getpid());
+	final = xasprintf("%s/g%06llu", comp_dir, (unsigned long long)m.seq);
+	r = io_mkdir(tmp, 0755);
+	m.payloads = xcalloc(n, sizeof(*m.payloads));
+	for (size_t i = 0; r == 0 && i < n; i++, m.npayloads++)
+		r = write_payload(tmp, &ps[i], &m.payloads[i]);
+	if (r == 0)
+		r = write_manifest(tmp, &m);
+	if (r == 0)
+		r = io_fsync_dir(tmp);
+	if (r == 0)
+		r = io_rename(tmp, final);
+	if (r < 0) {
+		(void)!rm_rf(tmp);
+	} else if ((r = io_fsync_dir(comp_dir)) < 0) {
+		/* The rename may not be durable: abort rather than leave a doubt. */
+		(void)!rm_rf(final);
+	}
+	if (r == 0)
+		*seq_out = m.seq;
+	manifest_clear(&m);
+	return r;
+}
+
+/* A generation that retention or space planning may remove. */
+struct victim {
+	uint64_t seq;
+	char *dir;
+	uint64_t bytes;
+};
+
+/* Removes a generation: first renamed out of sight (atomic), then deleted. */
+static int remove_generation(const char *dir, uint64_t seq)
+{
+	_cleanup_free_ char *parent = xstrdup(dir);
+	_cleanup_free_ char *gone = NULL;
+	int r;
+
+	*strrchr(parent, '/') = '\0';
+	gone = xasprintf("%s/.tmp-del-g%06llu", parent, (unsigned long long)seq);
+	r = io_rename(dir, gone);
+	if (r == 0)
+		r = io_fsync_dir(parent);
+	if (r == 0)
+		(void)!rm_rf(gone);
+	return r;
+}
+
+/* Index of the newest pinned generation (only that one stays pinned: a
+ * technician's re-seal supersedes the factory seal), or -1. */
+static ssize_t effective_pin(const struct gen_list *l)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (l->g[i].valid && l->g[i].m.pinned)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Generations of one component that may go, oldest first: not the pinned
+ * one, not the newest valid one, nor invalid ones newer than it (kept for
+ * inspection). */
+static void removable(struct store *s, const char *component, struct victim **v, size_t *nv)
+{
+	struct gen_list l;
+	const struct generation *newest = NULL;
+	ssize_t pin;
+
+	if (store_list(s, component, &l) < 0)
+		return;
+	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0)
+		newest = NULL;
+	pin = effective_pin(&l);
+	for (size_t i = 0; newest && i < l.n; i++) {
+		const struct generation *g = &l.g[i];
+		if ((ssize_t)i == pin || g == newest || g->seq > newest->seq)
+			continue;
+		*v = xrealloc(*v, (*nv + 1) * sizeof(**v));
+		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->dir), dir_usage(g->dir)};
+	}
+	gen_list_free(&l);
+	abur_fail_clear();
+}
+
+static int cmp_victim(const void *a, const void *b)
+{
+	const struct victim *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void victims_free(struct victim *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].dir);
+	free(v);
+}
+
+static int measure(const struct payload_spec *ps, size_t n, uint64_t *need)
+{
+	_cleanup_free_ struct pwriter *w = xcalloc(1, sizeof(*w));
+
+	*need = GEN_OVERHEAD;
+	for (size_t i = 0; i < n; i++) {
+		int r = run_fill(w, -1, ps[i].name, &ps[i]);
+		if (r < 0)
+			return r;
+		*need += (w->size + 4095) / 4096 * 4096;
+	}
+	return 0;
+}
+
+/* After ENOSPC: learn the exact size, and free the oldest unpinned
+ * generations of the whole store if (and only if) that makes it fit. */
+static int make_room(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n)
+{
+	struct victim *v = NULL;
+	size_t nv = 0, k;
+	char **names = NULL;
+	size_t nn = 0;
+	struct statvfs sv;
+	uint64_t need, avail, freed = 0;
+	char b1[32], b2[32], b3[32];
+	int r = measure(ps, n, &need);
+
+	if (r < 0)
+		return r;
+	if (statvfs(s->root, &sv) < 0)
+		return abur_fail(-errno, "statvfs %s: %m", s->root);
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (store_components(s, &names, &nn) == 0)
+		for (size_t i = 0; i < nn; i++) {
+			removable(s, names[i], &v, &nv);
+			free(names[i]);
+		}
+	free(names);
+	qsort(v, nv, sizeof(*v), cmp_victim);
+	for (k = 0; k < nv && avail + freed < need; k++)
+		freed += v[k].bytes;
+	if (avail + freed < need) {
+		r = abur_fail(-ENOSPC,
+			      "not enough space on the flash for %s: needs %s, %s free, %s more from old generations; "
+			      "nothing stored was changed",
+			      info->component, fmt_bytes(need, b1, 32), fmt_bytes(avail, b2, 32),
+			      fmt_bytes(freed, b3, 32));
+		victims_free(v, nv);
+		return r;
+	}
+	for (size_t i = 0; r == 0 && i < k; i++)
+		r = remove_generation(v[i].dir, v[i].seq);
+	victims_free(v, nv);
+	return r;
+}
+
+int store_apply_retention(struct store *s, const char *component, unsigned keep)
+{
+	struct gen_list l;
+	const struct generation *newest = NULL;
+	unsigned kept = 0;
+	int removed = 0, r;
+	ssize_t pin;
+
+	r = store_list(s, component, &l);
+	if (r < 0)
+		return r;
+	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0) {
+		gen_list_free(&l);
+		abur_fail_clear();
+		return 0; /* nothing valid: remove nothing */
+	}
+	pin = effective_pin(&l);
+	for (size_t i = l.n; r == 0 && i-- > 0;) {
+		const struct generation *g = &l.g[i];
+		if ((ssize_t)i == pin || g->seq > newest->seq)
+			continue;
+		if (g == newest || (g->valid && kept < keep)) {
+			kept++;
+			continue;
+		}
+		r = remove_generation(g->dir, g->seq);
+		removed += r == 0;
+	}
+	gen_list_free(&l);
+	return r < 0 ? r : removed;
+}
+
+int store_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
+		 uint64_t *seq)
+{
+	_cleanup_free_ char *comp_dir = NULL;
+	int r;
+
+	if (s->mode != STORE_WRITE)
+		return abur_fail(-EROFS, "store opened read-only");
+	if (!valid_component_name(info->component) || !info->trigger || !info->content_digest || n == 0)
+		return abur_fail(-EINVAL, "bad commit request for '%s'", info->component);
+	comp_dir = xasprintf("%s/%s", s->root, info->component);
+	r = io_mkdir(comp_dir, 0755);
+	if (r < 0)
+		return r;
+	sweep_tmp(comp_dir);
+	r = try_commit(s, info, ps, n, comp_dir, seq);
+	if (r == -ENOSPC) {
+		r = make_room(s, info, ps, n);
+		if (r == 0)
+			r = try_commit(s, info, ps, n, comp_dir, seq);
+		if (r == -ENOSPC)
+			r = abur_fail_wrap(r, "flash still full after freeing old generations");
+	}
+	if (r < 0)
+		return r;
+	if (store_apply_retention(s, info->component, info->keep ? info->keep : 1) < 0)
+		abur_fail_clear(); /* the commit stands; retention runs again next time */
+	return 0;
+}
