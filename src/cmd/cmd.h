@@ -45,8 +45,6 @@ void abur_usage(FILE *f);
 int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s) MUST_CHECK;
 /* The named component, or NULL after a usage error naming it. */
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
-/* Local "YYYY-MM-DD HH:MM:SS". */
-char *fmt_time(int64_t t, char *buf, size_t len);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
 

@@ -2,8 +2,10 @@
  * built in, what the daemon knows: dirty, last change, next run). */
 #include <string.h>
 
+#include "abur/kconfig.h"
 #include "cmd.h"
 #include "core/json.h"
+#include "watch/status.h"
 
 struct comp_summary {
 	const struct generation *newest; /* newest valid, cheap checks */
@@ -60,23 +62,54 @@ static void print_json(struct json *j, const struct abur_component *c, const str
 	json_obj_end(j);
 }
 
+/* Without the store, the daemon's view is all there is to show. */
+static void daemon_view_only(struct ctx *ctx)
+{
+	struct watch_status *ws = watch_status_load(ctx->cfg);
+	struct json j;
+
+	json_init(&j, stdout, true);
+	if (ctx->json)
+		json_obj_begin(&j, NULL), json_str(&j, "store", NULL), watch_status_json(ws, &j), json_obj_end(&j),
+		    json_end(&j);
+	else
+		watch_status_text(ws, stdout);
+	for (size_t i = 0; !ctx->json && i < ctx->cfg->ncomps; i++) {
+		printf("%s\n", ctx->cfg->comps[i].name);
+		watch_status_comp_text(ws, &ctx->cfg->comps[i], stdout);
+	}
+	watch_status_free(ws);
+}
+
 int cmd_status(struct ctx *ctx, int argc, char **argv)
 {
 	struct store *s;
 	struct json j;
+	struct watch_status *ws = NULL;
 	int r;
 
 	(void)argv;
 	if (argc > 1)
 		return cmd_usage_error(cmd_find("status"), "no arguments expected");
-	if ((r = ctx_store(ctx, STORE_READ, &s)))
+	if ((r = ctx_store(ctx, STORE_READ, &s))) {
+		if (IS_ENABLED(CONFIG_DAEMON) && ctx->cfg)
+			daemon_view_only(ctx); /* e.g. how long the flash has been missing */
 		return r;
+	}
 	json_init(&j, stdout, true);
-	if (ctx->json)
-		json_obj_begin(&j, NULL), json_str(&j, "store", store_device(s) ? store_device(s) : store_root(s)),
-		    json_arr_begin(&j, "components");
-	else
-		printf("store: %s\n\n", store_device(s) ? store_device(s) : store_root(s));
+	if (IS_ENABLED(CONFIG_DAEMON))
+		ws = watch_status_load(ctx->cfg);
+	if (ctx->json) {
+		json_obj_begin(&j, NULL), json_str(&j, "store", store_device(s) ? store_device(s) : store_root(s));
+		if (ws)
+			watch_status_json(ws, &j);
+		json_arr_begin(&j, "components");
+	} else {
+		printf("store: %s\n", store_device(s) ? store_device(s) : store_root(s));
+		if (ws)
+			watch_status_text(ws, stdout);
+		printf("\n");
+	}
 	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
 		const struct abur_component *c = &ctx->cfg->comps[i];
 		struct comp_summary cs;
@@ -87,14 +120,20 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 		if (ctx->json) {
 			json_obj_begin(&j, NULL);
 			print_json(&j, c, &cs);
+			if (ws)
+				watch_status_comp_json(ws, c, &j);
 			json_obj_end(&j);
 		} else {
 			print_text(c, &cs);
+			if (ws)
+				watch_status_comp_text(ws, c, stdout);
 		}
 		gen_list_free(&l);
 	}
 	if (ctx->json)
 		json_arr_end(&j), json_obj_end(&j), json_end(&j);
 	store_close(s);
+	if (ws)
+		watch_status_free(ws);
 	return EXIT_OK;
 }

@@ -37,15 +37,6 @@ int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s)
 	return 0;
 }
 
-char *fmt_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
-	return buf;
-}
-
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self)
 {
 	const struct abur_component *c = config_component(ctx->cfg, name);

@@ -18,18 +18,31 @@ static const struct cmd commands[] = {
      "the snapshot store"},
     {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
      "the snapshot store"},
-    {"seal", "capture the os image from an unmounted disk", "--disk DEV", "", FEATURE(CONFIG_IMAGE, cmd_seal),
-     "disk imaging (CONFIG_IMAGE)"},
-    {"reimage", "write the os image and newest settings onto a disk", "--disk DEV [--generation N] [--yes=SERIAL]", "",
+    {"seal", "capture the os image from an unmounted disk", "--disk DEV",
+     "  Stores the partition table, the boot area and the used blocks of every\n"
+     "  partition as a pinned os generation, then seals every file-level\n"
+     "  component from the disk's root filesystem (mounted read-only).\n",
+     FEATURE(CONFIG_IMAGE, cmd_seal), "disk imaging (CONFIG_IMAGE)"},
+    {"reimage", "write the os image and newest settings onto a disk", "--disk DEV [--generation N] [--yes=SERIAL]",
+     "  A blank disk is written without asking; one that holds data (ours,\n"
+     "  foreign) only with --yes=SERIAL (see abur probe); the flash never.\n"
+     "  --no-settings   do not restore software, license and config afterwards\n"
+     "  An interrupted run leaves abur/state/reimage-incomplete in the store.\n",
      FEATURE(CONFIG_IMAGE, cmd_reimage), "disk imaging (CONFIG_IMAGE)"},
-    {"probe", "classify disks: flash, blank, ours, foreign", "[DEV...]", "", FEATURE(CONFIG_IMAGE, cmd_probe),
-     "disk imaging (CONFIG_IMAGE)"},
+    {"probe", "classify disks: flash, blank, ours, foreign", "[DEV... | --system]",
+     "  Without DEV, every disk.  Shows model, serial, size, slot, partitions and\n"
+     "  filesystems, and why the disk has its class.  --json for machines.\n"
+     "  --system   the disk that [disk] system names (auto, slot:, serial:, path)\n",
+     FEATURE(CONFIG_IMAGE, cmd_probe), "disk imaging (CONFIG_IMAGE)"},
     {"daemon", "run the resident change-watcher and nightly scheduler", "", "", FEATURE(CONFIG_DAEMON, cmd_daemon),
      "the change-watcher (CONFIG_DAEMON)"},
     {"agent", "the boot-time restore agent (run by the initramfs)", "", "", FEATURE(CONFIG_AGENT, cmd_agent),
      "the boot agent (CONFIG_AGENT)"},
-    {"flash", "prepare a flash device", "install --device DEV [--yes=SERIAL]", "", FEATURE(CONFIG_AGENT, cmd_flash),
-     "the boot agent (CONFIG_AGENT)"},
+    {"flash", "prepare a flash device", "install --device DEV [--image FILE] [--yes=SERIAL]",
+     "  Writes the board's flash image (make flash-image) boot partition and a new,\n"
+     "  empty ABUR-STORE filling the rest of DEV. Never the system disk; a device\n"
+     "  holding data only with --yes=SERIAL.\n",
+     FEATURE(CONFIG_AGENT, cmd_flash), "the boot agent (CONFIG_AGENT)"},
     {"config", "validate and print the effective configuration", "check [-c FILE] [--json]",
      "  Exits 0 and prints the configuration when it is valid; exits 2 and\n"
      "  names every problem (file:line: what was expected) when it is not.\n",

@@ -17,6 +17,7 @@ bool blk_is_device_spec(const char *spec)
 
 int blk_resolve(const char *spec, char **dev)
 {
+	blkid_cache cache = NULL;
 	char *d;
 	struct stat st;
 
@@ -26,7 +27,13 @@ int blk_resolve(const char *spec, char **dev)
 		*dev = xstrdup(spec);
 		return 0;
 	}
-	d = blkid_evaluate_spec(spec, NULL);
+	/* A private cache that starts empty: the shared one can name, for up
+	 * to 200 s, a device that no longer carries the tag (a flash pulled
+	 * and re-plugged under another name, a loop device detached). */
+	if (blkid_get_cache(&cache, "/dev/null") < 0)
+		return abur_fail(-ENOMEM, "blkid cache: out of memory");
+	d = blkid_evaluate_spec(spec, &cache);
+	blkid_put_cache(cache);
 	if (!d)
 		return abur_fail(-ENODEV, "no device with %s", spec);
 	*dev = xstrdup(d);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static __thread char errbuf[1024];
 static __thread bool errset;
@@ -243,5 +244,14 @@ char *fmt_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)n);
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+char *fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
 	return buf;
 }

@@ -69,6 +69,8 @@ int mkdir_p(const char *path, mode_t mode) MUST_CHECK;
 /* rm -rf, not crossing into other filesystems' mount points. */
 int rm_rf(const char *path) MUST_CHECK;
 
+/* Local time "YYYY-MM-DD HH:MM:SS". Returns buf. */
+char *fmt_time(int64_t t, char *buf, size_t len);
 /* Human sizes: "1.5 MiB". Returns buf. */
 char *fmt_bytes(uint64_t n, char *buf, size_t len);
 #endif

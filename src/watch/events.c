@@ -1,0 +1,111 @@
+#include "events.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/json.h"
+#include "core/log.h"
+
+static const struct {
+	const char *name;
+	enum log_level level;
+} kinds[EV__COUNT] = {
+    [EV_START] = {"start", LOG_LVL_INFO},
+    [EV_STOP] = {"stop", LOG_LVL_INFO},
+    [EV_BACKUP] = {"backup", LOG_LVL_INFO},
+    [EV_UNCHANGED] = {"skipped-unchanged", LOG_LVL_INFO},
+    [EV_DEFERRED] = {"deferred", LOG_LVL_INFO},
+    [EV_FORCED] = {"forced", LOG_LVL_WARN},
+    [EV_FLASH_MISSING] = {"flash-missing", LOG_LVL_WARN},
+    [EV_FLASH_BACK] = {"flash-back", LOG_LVL_INFO},
+    [EV_RESCAN] = {"rescan", LOG_LVL_INFO},
+    [EV_CHANGED_OFFLINE] = {"changed-offline", LOG_LVL_INFO},
+    [EV_ERROR] = {"error", LOG_LVL_ERROR},
+};
+
+const char *event_name(enum event_kind k)
+{
+	return (unsigned)k < EV__COUNT ? kinds[k].name : "?";
+}
+
+void events_init(struct event_log *l, const char *path, uint64_t max)
+{
+	memset(l, 0, sizeof(*l));
+	l->path = path && *path ? path : NULL;
+	l->max = max;
+}
+
+static char *format_line(time_t now, enum event_kind k, const char *component, uint64_t seq, const char *msg)
+{
+	char *buf = NULL, when[32];
+	size_t len = 0;
+	struct json j;
+	struct tm tm;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	json_init(&j, f, false);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "time", when);
+	json_int(&j, "epoch", now);
+	json_str(&j, "event", kinds[k].name);
+	if (component)
+		json_str(&j, "component", component);
+	if (seq)
+		json_uint(&j, "generation", seq);
+	json_str(&j, "message", msg);
+	json_obj_end(&j);
+	json_end(&j);
+	fclose(f);
+	return buf;
+}
+
+static int append(const struct event_log *l, const char *line)
+{
+	size_t n = strlen(line);
+	struct stat st;
+	int fd, r = 0;
+
+	if (stat(l->path, &st) == 0 && (uint64_t)st.st_size + n > l->max) {
+		_cleanup_free_ char *old = xasprintf("%s.1", l->path);
+		if (rename(l->path, old) < 0)
+			return -errno;
+	}
+	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	/* One write() per line: O_APPEND keeps concurrent lines whole. */
+	if (write(fd, line, n) != (ssize_t)n)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+void event_emit(struct event_log *l, time_t now, enum event_kind k, const char *component, uint64_t seq,
+		const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL, *line = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return;
+	if ((unsigned)k >= EV__COUNT)
+		k = EV_ERROR;
+	l->counts[k]++;
+	log_msg(kinds[k].level, "%s%s%s: %s", kinds[k].name, component ? " " : "", component ? component : "", msg);
+	if (!l->path)
+		return;
+	line = format_line(now, k, component, seq, msg);
+	r = line ? append(l, line) : -ENOMEM;
+	if (r < 0)
+		log_warn("event log %s: %s", l->path, strerror(-r));
+}

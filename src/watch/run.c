@@ -1,0 +1,201 @@
+/* Scans by digest and backups, for the daemon loop. */
+#include <malloc.h>
+#include <signal.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "daemon_int.h"
+#include "store/store.h"
+#include "uevent.h"
+
+bool daemon_stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1);
+}
+
+static void scan_one(struct daemon *d, const struct abur_component *c, bool startup)
+{
+	struct comp_state *cs = state_comp(&d->st, c->name);
+	time_t now = dclock_now(&d->clk);
+	char digest[SHA256_HEX_LEN];
+	int r = tree_digest(c, "/", digest);
+
+	if (r < 0) {
+		event_emit(&d->ev, now, EV_ERROR, c->name, 0, "digest: %s", abur_errmsg(r));
+		return;
+	}
+	if (cs->seen[0] && !streq(cs->seen, digest)) {
+		time_t t = now;
+		if (startup) {
+			/* Changed while we were not running: date it by the files. */
+			t = comp_newest_mtime(c);
+			if (t <= 0 || t > now)
+				t = now;
+		}
+		if (t > cs->last_change)
+			cs->last_change = t;
+		event_emit(&d->ev, now, startup ? EV_CHANGED_OFFLINE : EV_RESCAN, c->name, 0, "content changed");
+	}
+	memcpy(cs->seen, digest, sizeof(cs->seen));
+	/* The truth when the newest generation is known; else keep what we had
+	 * (unknown counts as dirty: an unchanged backup writes nothing). */
+	if (cs->backed[0])
+		cs->dirty = !streq(cs->backed, digest);
+	else
+		cs->dirty = true;
+	d->save = true;
+}
+
+void daemon_rescan(struct daemon *d, bool startup)
+{
+	for (size_t i = 0; i < d->cfg->ncomps; i++)
+		if (comp_watched(&d->cfg->comps[i]))
+			scan_one(d, &d->cfg->comps[i], startup);
+}
+
+static void learn_backed(struct daemon *d, struct store *s, const char *name)
+{
+	struct comp_state *cs = state_comp(&d->st, name);
+	const struct generation *g;
+	struct gen_list l = {0};
+
+	if (store_list(s, name, &l) < 0)
+		return;
+	if (store_newest_valid(s, &l, false, 0, &g, NULL) == 0 && g->m.content_digest &&
+	    strlen(g->m.content_digest) == SHA256_HEX_LEN - 1) {
+		memcpy(cs->backed, g->m.content_digest, SHA256_HEX_LEN);
+		if (!cs->last_seq) {
+			cs->last_seq = g->seq;
+			cs->last_backup = g->m.time;
+		}
+	}
+	gen_list_free(&l);
+}
+
+void daemon_sync_backed(struct daemon *d)
+{
+	struct store *s = NULL;
+	int r = store_open(d->cfg, NULL, STORE_READ, &s);
+
+	if (r < 0) {
+		log_info("store not readable now (%s): using the saved state", abur_errmsg(r));
+		return;
+	}
+	for (size_t i = 0; i < d->cfg->ncomps; i++)
+		if (comp_watched(&d->cfg->comps[i]))
+			learn_backed(d, s, d->cfg->comps[i].name);
+	store_close(s);
+}
+
+static void flash_missing(struct daemon *d, int r)
+{
+	time_t now = dclock_now(&d->clk);
+
+	if (!d->st.flash_missing) {
+		d->st.flash_missing = now;
+		event_emit(&d->ev, now, EV_FLASH_MISSING, NULL, 0, "%s", abur_errmsg(r));
+	}
+	if (d->uevent_fd < 0) {
+		d->uevent_fd = uevent_open();
+		if (d->uevent_fd < 0)
+			log_warn_errno(d->uevent_fd, "cannot watch for the flash; retrying at the next run instead");
+	}
+}
+
+static void flash_present(struct daemon *d)
+{
+	time_t now = dclock_now(&d->clk);
+
+	if (d->st.flash_missing)
+		event_emit(&d->ev, now, EV_FLASH_BACK, NULL, 0, "flash found again (missing since %lld)",
+			   (long long)d->st.flash_missing);
+	d->st.flash_missing = 0;
+	closep(&d->uevent_fd);
+}
+
+static void record(struct daemon *d, const struct abur_component *c, struct store *s, int r,
+		   const struct backup_result *res)
+{
+	struct comp_state *cs = state_comp(&d->st, c->name);
+	size_t idx = (size_t)(c - d->cfg->comps);
+	time_t now = dclock_now(&d->clk);
+	_cleanup_free_ char *msg = NULL;
+
+	if (r < 0) {
+		msg = xasprintf("backup failed: %s", abur_errmsg(r));
+		event_emit(&d->ev, now, EV_ERROR, c->name, 0, "%s", msg);
+		state_set_text(&cs->result, msg);
+		cs->retry = true;
+		d->retry_at[idx] = now + RETRY_AFTER;
+		return;
+	}
+	if (res->unchanged) {
+		event_emit(&d->ev, now, EV_UNCHANGED, c->name, 0, "content equal to the newest generation");
+		state_set_text(&cs->result, "unchanged");
+	} else {
+		event_emit(&d->ev, now, EV_BACKUP, c->name, res->seq, "generation %llu, %llu files, %llu bytes",
+			   (unsigned long long)res->seq, (unsigned long long)res->files,
+			   (unsigned long long)res->payload_bytes);
+		cs->last_seq = res->seq;
+		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
+		state_set_text(&cs->result, msg);
+	}
+	learn_backed(d, s, c->name);
+	if (cs->backed[0]) /* what was just captured is the content last seen */
+		memcpy(cs->seen, cs->backed, sizeof(cs->seen));
+	cs->last_backup = now;
+	cs->dirty = false;
+	cs->retry = false;
+	cs->next_run = 0;
+	d->retry_at[idx] = 0;
+}
+
+/* The store could not be opened: every component stays owed. A missing
+ * flash is retried when a block device appears (or later without uevents);
+ * anything else after RETRY_AFTER. */
+static void store_unavailable(struct daemon *d, const size_t *idx, size_t n, int r)
+{
+	time_t now = dclock_now(&d->clk);
+
+	if (r == -ENODEV)
+		flash_missing(d, r);
+	else
+		event_emit(&d->ev, now, EV_ERROR, NULL, 0, "store: %s", abur_errmsg(r));
+	for (size_t i = 0; i < n; i++) {
+		struct comp_state *cs = state_comp(&d->st, d->cfg->comps[idx[i]].name);
+		cs->retry = true;
+		state_set_text(&cs->result, r == -ENODEV ? "flash missing" : abur_errmsg(r));
+		if (r != -ENODEV || d->uevent_fd < 0)
+			d->retry_at[idx[i]] = now + RETRY_AFTER;
+	}
+}
+
+void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *trigger)
+{
+	struct store *s = NULL;
+	int r;
+
+	if (!n)
+		return;
+	d->save = true;
+	notify_status_busy(d, trigger);
+	r = store_open(d->cfg, NULL, STORE_WRITE, &s);
+	if (r < 0) {
+		store_unavailable(d, idx, n, r);
+		return;
+	}
+	flash_present(d);
+	for (size_t i = 0; i < n && !daemon_stop_pending(); i++) {
+		const struct abur_component *c = &d->cfg->comps[idx[i]];
+		struct backup_result res = {0};
+		abur_fail_clear();
+		r = backup_component(s, c, "/", trigger, false, &res);
+		record(d, c, s, r, &res);
+	}
+	store_close(s);
+	/* Compression buffers are big and the daemon then idles for hours:
+	 * hand the memory back. */
+	malloc_trim(0);
+}

@@ -1,0 +1,134 @@
+#include "status.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "state.h"
+#include "watcher.h"
+
+struct watch_status {
+	struct daemon_state st;
+	int load; /* state_load() result */
+	bool running;
+	char *why; /* why there is no state */
+};
+
+struct watch_status *watch_status_load(const struct abur_config *cfg)
+{
+	struct watch_status *ws = xcalloc(1, sizeof(*ws));
+
+	ws->load = state_load(cfg->daemon.state_dir, &ws->st);
+	if (ws->load < 0)
+		ws->why = xstrdup(ws->load == -ENOENT ? "has not run yet" : abur_errmsg(ws->load));
+	/* Signal 0 only asks whether the pid exists (EPERM: it does). */
+	ws->running = ws->load == 0 && ws->st.pid > 0 && (kill(ws->st.pid, 0) == 0 || errno == EPERM);
+	return ws;
+}
+
+void watch_status_free(struct watch_status *ws)
+{
+	if (!ws)
+		return;
+	state_free(&ws->st);
+	free(ws->why);
+	free(ws);
+}
+
+static const char *when(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm))
+		snprintf(buf, n, "never");
+	return buf;
+}
+
+void watch_status_text(const struct watch_status *ws, FILE *f)
+{
+	const struct daemon_state *st = &ws->st;
+	char a[48], b[48];
+
+	if (ws->load < 0) {
+		fprintf(f, "daemon: %s\n", ws->why);
+		return;
+	}
+	if (ws->running)
+		fprintf(f, "daemon: running (pid %d), state of %s\n", (int)st->pid, when(st->updated, a, sizeof(a)));
+	else
+		fprintf(f, "daemon: not running, state of %s\n", when(st->updated, a, sizeof(a)));
+	fprintf(f, "daemon: next nightly run %s\n", when(st->next_run, a, sizeof(a)));
+	if (st->deferred_until)
+		fprintf(f, "daemon: deferred until %s: %s\n", when(st->deferred_until, a, sizeof(a)),
+			st->defer_reason ? st->defer_reason : "");
+	if (st->flash_missing)
+		fprintf(f, "daemon: flash missing since %s\n", when(st->flash_missing, b, sizeof(b)));
+}
+
+void watch_status_json(const struct watch_status *ws, struct json *j)
+{
+	const struct daemon_state *st = &ws->st;
+
+	json_obj_begin(j, "daemon");
+	json_bool(j, "state", ws->load == 0);
+	if (ws->load < 0) {
+		json_str(j, "problem", ws->why);
+		json_obj_end(j);
+		return;
+	}
+	json_bool(j, "running", ws->running);
+	json_int(j, "pid", st->pid);
+	json_int(j, "updated", st->updated);
+	json_int(j, "next_run", st->next_run);
+	json_uint(j, "deferrals", st->deferrals);
+	if (st->deferred_until) {
+		json_int(j, "deferred_until", st->deferred_until);
+		json_str(j, "deferred_why", st->defer_reason);
+	}
+	if (st->flash_missing)
+		json_int(j, "flash_missing_since", st->flash_missing);
+	json_obj_end(j);
+}
+
+void watch_status_comp_text(const struct watch_status *ws, const struct abur_component *c, FILE *f)
+{
+	const struct comp_state *cs = ws->load == 0 ? state_find(&ws->st, c->name) : NULL;
+	char a[48];
+
+	if (!comp_watched(c)) {
+		fprintf(f, "  daemon: not watched (policy %s)\n", policy_name(c->policy));
+		return;
+	}
+	if (!cs) {
+		fprintf(f, "  daemon: no record yet\n");
+		return;
+	}
+	fprintf(f, "  daemon: %s; last change %s\n", cs->dirty ? "changed since the last backup" : "clean",
+		when(cs->last_change, a, sizeof(a)));
+	fprintf(f, "  daemon: last backup %s%s%s\n", when(cs->last_backup, a, sizeof(a)), cs->result ? ": " : "",
+		cs->result ? cs->result : "");
+	if (cs->dirty && cs->next_run)
+		fprintf(f, "  daemon: next run %s%s\n", when(cs->next_run, a, sizeof(a)),
+			c->policy == POLICY_NIGHTLY && ws->st.deferred_until ? " (deferred)" : "");
+	if (cs->retry && ws->st.flash_missing)
+		fprintf(f, "  daemon: waiting for the flash (missing since %s)\n",
+			when(ws->st.flash_missing, a, sizeof(a)));
+}
+
+void watch_status_comp_json(const struct watch_status *ws, const struct abur_component *c, struct json *j)
+{
+	const struct comp_state *cs = ws->load == 0 ? state_find(&ws->st, c->name) : NULL;
+
+	json_obj_begin(j, "daemon");
+	json_bool(j, "watched", comp_watched(c));
+	if (cs && comp_watched(c)) {
+		json_bool(j, "dirty", cs->dirty);
+		json_int(j, "last_change", cs->last_change);
+		json_int(j, "last_backup", cs->last_backup);
+		json_uint(j, "last_generation", cs->last_seq);
+		json_int(j, "next_run", cs->dirty ? cs->next_run : 0);
+		json_bool(j, "deferred", c->policy == POLICY_NIGHTLY && cs->dirty && ws->st.deferred_until);
+		json_bool(j, "waiting_for_flash", cs->retry && ws->st.flash_missing);
+		json_str(j, "result", cs->result);
+	}
+	json_obj_end(j);
+}
