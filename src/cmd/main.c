@@ -1,4 +1,5 @@
 /* abur: one multi-call binary, dispatching through the command table. */
+#include <locale.h>
 #include <string.h>
 
 #include "abur/kconfig.h"
@@ -61,6 +62,9 @@ int main(int argc, char **argv)
 	const struct cmd *c;
 	int r;
 
+	/* File names in payloads are UTF-8 (pax); without a UTF-8 ctype,
+	 * libarchive cannot convert non-ASCII names. Built into glibc. */
+	setlocale(LC_CTYPE, "C.UTF-8");
 	if (!ctx.config_path || !*ctx.config_path)
 		ctx.config_path = CONFIG_DEFAULT_CONFIG;
 	log_setup("abur", false);

@@ -27,6 +27,8 @@ static const struct cmd commands[] = {
      "  A blank disk is written without asking; one that holds data (ours,\n"
      "  foreign) only with --yes=SERIAL (see abur probe); the flash never.\n"
      "  --no-settings   do not restore software, license and config afterwards\n"
+     "  --settings-only only restore license and config into the disk's root\n"
+     "                  filesystem (a disk that is ours, or --yes=SERIAL)\n"
      "  An interrupted run leaves abur/state/reimage-incomplete in the store.\n",
      FEATURE(CONFIG_IMAGE, cmd_reimage), "disk imaging (CONFIG_IMAGE)"},
     {"probe", "classify disks: flash, blank, ours, foreign", "[DEV... | --system]",
@@ -34,10 +36,23 @@ static const struct cmd commands[] = {
      "  filesystems, and why the disk has its class.  --json for machines.\n"
      "  --system   the disk that [disk] system names (auto, slot:, serial:, path)\n",
      FEATURE(CONFIG_IMAGE, cmd_probe), "disk imaging (CONFIG_IMAGE)"},
-    {"daemon", "run the resident change-watcher and nightly scheduler", "", "", FEATURE(CONFIG_DAEMON, cmd_daemon),
-     "the change-watcher (CONFIG_DAEMON)"},
-    {"agent", "the boot-time restore agent (run by the initramfs)", "", "", FEATURE(CONFIG_AGENT, cmd_agent),
-     "the boot agent (CONFIG_AGENT)"},
+    {"daemon", "run the resident change-watcher and nightly scheduler", "",
+     "  Runs in the foreground (systemd Type=notify, or init/S60abur).  Watches\n"
+     "  every nightly/change component with inotify, backs up at [schedule]\n"
+     "  nightly unless a watched file changed within defer_if_changed_within,\n"
+     "  and policy = change components after their quiet period.\n"
+     "  SIGHUP reloads the configuration; SIGTERM lets a running commit finish.\n"
+     "  State: [daemon] state_dir/daemon.state; events: [daemon] event_log.\n",
+     FEATURE(CONFIG_DAEMON, cmd_daemon), "the change-watcher (CONFIG_DAEMON)"},
+    {"agent", "the boot-time restore agent (run by the initramfs)", "[--mode MODE] [--confirm SERIAL] [--timeout 60s]",
+     "  MODE: auto (default), restore, restore-settings, seal, verify, shell; taken\n"
+     "  from --mode, $ABUR_MODE or abur.mode= on the kernel command line, and\n"
+     "  the serial from --confirm, $ABUR_CONFIRM or abur.confirm=.  auto reimages\n"
+     "  only a blank disk (or resumes its own interrupted reimage); the others\n"
+     "  show the plan and need the disk serial.  After 3 failed automatic\n"
+     "  attempts it stops and asks for a technician.  Exit: 0 done, 4 nothing\n"
+     "  done, 1 failed; a reboot is requested in $ABUR_REBOOT_REQUEST.\n",
+     FEATURE(CONFIG_AGENT, cmd_agent), "the boot agent (CONFIG_AGENT)"},
     {"flash", "prepare a flash device", "install --device DEV [--image FILE] [--yes=SERIAL]",
      "  Writes the board's flash image (make flash-image) boot partition and a new,\n"
      "  empty ABUR-STORE filling the rest of DEV. Never the system disk; a device\n"

@@ -1,5 +1,6 @@
 #include "sha256.h"
 
+#include <immintrin.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ static inline uint32_t ror(uint32_t x, unsigned n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static void block(struct sha256 *s, const uint8_t *p)
+static void block_generic(uint32_t *hs, const uint8_t *p)
 {
 	uint32_t w[64], a, b, c, d, e, f, g, h;
 
@@ -31,20 +32,84 @@ static void block(struct sha256 *s, const uint8_t *p)
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+	a = hs[0], b = hs[1], c = hs[2], d = hs[3];
+	e = hs[4], f = hs[5], g = hs[6], h = hs[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
 		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		h = g, g = f, f = e, e = d + t1;
 		d = c, c = b, b = a, a = t1 + t2;
 	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
+	hs[0] += a, hs[1] += b, hs[2] += c, hs[3] += d;
+	hs[4] += e, hs[5] += f, hs[6] += g, hs[7] += h;
+}
+
+static void blocks_generic(uint32_t *h, const uint8_t *p, size_t n)
+{
+	for (; n--; p += 64)
+		block_generic(h, p);
+}
+
+/* The x86 SHA extensions: the state lives as ABEF/CDGH in two registers;
+ * each sha256rnds2 does two rounds, msg1/msg2 extend the schedule. */
+__attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t *h, const uint8_t *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);
+	__m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);
+	__m128i st0 = _mm_alignr_epi8(tmp, st1, 8);
+
+	st1 = _mm_blend_epi16(st1, tmp, 0xF0);
+	for (; n--; p += 64) {
+		__m128i save0 = st0, save1 = st1, m[4], msg;
+		for (int g = 0; g < 16; g++) {
+			if (g < 4) {
+				m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+			} else {
+				__m128i t = _mm_sha256msg1_epu32(m[g % 4], m[(g - 3) % 4]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(m[(g - 1) % 4], m[(g - 2) % 4], 4));
+				m[g % 4] = _mm_sha256msg2_epu32(t, m[(g - 1) % 4]);
+			}
+			msg = _mm_add_epi32(m[g % 4], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+		}
+		st0 = _mm_add_epi32(st0, save0);
+		st1 = _mm_add_epi32(st1, save1);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1B);
+	st1 = _mm_shuffle_epi32(st1, 0xB1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(tmp, st1, 0xF0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(st1, tmp, 8));
+}
+
+static void (*blocks)(uint32_t *h, const uint8_t *p, size_t n);
+
+static void pick_blocks(void)
+{
+	__builtin_cpu_init();
+	blocks = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") ? blocks_shani : blocks_generic;
+}
+
+bool sha256_accelerated(void)
+{
+	if (!blocks)
+		pick_blocks();
+	return blocks == blocks_shani;
+}
+
+void sha256_force_generic(bool on)
+{
+	if (on)
+		blocks = blocks_generic;
+	else
+		pick_blocks();
 }
 
 void sha256_init(struct sha256 *s)
 {
+	if (!blocks)
+		pick_blocks();
 	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 	memcpy(s->h, iv, sizeof(iv));
@@ -63,11 +128,14 @@ void sha256_update(struct sha256 *s, const void *data, size_t n)
 		s->fill += k, p += k, n -= k;
 		if (s->fill < 64)
 			return;
-		block(s, s->buf);
+		blocks(s->h, s->buf, 1);
 		s->fill = 0;
 	}
-	for (; n >= 64; p += 64, n -= 64)
-		block(s, p);
+	if (n >= 64) {
+		blocks(s->h, p, n / 64);
+		p += n / 64 * 64;
+		n %= 64;
+	}
 	memcpy(s->buf, p, n);
 	s->fill = n;
 }

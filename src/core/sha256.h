@@ -2,6 +2,7 @@
 #ifndef ABUR_SHA256_H
 #define ABUR_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,4 +22,8 @@ void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
 /* Finishes s and writes lowercase hex into hex[SHA256_HEX_LEN]. */
 void sha256_final_hex(struct sha256 *s, char hex[SHA256_HEX_LEN]);
 void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN]);
+/* True when the CPU's SHA extensions are used (else portable C). */
+bool sha256_accelerated(void);
+/* Tests: use the portable code (on) or pick the best again (off). */
+void sha256_force_generic(bool on);
 #endif

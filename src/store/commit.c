@@ -335,10 +335,11 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 	r = try_commit(s, info, ps, n, comp_dir, seq);
 	if (r == -ENOSPC) {
 		r = make_room(s, info, ps, n);
-		if (r == 0)
+		if (r == 0) {
 			r = try_commit(s, info, ps, n, comp_dir, seq);
-		if (r == -ENOSPC)
-			r = abur_fail_wrap(r, "flash still full after freeing old generations");
+			if (r == -ENOSPC)
+				r = abur_fail_wrap(r, "flash still full after freeing old generations");
+		}
 	}
 	if (r < 0)
 		return r;

@@ -13,8 +13,26 @@ struct mparse {
 	char why[256];
 	int format;
 	bool in_payload;
-	bool have[6]; /* component, seq, trigger, time, content_digest, tool */
+	bool have[6];                    /* component, seq, trigger, time, content_digest, tool */
+	bool ended;                      /* saw the [end] line: the manifest is complete */
+	unsigned seen_gen, seen_payload; /* keys seen so far (a second one is malformed) */
 };
+
+/* Every key a section may hold, so a second occurrence is caught. */
+static const char *const known_keys[] = {"format",   "component",      "seq",  "parent", "trigger", "time",
+					 "time_utc", "content_digest", "tool", "pinned", "size",    "sha256"};
+
+static bool first_time(unsigned *seen, const char *k)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++) {
+		if (!streq(k, known_keys[i]))
+			continue;
+		if (*seen & (1u << i))
+			return false;
+		*seen |= 1u << i;
+	}
+	return true;
+}
 
 static bool is_hex64(const char *s)
 {
@@ -88,10 +106,13 @@ static int gen_key(struct mparse *p, const char *k, const char *v, int line)
 	return 0;
 }
 
-static int payload_key(struct mparse *p, const char *k, const char *v, int line)
+static int payload_key(struct mparse *p, const char *name, const char *k, const char *v, int line)
 {
-	struct payload_info *pi = &p->m->payloads[p->m->npayloads - 1];
+	struct payload_info *pi = p->m->npayloads ? &p->m->payloads[p->m->npayloads - 1] : NULL;
 
+	/* Keys under a payload header that was refused belong to no payload. */
+	if (!pi || !streq(pi->name, name))
+		return bad(p, line, "key in a refused payload section", k);
 	if (streq(k, "size") && parse_u64(v, &pi->size) == 0)
 		return 0;
 	if (streq(k, "sha256") && is_hex64(v) && !pi->sha256[0]) {
@@ -106,7 +127,17 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	struct mparse *p = user;
 	struct manifest *m = p->m;
 
+	if (p->ended)
+		return bad(p, line, "content after [end]", key ? key : section);
+	if (key && (streq(section, "generation") || startswith(section, "payload ")) &&
+	    !first_time(streq(section, "generation") ? &p->seen_gen : &p->seen_payload, key))
+		return bad(p, line, "duplicate key", key);
 	if (!key) {
+		p->seen_payload = 0;
+		if (streq(section, "end")) {
+			p->ended = true;
+			return 0;
+		}
 		if (startswith(section, "payload ")) {
 			const char *name = section + 8;
 			if (!is_payload_name(name))
@@ -125,7 +156,7 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	if (streq(section, "generation"))
 		return gen_key(p, key, value, line);
 	if (startswith(section, "payload "))
-		return payload_key(p, key, value, line);
+		return payload_key(p, section + 8, key, value, line);
 	if (streq(section, "sources") && streq(key, "path")) {
 		m->sources = xrealloc(m->sources, (m->nsources + 1) * sizeof(char *));
 		m->sources[m->nsources++] = xstrdup(value);
@@ -154,6 +185,9 @@ int manifest_parse(const char *text, size_t len, struct manifest *m)
 	if (len == 0 || text[len - 1] != '\n')
 		return abur_fail(-EINVAL, "manifest truncated (no final newline)");
 	r = ini_walk(text, len, on_line, syntax, &p);
+	/* Written as the last line, so a manifest cut at a line boundary is caught. */
+	if (r == 0 && !p.ended)
+		r = bad(&p, 1, "truncated: no [end] line", NULL);
 	if (r == 0 && !p.format)
 		r = bad(&p, 1, "missing", "format");
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(p.have); i++)
@@ -213,6 +247,7 @@ char *manifest_format(const struct manifest *m)
 		append(&buf, &len, "\n[extra]\n");
 	for (size_t i = 0; i < m->nextra; i++)
 		append(&buf, &len, "%s = %s\n", m->extra_keys[i], m->extra_vals[i]);
+	append(&buf, &len, "\n[end]\n");
 	return buf;
 }
 

@@ -94,7 +94,11 @@ static int open_dir(struct store *s, const char *dir)
 
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return abur_fail(-ENOENT, "store directory %s does not exist", dir);
-	s->base = xstrdup(dir);
+	/* Absolute: a restore changes the working directory while it reads
+	 * the payload, and struct generation promises an absolute dir. */
+	s->base = realpath(dir, NULL);
+	if (!s->base)
+		return abur_fail(-errno, "store directory %s: %m", dir);
 	return 0;
 }
 

@@ -201,7 +201,11 @@ static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
 {
 	struct archive *a = w->arg;
 
-	if (archive_write_header(a, e) != ARCHIVE_OK)
+	/* ARCHIVE_WARN: written, but a name could not be converted to UTF-8
+	 * (any non-ASCII name in the C locale abur runs in); the pax writer
+	 * then stores the name's bytes as they are (hdrcharset=BINARY),
+	 * which is what a restore needs. */
+	if (archive_write_header(a, e) < ARCHIVE_WARN)
 		return abur_fail(-EIO, "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
 	return fd >= 0 ? copy_data(a, fd, archive_entry_sourcepath(e)) : 0;
 }
@@ -224,7 +228,10 @@ static bool unchanged(struct store *s, const char *component, const char *digest
 	const struct generation *g;
 	bool same = false;
 
-	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, false, 0, &g, NULL) == 0)
+	/* Deep: a newest generation that no longer verifies must not stop the
+	 * same content from being stored again, or a restore would fall back
+	 * to older content while the live system still has this. */
+	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, true, 0, &g, NULL) == 0)
 		same = streq(g->m.content_digest, digest);
 	gen_list_free(&l);
 	abur_fail_clear();

@@ -21,6 +21,10 @@ cleanup() {
 	local i
 	for ((i = ${#_mounts[@]} - 1; i >= 0; i--)); do umount -l "${_mounts[$i]}" 2>/dev/null; done
 	for l in "${_loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+	# Loop devices attached in subshells ($(make_loop ...)) are not in _loops:
+	# detach everything backed by a file of this test.
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | awk -v t="$TMP/" 'index($2, t) == 1 {print $1}' |
+		while read -r l; do losetup -d "$l" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -1,0 +1,524 @@
+/* The store's decisions: content digest, retention choice, space planning,
+ * and the commit basics (monotonic numbers, sweeping leftovers).  Real
+ * temporary directories; the space test mounts a small tmpfs in a private
+ * mount namespace (as root, or in a user namespace when allowed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+static char *tmp; /* per test */
+static struct abur_config *cfg;
+static bool have_ns;   /* main() entered a private mount namespace */
+static bool real_root; /* may chown to any id */
+
+static void sh(const char *fmt, ...) PRINTF(1, 2);
+static void sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&cmd, fmt, ap) > 0);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+	free(cmd);
+}
+
+static void put(const char *rel, const char *content)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", tmp, rel);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *path(const char *rel)
+{
+	return xasprintf("%s/%s", tmp, rel);
+}
+
+static int setup(void **state)
+{
+	char t[] = "/tmp/abur-unit-store.XXXXXX";
+	_cleanup_free_ char *text = NULL, *errors = NULL;
+	(void)state;
+
+	assert_non_null(mkdtemp(t));
+	tmp = xstrdup(t);
+	text = xasprintf("[flash]\nstore = %s/store\nmount = %s/mnt\n"
+			 "[component config]\npaths = /etc/vms /etc/other\nexclude = /etc/vms/skip.ini\nkeep = 3\n"
+			 "[component license]\npaths = /etc/vms/skip.ini\n",
+			 tmp, tmp);
+	if (config_parse(text, strlen(text), "t.ini", &cfg, &errors) < 0)
+		fail_msg("config: %s", errors);
+	sh("mkdir -p %s/store %s/root/etc/vms/sub", tmp, tmp);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (have_ns) {
+		_cleanup_free_ char *mnt = xasprintf("%s/store", tmp);
+		umount2(mnt, MNT_DETACH);
+	}
+	sh("rm -rf %s", tmp);
+	free(tmp);
+	config_free(cfg);
+	cfg = NULL;
+	return 0;
+}
+
+/* ---- content digest ---- */
+
+static void digest_of(char out[SHA256_HEX_LEN])
+{
+	_cleanup_free_ char *root = path("root");
+
+	assert_int_equal(tree_digest(config_component(cfg, "config"), root, out), 0);
+	assert_int_equal(strlen(out), 64);
+}
+
+static void make_tree(void)
+{
+	put("root/etc/vms/a.ini", "[recorder]\nfps = 25\n");
+	put("root/etc/vms/sub/b.xml", "<cameras><cam id=\"1\"/></cameras>\n");
+	put("root/etc/vms/skip.ini", "excluded\n");
+	sh("cd %s/root/etc/vms && ln -s a.ini current.ini && ln a.ini hard.ini && chmod 0640 a.ini", tmp);
+}
+
+static void digest_stable(void **state)
+{
+	char d1[SHA256_HEX_LEN], d2[SHA256_HEX_LEN], d3[SHA256_HEX_LEN];
+	_cleanup_free_ char *copy = path("copy");
+	(void)state;
+
+	make_tree();
+	digest_of(d1);
+	digest_of(d2);
+	assert_string_equal(d1, d2);
+	/* The same tree under another root has the same digest: paths are
+	 * relative to the root, and copying keeps modes, owners, links. */
+	sh("cp -a %s/root %s", tmp, copy);
+	assert_int_equal(tree_digest(config_component(cfg, "config"), copy, d3), 0);
+	assert_string_equal(d1, d3);
+	/* Nothing under any path: an error, not the digest of nothing. */
+	sh("rm -rf %s/root/etc", tmp);
+	_cleanup_free_ char *empty = path("root");
+	assert_int_equal(tree_digest(config_component(cfg, "config"), empty, d3), -ENOENT);
+}
+
+static void digest_ignores_mtime(void **state)
+{
+	char d1[SHA256_HEX_LEN], d2[SHA256_HEX_LEN];
+	(void)state;
+
+	make_tree();
+	digest_of(d1);
+	sh("touch -d '2001-02-03 04:05:06' %s/root/etc/vms/a.ini %s/root/etc/vms/sub %s/root/etc/vms", tmp, tmp, tmp);
+	sh("touch -h -d '2002-02-03' %s/root/etc/vms/current.ini", tmp);
+	digest_of(d2);
+	assert_string_equal(d1, d2);
+	/* Rewriting a file with the same bytes is no change either. */
+	put("root/etc/vms/sub/b.xml", "<cameras><cam id=\"1\"/></cameras>\n");
+	digest_of(d2);
+	assert_string_equal(d1, d2);
+	/* An excluded file may change freely. */
+	put("root/etc/vms/skip.ini", "changed\n");
+	digest_of(d2);
+	assert_string_equal(d1, d2);
+}
+
+/* Applies a change and asserts the digest moved; returns the new one. */
+static void expect_change(char before[SHA256_HEX_LEN], const char *what, const char *cmd)
+{
+	char after[SHA256_HEX_LEN];
+
+	sh("cd %s/root && %s", tmp, cmd);
+	digest_of(after);
+	if (streq(before, after))
+		fail_msg("digest unchanged after %s (%s)", what, cmd);
+	memcpy(before, after, SHA256_HEX_LEN);
+}
+
+static void digest_sees_changes(void **state)
+{
+	char d[SHA256_HEX_LEN];
+	_cleanup_free_ char *a = path("root/etc/vms/a.ini");
+	(void)state;
+
+	make_tree();
+	digest_of(d);
+	expect_change(d, "same-size content change", "printf '[recorder]\\nfps = 30\\n' > etc/vms/a.ini");
+	expect_change(d, "mode change", "chmod 0600 etc/vms/sub/b.xml");
+	expect_change(d, "directory mode change", "chmod 0700 etc/vms/sub");
+	expect_change(d, "symlink target change", "ln -sfn sub/b.xml etc/vms/current.ini");
+	expect_change(d, "new empty file", ": > etc/vms/sub/new.ini");
+	expect_change(d, "new empty directory", "mkdir etc/vms/sub/d");
+	expect_change(d, "rename", "mv etc/vms/sub/new.ini etc/vms/sub/new2.ini");
+	expect_change(d, "removal", "rm etc/vms/sub/new2.ini");
+	expect_change(d, "hard link broken", "rm etc/vms/hard.ini && cp -p etc/vms/a.ini etc/vms/hard.ini");
+	expect_change(d, "a listed path appearing", "mkdir -p etc/other");
+	expect_change(d, "file in the new path", "echo x > etc/other/x.ini");
+	if (real_root)
+		expect_change(d, "owner change", "chown 1234:1234 etc/vms/a.ini");
+	if (setxattr(a, "user.abur-test", "1", 1, 0) < 0) {
+		print_message("# xattr checks skipped: %s does not take user xattrs (%s)\n", a, strerror(errno));
+		return;
+	}
+	expect_change(d, "xattr added", "true");
+	assert_int_equal(setxattr(a, "user.abur-test", "2", 1, 0), 0);
+	expect_change(d, "xattr value change", "true");
+	expect_change(d, "ACL added", "setfacl -m u:$(id -u):r etc/vms/a.ini");
+}
+
+/* ---- commits, retention ---- */
+
+struct blob {
+	uint64_t size;
+	uint32_t seed;
+};
+
+/* One entry of `size` pseudo-random (incompressible) bytes, the same
+ * every time (space planning runs fill twice). */
+static int fill_blob(struct archive *a, void *arg)
+{
+	const struct blob *b = arg;
+	struct archive_entry *e = archive_entry_new();
+	static uint32_t buf[16384];
+	uint32_t x = b->seed * 2654435761u + 1;
+	int r = 0;
+
+	archive_entry_set_pathname(e, "blob.bin");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)b->size);
+	if (archive_write_header(a, e) != ARCHIVE_OK)
+		r = -EIO;
+	for (uint64_t done = 0; r == 0 && done < b->size;) {
+		size_t n = b->size - done < sizeof(buf) ? (size_t)(b->size - done) : sizeof(buf);
+		for (size_t i = 0; i < ARRAY_SIZE(buf); i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[i] = x;
+		}
+		if (archive_write_data(a, buf, n) != (la_ssize_t)n)
+			r = -EIO;
+		done += n;
+	}
+	archive_entry_free(e);
+	return r;
+}
+
+static struct store *open_store(void)
+{
+	struct store *s;
+	_cleanup_free_ char *dir = path("store");
+
+	assert_int_equal(store_open(cfg, dir, STORE_WRITE, &s), 0);
+	return s;
+}
+
+static int commit(struct store *s, const char *comp, uint32_t seed, uint64_t size, bool pinned, unsigned keep,
+		  uint64_t *seq)
+{
+	char digest[SHA256_HEX_LEN];
+	struct blob b = {size, seed};
+	struct payload_spec ps = {"data.tar.zst", fill_blob, &b};
+	static const char *const src[] = {"/etc/vms"};
+	struct commit_info info = {.component = comp,
+				   .trigger = pinned ? "seal" : "manual",
+				   .content_digest = digest,
+				   .pinned = pinned,
+				   .sources = src,
+				   .nsources = 1,
+				   .keep = keep};
+	uint64_t dummy;
+
+	snprintf(digest, sizeof(digest), "%064x", seed);
+	return store_commit(s, &info, &ps, 1, seq ? seq : &dummy);
+}
+
+/* "1 3 5": the generations present, and which are invalid ("3!"). */
+static char *listing(struct store *s, const char *comp)
+{
+	struct gen_list l;
+	char *out = xstrdup("");
+
+	assert_int_equal(store_list(s, comp, &l), 0);
+	for (size_t i = 0; i < l.n; i++) {
+		char *t =
+		    xasprintf("%s%s%llu%s", out, i ? " " : "", (unsigned long long)l.g[i].seq, l.g[i].valid ? "" : "!");
+		free(out);
+		out = t;
+	}
+	gen_list_free(&l);
+	return out;
+}
+
+static void expect_listing(struct store *s, const char *comp, const char *want)
+{
+	_cleanup_free_ char *got = listing(s, comp);
+
+	if (!streq(got, want))
+		fail_msg("%s: generations \"%s\", wanted \"%s\"", comp, got, want);
+}
+
+static void invalidate(struct store *s, const char *comp, uint64_t seq)
+{
+	_cleanup_free_ char *m = xasprintf("%s/%s/g%06llu/manifest.ini", store_root(s), comp, (unsigned long long)seq);
+
+	assert_int_equal(unlink(m), 0);
+}
+
+static void commit_numbers_and_sweep(void **state)
+{
+	struct store *s = open_store();
+	uint64_t seq;
+	struct gen_list l;
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 100, false, 10, &seq), 0);
+	assert_int_equal(seq, 1);
+	/* Numbers are monotonic per store, across components. */
+	assert_int_equal(commit(s, "license", 2, 100, false, 10, &seq), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(commit(s, "config", 3, 100, false, 10, &seq), 0);
+	assert_int_equal(seq, 3);
+	/* A leftover temp directory is swept by the next commit and never
+	 * counts as a generation. */
+	sh("mkdir -p %s/config/.tmp-g000009-1 && echo x > %s/config/.tmp-g000009-1/data.tar.zst", store_root(s),
+	   store_root(s));
+	expect_listing(s, "config", "1 3");
+	assert_int_equal(commit(s, "config", 4, 100, false, 10, &seq), 0);
+	assert_int_equal(seq, 4);
+	sh("test ! -e %s/config/.tmp-g000009-1", store_root(s));
+	/* The manifest records the parent (the newest valid one before). */
+	assert_int_equal(store_list(s, "config", &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.g[2].m.parent, 3);
+	assert_int_equal(l.g[2].m.payloads[0].size > 100, true);
+	assert_int_equal(store_verify(s, &l.g[2]), 0);
+	gen_list_free(&l);
+	/* Bad requests. */
+	assert_int_equal(commit(s, "../x", 5, 1, false, 1, NULL), -EINVAL);
+	store_close(s);
+}
+
+static void retention_keep_n(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	for (uint32_t i = 1; i <= 5; i++)
+		assert_int_equal(commit(s, "config", i, 10, false, 10, NULL), 0);
+	assert_int_equal(store_apply_retention(s, "config", 2), 3);
+	expect_listing(s, "config", "4 5");
+	assert_int_equal(store_apply_retention(s, "config", 2), 0);
+	/* keep = 0 still keeps the newest valid generation. */
+	assert_int_equal(store_apply_retention(s, "config", 0), 1);
+	expect_listing(s, "config", "5");
+	/* Other components are not touched. */
+	assert_int_equal(commit(s, "license", 9, 10, false, 10, NULL), 0);
+	assert_int_equal(store_apply_retention(s, "config", 0), 0);
+	expect_listing(s, "license", "6");
+	store_close(s);
+}
+
+static void retention_pinned(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 10, true, 10, NULL), 0); /* the seal */
+	for (uint32_t i = 2; i <= 6; i++)
+		assert_int_equal(commit(s, "config", i, 10, false, 10, NULL), 0);
+	/* keep 2 newest unpinned, besides the pinned one */
+	assert_int_equal(store_apply_retention(s, "config", 2), 3);
+	expect_listing(s, "config", "1 5 6");
+	assert_int_equal(store_apply_retention(s, "config", 0), 1);
+	expect_listing(s, "config", "1 6");
+	/* A re-seal supersedes the old seal: only the newest pinned stays pinned. */
+	assert_int_equal(commit(s, "config", 7, 10, true, 10, NULL), 0);
+	assert_int_equal(commit(s, "config", 8, 10, false, 10, NULL), 0);
+	assert_int_equal(store_apply_retention(s, "config", 1), 2);
+	expect_listing(s, "config", "7 8");
+	/* The pinned generation may be the newest: it still stays, and keep
+	 * counts only unpinned ones. */
+	assert_int_equal(commit(s, "config", 9, 10, true, 10, NULL), 0);
+	assert_int_equal(store_apply_retention(s, "config", 1), 1);
+	expect_listing(s, "config", "8 9");
+	store_close(s);
+}
+
+static void retention_invalid(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	for (uint32_t i = 1; i <= 6; i++)
+		assert_int_equal(commit(s, "config", i, 10, false, 10, NULL), 0);
+	invalidate(s, "config", 6); /* newest: broken */
+	invalidate(s, "config", 3); /* an old one: broken */
+	expect_listing(s, "config", "1 2 3! 4 5 6!");
+	/* keep 2: the two newest valid (4, 5) and the broken newer one (kept for
+	 * inspection); the broken old one does not count towards keep. */
+	assert_int_equal(store_apply_retention(s, "config", 2), 3);
+	expect_listing(s, "config", "4 5 6!");
+	/* The newest valid one is never removed, even when all newer are broken. */
+	assert_int_equal(store_apply_retention(s, "config", 0), 1);
+	expect_listing(s, "config", "5 6!");
+	invalidate(s, "config", 5);
+	/* Nothing valid at all: nothing is removed. */
+	assert_int_equal(store_apply_retention(s, "config", 0), 0);
+	expect_listing(s, "config", "5! 6!");
+	store_close(s);
+}
+
+static void commit_applies_retention(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 10, true, 2, NULL), 0);
+	for (uint32_t i = 2; i <= 6; i++)
+		assert_int_equal(commit(s, "config", i, 10, false, 2, NULL), 0);
+	expect_listing(s, "config", "1 5 6");
+	store_close(s);
+}
+
+/* ---- space planning ---- */
+
+/* Mounts a tmpfs of `mib` MiB on tmp/store (needs the private namespace). */
+static bool small_fs(unsigned mib)
+{
+	_cleanup_free_ char *dir = path("store");
+	_cleanup_free_ char *opt = xasprintf("size=%um,mode=0755", mib);
+
+	if (!have_ns)
+		return false;
+	if (mount("abur-test", dir, "tmpfs", 0, opt) < 0) {
+		print_message("# tmpfs: %s\n", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Names, sizes and contents of everything in the store. */
+static char *snapshot(void)
+{
+	_cleanup_free_ char *out = path("snap");
+	char *text = NULL;
+	size_t n;
+
+	sh("cd %s/store && find . -path ./abur/.lock -prune -o -printf '%%p %%s %%y\\n' | sort > %s && "
+	   "find . -type f ! -name .lock -exec sha256sum {} + | sort >> %s",
+	   tmp, out, out);
+	assert_int_equal(read_file(out, 1 << 20, &text, &n), 0);
+	return text;
+}
+
+static void space_planning(void **state)
+{
+	const uint64_t MiB = 1024 * 1024;
+	struct store *s;
+	uint64_t seq;
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	(void)state;
+
+	if (!small_fs(4))
+		skip(); /* print_message said why */
+	s = open_store();
+	/* 3 x 1 MiB of 4 MiB: the next one does not fit as is. */
+	for (uint32_t i = 1; i <= 3; i++)
+		assert_int_equal(commit(s, "config", i, MiB, false, 10, NULL), 0);
+	assert_int_equal(commit(s, "license", 7, 300 * 1024, false, 10, NULL), 0);
+	expect_listing(s, "config", "1 2 3");
+	/* It fits once the oldest unpinned generation is gone; only as many
+	 * as needed go, oldest first. */
+	assert_int_equal(commit(s, "config", 4, MiB, false, 10, &seq), 0);
+	assert_int_equal(seq, 5);
+	expect_listing(s, "config", "2 3 5");
+	expect_listing(s, "license", "4");
+	/* Twice the whole filesystem cannot fit even with everything freed:
+	 * a clear error, and the store exactly as it was. */
+	before = snapshot();
+	assert_int_equal(commit(s, "config", 5, 8 * MiB, false, 10, NULL), -ENOSPC);
+	if (!strstr(abur_errmsg(-ENOSPC), "not enough space"))
+		fail_msg("unclear message: %s", abur_errmsg(-ENOSPC));
+	print_message("# %s\n", abur_errmsg(-ENOSPC));
+	after = snapshot();
+	assert_string_equal(before, after);
+	/* A size that fits only when old generations of every component go:
+	 * they go oldest first, the newest valid of each stays. */
+	assert_int_equal(commit(s, "config", 6, 2 * MiB + 256 * 1024, false, 10, &seq), 0);
+	expect_listing(s, "config", "5 6");
+	expect_listing(s, "license", "4");
+	store_close(s);
+}
+
+static bool write_proc(const char *file, const char *text)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Becomes root of a new user namespace mapped to our own ids. */
+static bool user_ns(void)
+{
+	char map[64];
+	unsigned uid = getuid(), gid = getgid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return false;
+	snprintf(map, sizeof(map), "0 %u 1\n", uid);
+	if (!write_proc("/proc/self/uid_map", map))
+		return false;
+	snprintf(map, sizeof(map), "0 %u 1\n", gid);
+	return write_proc("/proc/self/setgroups", "deny") && write_proc("/proc/self/gid_map", map);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(digest_stable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(digest_ignores_mtime, setup, teardown),
+	    cmocka_unit_test_setup_teardown(digest_sees_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(commit_numbers_and_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retention_keep_n, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retention_pinned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retention_invalid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
+	    cmocka_unit_test_setup_teardown(space_planning, setup, teardown),
+	};
+
+	/* A private mount namespace for the tmpfs of the space test, entered
+	 * while still single-threaded: as root directly, else in a user
+	 * namespace if the kernel allows it. */
+	real_root = getuid() == 0;
+	if (real_root ? unshare(CLONE_NEWNS) == 0 : user_ns())
+		have_ns = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+	if (!have_ns)
+		print_message("# no private mount namespace (%s): the space test will be skipped\n", strerror(errno));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
