@@ -63,7 +63,9 @@ static void learn_backed(struct daemon *d, struct store *s, const char *name)
 
 	if (store_list(s, name, &l) < 0)
 		return;
-	if (store_newest_valid(s, &l, false, 0, &g, NULL) == 0 && g->m.content_digest &&
+	/* Deep check: content equal to a corrupted newest generation must
+	 * still count as owed, so a good copy gets written. */
+	if (store_newest_valid(s, &l, true, 0, &g, NULL) == 0 && g->m.content_digest &&
 	    strlen(g->m.content_digest) == SHA256_HEX_LEN - 1) {
 		memcpy(cs->backed, g->m.content_digest, SHA256_HEX_LEN);
 		if (!cs->last_seq) {
