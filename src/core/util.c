@@ -138,7 +138,9 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 		return abur_fail(-errno, "%s: %m", path);
 	if (fstat(fd, &st) < 0)
 		return abur_fail(-errno, "%s: %m", path);
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+	/* sysfs and procfs report sizes they do not have (4096, 0): only the
+	 * bytes actually read count against max. */
+	if (S_ISREG(st.st_mode) && st.st_blocks > 0 && (uint64_t)st.st_size > max)
 		return abur_fail(-EFBIG, "%s: larger than %zu bytes", path, max);
 	buf = xmalloc(max + 1);
 	for (;;) {

@@ -153,6 +153,8 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
  * the hash does not match the manifest (after the whole stream was read). */
 int payload_read_open(struct store *s, const struct generation *g, const char *name, struct archive **a) MUST_CHECK;
 int payload_read_close(struct archive *a) MUST_CHECK;
+/* Frees a reader after an error without reading the rest of the stream. */
+void payload_read_discard(struct archive *a);
 
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */

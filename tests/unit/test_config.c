@@ -151,6 +151,8 @@ static void long_line_and_nul(void **state)
 	text[sizeof(text) - 2] = '\n';
 	text[sizeof(text) - 1] = '\0';
 	expect_error(text, "t.ini:2: line too long");
+	free(errors);
+	errors = NULL;
 	assert_int_equal(config_parse("[flash]\nst\0re = x\n", 19, "t.ini", &cfg, &errors), -EINVAL);
 	assert_non_null(strstr(errors, "t.ini:2: NUL byte"));
 }

@@ -1,0 +1,325 @@
+/* The agent's flow: gather facts, decide (decide.c), show the plan, act,
+ * report.  Everything it says goes to the console and to syslog/stderr. */
+#include "agent.h"
+
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/io.h"
+#include "core/log.h"
+#include "report.h"
+
+#define ATTEMPTS_FILE "state/agent-attempts"
+
+struct agent {
+	const struct abur_config *cfg;
+	const struct agent_opts *o;
+	struct store *s;
+	char *dev;
+	struct disk_info *disk;
+	struct agent_facts f;
+	uint64_t os_seq; /* the os generation that verified */
+	int64_t os_time;
+	uint64_t required;
+	struct report rep;
+};
+
+static void say(struct agent *ag, const char *fmt, ...) PRINTF(2, 3);
+static void say(struct agent *ag, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(ag->o->out, "ABUR: %s\n", msg);
+	fflush(ag->o->out);
+	log_info("%s", msg);
+	report_line(&ag->rep, "%s", msg);
+}
+
+/* Reads "serial = X" / "attempts = N" style files from the store. */
+static bool file_has_serial(struct agent *ag, const char *rel, unsigned *num)
+{
+	_cleanup_free_ char *text = NULL, *want = NULL;
+	char *p;
+
+	if (store_get_file(ag->s, rel, 4096, &text, NULL) < 0) {
+		abur_fail_clear();
+		return false;
+	}
+	want = xasprintf("serial = %s\n", ag->disk->serial);
+	if (!strstr(text, want))
+		return false;
+	if (num && (p = strstr(text, "attempts = ")))
+		*num = (unsigned)strtoul(p + 11, NULL, 10);
+	return true;
+}
+
+static void set_attempts(struct agent *ag, unsigned n)
+{
+	_cleanup_free_ char *t = xasprintf("serial = %s\nattempts = %u\n", ag->disk->serial, n);
+
+	if ((n ? store_put_file(ag->s, ATTEMPTS_FILE, t, strlen(t)) : store_remove_file(ag->s, ATTEMPTS_FILE)) < 0)
+		log_warn_errno(-EIO, "cannot record the attempt counter");
+}
+
+static void find_os_image(struct agent *ag, bool deep)
+{
+	struct gen_list l;
+	const struct generation *g;
+
+	ag->f.store = ST_NO_IMAGE;
+	if (store_list(ag->s, IMAGE_COMPONENT, &l) < 0)
+		return;
+	if (store_newest_valid(ag->s, &l, deep, 0, &g, NULL) == 0) {
+		ag->f.store = ST_IMAGE_OK;
+		ag->os_seq = g->seq;
+		ag->os_time = g->m.time;
+	}
+	gen_list_free(&l);
+	abur_fail_clear();
+}
+
+static bool have_settings(struct agent *ag)
+{
+	static const char *const names[] = {"license", "config"};
+	bool any = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct gen_list l;
+		const struct generation *g;
+		if (store_list(ag->s, names[i], &l) == 0 && store_newest_valid(ag->s, &l, false, 0, &g, NULL) == 0)
+			any = true;
+		gen_list_free(&l);
+	}
+	abur_fail_clear();
+	return any;
+}
+
+static void probe_slot(struct agent *ag)
+{
+	_cleanup_free_ char *sealed_id = NULL;
+	int r = image_resolve_system(ag->cfg->disk.system, &ag->dev);
+
+	if (r < 0) {
+		say(ag, "system-disk slot (%s): %s", ag->cfg->disk.system, abur_errmsg(r));
+		return;
+	}
+	if (ag->s && image_sealed_info(ag->s, &sealed_id, &ag->required, NULL) < 0)
+		abur_fail_clear();
+	r = image_probe(ag->dev, sealed_id, &ag->disk);
+	if (r < 0) {
+		say(ag, "cannot probe %s: %s", ag->dev, abur_errmsg(r));
+		return;
+	}
+	ag->f.disk = true;
+	ag->f.cls = ag->disk->cls;
+	ag->f.big_enough = ag->required && ag->disk->size >= ag->required;
+	say(ag, "system disk %s: %s %s, serial %s, %.1f GB: %s (%s)", ag->dev, ag->disk->model, ag->disk->slot,
+	    ag->disk->serial, (double)ag->disk->size / 1e9, disk_class_name(ag->disk->cls), ag->disk->reason);
+}
+
+/* Collects everything agent_decide() needs. */
+static void gather(struct agent *ag)
+{
+	int r;
+
+	ag->f.mode = ag->o->mode;
+	r = store_open(ag->cfg, ag->o->store, ag->o->mode == MODE_VERIFY ? STORE_READ : STORE_WRITE, &ag->s);
+	if (r < 0) {
+		say(ag, "flash store: %s", abur_errmsg(r));
+		ag->f.store = ST_MISSING;
+		ag->s = NULL;
+	} else {
+		find_os_image(ag, false);
+		ag->f.have_settings = have_settings(ag);
+	}
+	probe_slot(ag);
+	if (ag->s && ag->f.disk) {
+		ag->f.marker = file_has_serial(ag, IMAGE_MARKER, NULL);
+		if (!file_has_serial(ag, ATTEMPTS_FILE, &ag->f.attempts))
+			ag->f.attempts = 0;
+	}
+	if (ag->o->confirm && *ag->o->confirm && ag->f.disk)
+		ag->f.confirm = streq(ag->o->confirm, ag->disk->serial) ? CONFIRM_MATCH : CONFIRM_MISMATCH;
+}
+
+static void show_plan(struct agent *ag, const char *what)
+{
+	char when[32] = "-";
+
+	if (ag->os_seq)
+		fmt_time(ag->os_time, when, sizeof(when));
+	say(ag, "PLAN: %s", what);
+	say(ag, "  disk:   %s  model %s  serial %s  %.1f GB  (%s)", ag->dev, ag->disk->model, ag->disk->serial,
+	    (double)ag->disk->size / 1e9, disk_class_name(ag->disk->cls));
+	if (ag->o->mode == MODE_RESTORE)
+		say(ag, "  image:  os g%06llu sealed %s", (unsigned long long)ag->os_seq, when);
+}
+
+/* Asks for the disk serial; an unanswered prompt does nothing. */
+static bool ask_serial(struct agent *ag)
+{
+	struct pollfd p = {.fd = fileno(ag->o->in), .events = POLLIN};
+	char line[256] = "";
+
+	fprintf(ag->o->out,
+		"ABUR: type the disk serial (%s) to proceed, anything else cancels [%us]: ", ag->disk->serial,
+		ag->o->prompt_timeout);
+	fflush(ag->o->out);
+	if (poll(&p, 1, (int)ag->o->prompt_timeout * 1000) <= 0 || !fgets(line, sizeof(line), ag->o->in)) {
+		fprintf(ag->o->out, "\n");
+		say(ag, "no answer: nothing done");
+		return false;
+	}
+	if (!streq(strstrip(line), ag->disk->serial)) {
+		say(ag, "the serial typed does not match: nothing done");
+		return false;
+	}
+	return true;
+}
+
+static enum agent_result do_reimage(struct agent *ag)
+{
+	struct reimage_opts ro = {.generation = ag->os_seq,
+				  .confirm = ag->disk->serial,
+				  .grow = ag->cfg->disk.grow_last_partition,
+				  .progress = ag->o->progress,
+				  .progress_arg = ag->o->progress_arg};
+	struct reimage_result res;
+	int r;
+
+	if (ag->o->mode == MODE_AUTO)
+		set_attempts(ag, ag->f.attempts + 1);
+	say(ag, "reimaging %s from os g%06llu", ag->dev, (unsigned long long)ag->os_seq);
+	r = image_reimage(ag->cfg, ag->s, ag->dev, &ro, &res);
+	if (r < 0) {
+		say(ag, "REIMAGE FAILED: %s", abur_errmsg(r));
+		return AGENT_FAILED;
+	}
+	set_attempts(ag, 0);
+	say(ag, "RESTORED: %s from os g%06llu, %u settings components, %.1f MB written", ag->dev,
+	    (unsigned long long)res.seq, res.components, (double)res.written / 1e6);
+	return AGENT_DONE;
+}
+
+static enum agent_result do_verify(struct agent *ag)
+{
+	char **names;
+	size_t n;
+	int bad = 0;
+
+	if (store_components(ag->s, &names, &n) < 0)
+		return AGENT_FAILED;
+	for (size_t i = 0; i < n; i++) {
+		struct gen_list l;
+		if (store_list(ag->s, names[i], &l) == 0)
+			for (size_t k = 0; k < l.n; k++) {
+				int r = store_verify(ag->s, &l.g[k]);
+				bad += r < 0;
+				say(ag, "verify %s g%06llu: %s", names[i], (unsigned long long)l.g[k].seq,
+				    r < 0 ? abur_errmsg(r) : "ok");
+			}
+		gen_list_free(&l);
+		free(names[i]);
+	}
+	free(names);
+	say(ag, "VERIFY %s: %d generation(s) failed", bad ? "FAILED" : "OK", bad);
+	return bad ? AGENT_FAILED : AGENT_DONE;
+}
+
+static enum agent_result act(struct agent *ag, enum agent_action a)
+{
+	struct seal_result sr;
+	int r;
+
+	switch (a) {
+	case ACT_REIMAGE:
+		return do_reimage(ag);
+	case ACT_RESTORE_SETTINGS:
+		r = image_restore_settings(ag->cfg, ag->s, ag->dev, false);
+		if (r < 0)
+			say(ag, "RESTORE FAILED: %s", abur_errmsg(r));
+		else
+			say(ag, "RESTORED: %d settings component(s) into %s", r, ag->dev);
+		return r < 0 ? AGENT_FAILED : AGENT_DONE;
+	case ACT_SEAL:
+		r = image_seal(ag->cfg, ag->s, ag->dev, &(struct seal_opts){ag->o->progress, ag->o->progress_arg}, &sr);
+		if (r < 0)
+			say(ag, "SEAL FAILED: %s", abur_errmsg(r));
+		else
+			say(ag, "SEALED: os g%06llu (%.1f MB used, %.1f MB stored) and %u components",
+			    (unsigned long long)sr.seq, (double)sr.used_bytes / 1e6, (double)sr.payload_bytes / 1e6,
+			    sr.components);
+		return r < 0 ? AGENT_FAILED : AGENT_DONE;
+	case ACT_VERIFY:
+		return do_verify(ag);
+	default:
+		return AGENT_NOTHING;
+	}
+}
+
+/* Saves the report to the store and, after a restore, into the system. */
+static void save_report(struct agent *ag, enum agent_action a, enum agent_result rc)
+{
+	_cleanup_free_ char *name = report_name(&ag->rep, a == ACT_SEAL ? "seal" : "restore");
+
+	if (!ag->s)
+		return;
+	if (report_to_store(&ag->rep, ag->s, name) < 0)
+		log_warn("report not saved to the flash: %s", abur_errmsg(-EIO));
+	if (rc == AGENT_DONE && (a == ACT_REIMAGE || a == ACT_RESTORE_SETTINGS) &&
+	    report_to_disk(&ag->rep, ag->dev, name) < 0)
+		log_warn("report not saved on the restored disk: %s", abur_errmsg(-EIO));
+}
+
+static void request_reboot(const struct agent_opts *o)
+{
+	if (o->reboot_request && io_write_file_atomic(o->reboot_request, "reboot\n", 7, 0644) < 0)
+		log_warn("cannot request the reboot: %s", abur_errmsg(-EIO));
+}
+
+enum agent_result agent_run(const struct abur_config *cfg, const struct agent_opts *o)
+{
+	struct agent ag = {.cfg = cfg, .o = o};
+	struct agent_decision dec;
+	enum agent_result rc;
+
+	say(&ag, "agent starting: mode %s", agent_mode_name(o->mode));
+	gather(&ag);
+	dec = agent_decide(&ag.f);
+	if (dec.action == ACT_REIMAGE || (dec.action == ACT_ASK && o->mode == MODE_RESTORE)) {
+		/* Only an image that verifies end to end is written. */
+		find_os_image(&ag, true);
+		dec = agent_decide(&ag.f);
+	}
+	say(&ag, "decision: %s: %s", agent_action_name(dec.action), dec.reason);
+	if (dec.action == ACT_ASK) {
+		show_plan(&ag, dec.reason);
+		ag.f.confirm = ask_serial(&ag) ? CONFIRM_MATCH : CONFIRM_MISMATCH;
+		dec = agent_decide(&ag.f);
+		if (ag.f.confirm == CONFIRM_MISMATCH)
+			dec.action = ACT_NOTHING;
+	} else if (dec.action == ACT_REIMAGE || dec.action == ACT_SEAL || dec.action == ACT_RESTORE_SETTINGS) {
+		show_plan(&ag, dec.reason);
+	}
+	if (dec.action == ACT_GIVE_UP)
+		say(&ag, "STOPPED: %s", dec.reason);
+	else if (dec.action == ACT_NOTHING)
+		say(&ag, "NOTHING DONE: %s", dec.reason);
+	rc = act(&ag, dec.action);
+	if (dec.action == ACT_GIVE_UP)
+		rc = AGENT_FAILED;
+	if (dec.action != ACT_SHELL && dec.action != ACT_VERIFY)
+		save_report(&ag, dec.action, rc);
+	if (rc == AGENT_DONE && dec.action != ACT_VERIFY)
+		request_reboot(o);
+	store_close(ag.s);
+	disk_info_free(ag.disk);
+	free(ag.dev);
+	report_free(&ag.rep);
+	return rc;
+}

@@ -1,0 +1,153 @@
+#include "flash.h"
+
+#include <blkid.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "core/blk.h"
+#include "core/io.h"
+#include "image/image.h"
+#include "image/imgint.h"
+#include "store/store.h"
+
+#define STORE_MIN (64ULL << 20)
+
+/* Partition 1 of the flash image: where the boot area ends. */
+static int image_boot_end(const char *image, uint64_t *end, uint64_t *p1_start)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(image);
+	blkid_partlist pl;
+	blkid_partition p1;
+	int r = -EINVAL;
+
+	if (!pr)
+		return abur_fail(-errno ? -errno : -EIO, "%s: %m", image);
+	blkid_probe_enable_partitions(pr, 1);
+	if (blkid_do_fullprobe(pr) == 0 && (pl = blkid_probe_get_partitions(pr)) &&
+	    streq(blkid_partlist_get_table(pl) ? blkid_parttable_get_type(blkid_partlist_get_table(pl)) : "", "dos") &&
+	    (p1 = blkid_partlist_get_partition(pl, 0))) {
+		*p1_start = (uint64_t)blkid_partition_get_start(p1) * 512;
+		*end = *p1_start + (uint64_t)blkid_partition_get_size(p1) * 512;
+		r = 0;
+	}
+	blkid_free_probe(pr);
+	return r < 0 ? abur_fail(r, "%s: not an ABUR flash image (no DOS partition 1)", image) : 0;
+}
+
+static int same_device(const char *a, const char *b)
+{
+	struct stat x, y;
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_rdev == y.st_rdev;
+}
+
+static int check_target(const struct abur_config *cfg, const char *dev, const struct flash_install_opts *o,
+			uint64_t need, uint64_t *size)
+{
+	_cleanup_free_ char *sys = NULL, *where = NULL;
+	struct disk_info *d;
+	char b1[32], b2[32];
+	int r;
+
+	if (image_resolve_system(cfg->disk.system, &sys) == 0 && same_device(sys, dev))
+		return abur_fail(-EPERM, "%s is the system disk: refusing to turn it into a flash", dev);
+	abur_fail_clear();
+	if ((r = blk_find_mount(dev, &where)) != 0)
+		return r < 0 ? r : abur_fail(-EBUSY, "%s is in use: %s", dev, where);
+	if ((r = image_probe(dev, NULL, &d)) < 0)
+		return r;
+	*size = d->size;
+	if (d->size < need)
+		r = abur_fail(-ENOSPC, "%s holds %s; the flash needs at least %s", dev, fmt_bytes(d->size, b1, 32),
+			      fmt_bytes(need, b2, 32));
+	else if (d->cls != DISK_BLANK && !streq(o->confirm, d->serial))
+		r = abur_fail(-EPERM, "%s is not blank (%s: %s): give --yes=%s to overwrite it", dev,
+			      disk_class_name(d->cls), d->reason, d->serial);
+	disk_info_free(d);
+	return r;
+}
+
+static int copy_range(const char *from, const char *to, uint64_t len)
+{
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int out = io_open(to, O_WRONLY, 0);
+	_cleanup_free_ char *buf = xmalloc(1 << 20);
+	int r = 0;
+
+	if (in < 0 || out < 0)
+		return in < 0 ? abur_fail(-errno, "%s: %m", from) : out;
+	while (r == 0 && len) {
+		size_t n = len < (1 << 20) ? len : (1 << 20);
+		ssize_t k = read(in, buf, n);
+		if (k <= 0)
+			return abur_fail(k < 0 ? -errno : -EIO, "read %s: %s", from, k < 0 ? strerror(errno) : "short");
+		r = io_write_all(out, buf, (size_t)k, to);
+		len -= (uint64_t)k;
+	}
+	return r ? r : io_fsync(out, to);
+}
+
+/* The DOS table: partition 1 as in the image, partition 2 the rest. */
+static int write_table(const char *dev, uint64_t p1_start, uint64_t boot_end)
+{
+	_cleanup_free_ char *script =
+	    xasprintf("label: dos\nstart=%llu, size=%llu, type=c, bootable\n"
+		      "start=%llu, type=83\n",
+		      (unsigned long long)(p1_start / 512), (unsigned long long)((boot_end - p1_start) / 512),
+		      (unsigned long long)(boot_end / 512));
+	_cleanup_free_ char *path = xstrdup("/tmp/abur-flash-XXXXXX");
+	_cleanup_close_ int fd = mkstemp(path);
+	const char *argv[] = {"sh", "-c", "sfdisk -q --no-reread \"$1\" < \"$2\"", "sh", dev, path, NULL};
+	int r;
+
+	if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script))
+		return abur_fail(-EIO, "cannot write the partition script");
+	r = image_run(argv, 0);
+	unlink(path);
+	return r;
+}
+
+static int make_store(const struct abur_config *cfg, const char *dev)
+{
+	_cleanup_free_ char *p2 = NULL;
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *mnt = xasprintf("%s/install-%d", cfg->flash.mount, (int)getpid());
+	struct store *s;
+	int r;
+
+	if (fd < 0 || ioctl(fd, BLKRRPART) < 0)
+		return abur_fail(-errno, "%s: re-reading the partition table: %m", dev);
+	if ((r = part_node(dev, 2, &p2)) < 0)
+		return r;
+	const char *mkfs[] = {"mkfs.ext4", "-q", "-F", "-L", "ABUR-STORE", p2, NULL};
+	if ((r = image_run(mkfs, 0)) < 0)
+		return r;
+	if ((r = blk_mount(p2, mnt, true)) < 0)
+		return r;
+	r = store_open(cfg, mnt, STORE_WRITE, &s); /* creates abur/STORE */
+	store_close(s);
+	sync();
+	if (blk_umount(mnt) < 0 && r == 0)
+		r = -EBUSY;
+	rmdir(mnt);
+	return r;
+}
+
+int flash_install(const struct abur_config *cfg, const char *dev, const struct flash_install_opts *o)
+{
+	uint64_t boot_end = 0, p1_start = 0, size = 0;
+	int r = image_boot_end(o->image, &boot_end, &p1_start);
+
+	if (r == 0)
+		r = check_target(cfg, dev, o, boot_end + STORE_MIN, &size);
+	if (r < 0)
+		return r;
+	r = copy_range(o->image, dev, boot_end);
+	if (r == 0)
+		r = write_table(dev, p1_start, boot_end);
+	if (r == 0)
+		r = make_store(cfg, dev);
+	return r;
+}

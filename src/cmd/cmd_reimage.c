@@ -1,0 +1,110 @@
+/* abur reimage --disk DEV [--generation N] [--yes=SERIAL] */
+#include <getopt.h>
+
+#include "cmd.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "image/image.h"
+
+static void print_result(const struct ctx *ctx, const char *disk, const struct reimage_result *res)
+{
+	struct json j;
+	char b1[32];
+
+	if (!ctx->json) {
+		printf("reimaged %s from os g%06llu (%s written), restored %u file component%s\n", disk,
+		       (unsigned long long)res->seq, fmt_bytes(res->written, b1, sizeof(b1)), res->components,
+		       res->components == 1 ? "" : "s");
+		return;
+	}
+	json_init(&j, stdout, false);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "event", "reimaged");
+	json_str(&j, "disk", disk);
+	json_uint(&j, "generation", res->seq);
+	json_uint(&j, "written", res->written);
+	json_uint(&j, "components", res->components);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+/* --settings-only: license and config into the disk's root filesystem.
+ * The disk must be the sealed one, or confirmed by its serial. */
+static int settings(struct ctx *ctx, struct store *s, const char *disk, const char *confirm)
+{
+	_cleanup_free_ char *id = NULL;
+	struct disk_info *d = NULL;
+	int r;
+
+	if (image_sealed_info(s, &id, NULL, NULL) < 0)
+		abur_fail_clear();
+	r = image_probe(disk, id, &d);
+	if (r == 0 && (d->cls == DISK_FLASH || d->cls == DISK_BLANK ||
+		       (d->cls == DISK_FOREIGN && !(confirm && streq(confirm, d->serial)))))
+		r = abur_fail(-EPERM, "%s is %s (%s)%s", disk, disk_class_name(d->cls), d->reason,
+			      d->cls == DISK_FOREIGN ? ": confirm with --yes=SERIAL" : "");
+	disk_info_free(d);
+	if (r == 0)
+		r = image_restore_settings(ctx->cfg, s, disk, false);
+	if (r < 0) {
+		log_error("reimage --settings-only %s: %s", disk, abur_errmsg(r));
+		return EXIT_FAIL;
+	}
+	printf("restored %d settings component%s into %s\n", r, r == 1 ? "" : "s", disk);
+	return EXIT_OK;
+}
+
+int cmd_reimage(struct ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"disk", required_argument, NULL, 'd'},    {"generation", required_argument, NULL, 'g'},
+	    {"yes", required_argument, NULL, 'y'},     {"no-settings", no_argument, NULL, 'n'},
+	    {"settings-only", no_argument, NULL, 's'}, {}};
+	const struct cmd *self = cmd_find("reimage");
+	struct reimage_opts o = {0};
+	struct reimage_result res;
+	const char *disk = NULL;
+	bool settings_only = false;
+	struct progress pb;
+	struct store *s;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			disk = optarg;
+		else if (c == 'y')
+			o.confirm = optarg;
+		else if (c == 'n')
+			o.skip_settings = true;
+		else if (c == 's')
+			settings_only = true;
+		else if (c != 'g' || parse_generation(optarg, &o.generation) < 0)
+			return cmd_usage_error(self, "bad option");
+	}
+	if (optind != argc || !disk)
+		return cmd_usage_error(self, "need --disk DEV");
+	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
+		return r;
+	if (settings_only) {
+		r = settings(ctx, s, disk, o.confirm);
+		store_close(s);
+		return r;
+	}
+	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
+	o.grow = ctx->cfg->disk.grow_last_partition;
+	o.progress = ctx->json || log_get_level() > LOG_LVL_ERROR ? progress_cb : NULL; /* not with -q */
+	o.progress_arg = &pb;
+	r = image_reimage(ctx->cfg, s, disk, &o, &res);
+	progress_finish(&pb);
+	store_close(s);
+	if (r < 0) {
+		log_error("reimage %s: %s", disk, abur_errmsg(r));
+		return EXIT_FAIL;
+	}
+	if (res.skipped)
+		log_warn("os g%06llu failed verification; wrote the newest one that verifies, g%06llu",
+			 (unsigned long long)res.skipped, (unsigned long long)res.seq);
+	print_result(ctx, disk, &res);
+	return EXIT_OK;
+}

@@ -1,0 +1,59 @@
+/* abur seal --disk DEV: the installation snapshot of an unmounted disk. */
+#include <getopt.h>
+
+#include "cmd.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "image/image.h"
+
+int cmd_seal(struct ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"disk", required_argument, NULL, 'd'}, {}};
+	const struct cmd *self = cmd_find("seal");
+	const char *disk = NULL;
+	struct seal_result res;
+	struct progress pb;
+	struct store *s;
+	char b1[32];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return cmd_usage_error(self, "bad option");
+		disk = optarg;
+	}
+	if (optind != argc || !disk)
+		return cmd_usage_error(self, "need --disk DEV");
+	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
+		return r;
+	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
+	struct seal_opts o = {.progress = progress_cb, .progress_arg = &pb};
+
+	if (!ctx->json && log_get_level() == LOG_LVL_ERROR) /* -q */
+		o.progress = NULL;
+	r = image_seal(ctx->cfg, s, disk, &o, &res);
+	progress_finish(&pb);
+	store_close(s);
+	if (r < 0) {
+		log_error("seal %s: %s", disk, abur_errmsg(r));
+		return EXIT_FAIL;
+	}
+	if (ctx->json) {
+		struct json j;
+		json_init(&j, stdout, false);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "event", "sealed");
+		json_str(&j, "disk", disk);
+		json_uint(&j, "generation", res.seq);
+		json_uint(&j, "used_bytes", res.used_bytes);
+		json_uint(&j, "components", res.components);
+		json_obj_end(&j);
+		json_end(&j);
+	} else {
+		printf("sealed %s as os g%06llu (%s of partition data), and %u file component%s\n", disk,
+		       (unsigned long long)res.seq, fmt_bytes(res.used_bytes, b1, sizeof(b1)), res.components,
+		       res.components == 1 ? "" : "s");
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,133 @@
+/* System disk imaging: probe, seal, reimage (the `os` component).
+ *
+ * This is the API the cmd layer and the boot agent use.  Everything here
+ * returns 0 (or a count) on success and -errno on failure with the reason
+ * recorded (abur_errmsg()); nothing prints.  Progress goes through a
+ * callback so the caller decides how to show it (core/progress.h).
+ *
+ * The os payload disk.tar.zst is a pax archive holding, in this order:
+ *   layout.ini    the partition table (label, disk id, partitions)
+ *   bootarea.bin  the disk's bytes before the first partition
+ *   pN.img        one sparse entry per copied partition: only used blocks
+ * Swap partitions are recorded in layout.ini and recreated, not copied.
+ */
+#ifndef ABUR_IMAGE_H
+#define ABUR_IMAGE_H
+
+#include "core/config.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#define IMAGE_PAYLOAD "disk.tar.zst"
+#define IMAGE_COMPONENT "os"
+/* In the store while a reimage runs; removed when it succeeded. */
+#define IMAGE_MARKER "state/reimage-incomplete"
+
+enum disk_class { DISK_BLANK, DISK_OURS, DISK_FOREIGN, DISK_FLASH };
+
+struct probe_part {
+	unsigned num;
+	uint64_t start, size; /* bytes */
+	char *type, *uuid, *name;
+	char *fstype, *fsuuid, *fslabel; /* NULL when nothing was found */
+};
+
+struct disk_info {
+	char *dev;    /* /dev/NAME */
+	char *name;   /* kernel name: sda, nvme0n1, loop3 */
+	char *model;  /* "" when unknown */
+	char *serial; /* hardware serial; the kernel name when it has none */
+	bool serial_is_name;
+	bool removable;
+	uint64_t size;
+	char *slot;   /* by-path style, from sysfs: "pci-0000:00:04.0-nvme-1" */
+	char *pttype; /* "gpt", "dos" or NULL */
+	char *ptuuid;
+	char *fstype; /* a signature on the whole disk (ext4, linux_raid_member) */
+	char *fslabel; /* its label, if any */
+	struct probe_part *parts;
+	size_t nparts;
+	enum disk_class cls;
+	char *reason; /* why it has that class */
+};
+
+/* Probes one disk (a whole-disk block device, or a regular file for tests).
+ * sealed_id is the disk id of the newest sealed os image (NULL when no store
+ * is available: then nothing is `ours`).  Free with disk_info_free(). */
+int image_probe(const char *dev, const char *sealed_id, struct disk_info **out) MUST_CHECK;
+void disk_info_free(struct disk_info *d);
+const char *disk_class_name(enum disk_class c);
+
+/* Whole disks the kernel has (those backed by a device: sd, nvme, vd,
+ * mmcblk ...; not loop, ram, md, dm).  Caller frees each and the array. */
+int image_list_disks(char ***devs, size_t *n) MUST_CHECK;
+
+/* Resolves [disk] system: "auto" (the one non-flash, non-removable disk),
+ * "slot:PCIADDR" (the disk whose sysfs device path contains it),
+ * "serial:S", or a device path.  -ENODEV naming what was looked for, or
+ * -ENOTUNIQ when "auto"/"slot:" match several disks. */
+int image_resolve_system(const char *spec, char **dev) MUST_CHECK;
+
+/* The newest cheaply valid os generation's disk id and the size a target
+ * needs (end of its last partition plus GPT backup area), and its seq.
+ * -ENOENT when the store holds no os image.  Any out pointer may be NULL. */
+int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq) MUST_CHECK;
+
+/* Progress: stage is a short word ("seal", "verify", "write", "restore");
+ * done/total in bytes (total 0 when unknown). */
+typedef void (*image_progress_fn)(void *arg, const char *stage, uint64_t done, uint64_t total);
+
+struct seal_opts {
+	image_progress_fn progress;
+	void *progress_arg;
+};
+
+struct seal_result {
+	uint64_t seq;        /* the new os generation */
+	uint64_t used_bytes; /* partition bytes stored */
+	uint64_t payload_bytes;
+	unsigned components; /* file-level components sealed */
+};
+
+/* Captures the unmounted disk dev into a new pinned os generation, then
+ * seals every [component] with type = files from its root filesystem
+ * (mounted read-only under a temp dir).  Refuses a mounted disk (-EBUSY,
+ * naming the mount).  s must be open STORE_WRITE. */
+int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
+	       struct seal_result *res) MUST_CHECK;
+
+struct reimage_opts {
+	uint64_t generation; /* 0: newest that verifies */
+	const char *confirm; /* the disk's serial: needed for ours/foreign */
+	bool grow;           /* grow the last partition and its ext fs */
+	bool skip_settings;  /* do not restore software/license/config */
+	image_progress_fn progress;
+	void *progress_arg;
+};
+
+struct reimage_result {
+	uint64_t seq;     /* the os generation written */
+	uint64_t skipped; /* a newer one that failed verification, or 0 */
+	uint64_t written;
+	unsigned components; /* file-level components restored */
+};
+
+/* Writes an os generation onto dev, then the newest valid generations of
+ * the file-level components into its root filesystem.  Checks before
+ * writing: class (blank; ours/foreign only with confirm == serial; flash
+ * never: -EPERM), size (-ENOSPC naming the size needed), the image's hashes
+ * (store_verify).  Refusals (class, size, no image) change nothing.  Once
+ * the run starts (verification first) IMAGE_MARKER is in the store until
+ * success: an INI-like text with disk, serial, model, generation, stage
+ * (verify, write, table, partitions, settings), written (yes once the disk
+ * was touched) and error.  Read it with store_get_file(s, IMAGE_MARKER).
+ * s: STORE_WRITE. */
+int image_reimage(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
+		  struct reimage_result *res) MUST_CHECK;
+
+/* Restores the newest valid license and config generations (restore_all:
+ * every file-level component) into dev's root filesystem, which must hold
+ * the sealed layout already.  Returns the number of components restored. */
+int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev,
+			   bool restore_all) MUST_CHECK;
+#endif

@@ -1,0 +1,146 @@
+/* Internals of the image module shared between its files. */
+#ifndef ABUR_IMGINT_H
+#define ABUR_IMGINT_H
+
+#include <archive.h>
+
+#include "core/config.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#define MiB (1024ULL * 1024)
+/* The boot area is stored up to the first partition, at most this much. */
+#define BOOTAREA_MAX (32 * MiB)
+#define MBR_CODE_LEN 440
+#define GPT_BACKUP_SECTORS 33
+
+/* How a partition's content is captured. */
+enum part_method {
+	PM_RAW,  /* every block that is not all zero */
+	PM_EXT,  /* ext2/3/4: blocks marked used in the block bitmap */
+	PM_SWAP, /* not copied: mkswap with the same UUID and label */
+};
+
+struct extent {
+	uint64_t off, len; /* bytes, relative to the partition start */
+};
+
+struct extents {
+	struct extent *e;
+	size_t n, cap;
+	uint64_t bytes; /* sum of len */
+};
+
+struct part_rec {
+	unsigned num;
+	uint64_t start, size; /* sectors */
+	char *type, *uuid, *name, *attrs;
+	bool bootable; /* DOS active flag */
+	char *fstype, *fsuuid, *fslabel;
+	enum part_method method;
+	uint64_t used; /* bytes stored in pN.img */
+	struct extents map;
+};
+
+struct layout {
+	char *label; /* "gpt" or "dos" */
+	char *id;
+	unsigned sector_size;
+	uint64_t disk_size; /* bytes of the sealed disk */
+	uint64_t first_lba, last_lba;
+	unsigned entries;  /* GPT partition entries */
+	uint64_t bootarea; /* bytes before the first partition that are stored */
+	unsigned root;     /* partition number of the root filesystem, 0: none */
+	struct part_rec *parts;
+	size_t nparts;
+};
+
+/* extents.c */
+void extents_add(struct extents *x, uint64_t off, uint64_t len);
+void extents_free(struct extents *x);
+
+/* layout.c (libfdisk) */
+int layout_read(const char *dev, struct layout *l) MUST_CHECK;
+/* Creates the label on dev; with grow, the last partition (and its size
+ * in l) extends to the end of the disk. */
+int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool grow) MUST_CHECK;
+void layout_free(struct layout *l);
+/* Bytes a target needs: end of the last partition, plus the GPT backup. */
+uint64_t layout_required(const struct layout *l);
+/* Bytes before the first partition that belong to no label structure. */
+uint64_t layout_gap_start(const struct layout *l);
+const struct part_rec *layout_part(const struct layout *l, unsigned num);
+
+/* layoutini.c */
+char *layout_format(const struct layout *l);
+int layout_parse(const char *text, size_t len, struct layout *l) MUST_CHECK;
+const char *part_method_name(enum part_method m);
+
+/* Filesystem signature at [off, off+size) of fd (no partition node
+ * needed); outputs stay NULL when nothing is found. Caller frees. */
+int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, char **label) MUST_CHECK;
+/* blocks.c: fills p->map, p->used, p->method, p->fs* from the disk. */
+int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p) MUST_CHECK;
+
+/* writer.c: a thread that writes what reimage decompresses (see there).
+ * Errors come back from the next call or from dwriter_finish(), which
+ * also frees w. */
+struct dwriter;
+struct diskimg_dst;
+struct dwriter *dwriter_start(struct diskimg_dst *d);
+int dwriter_data(struct dwriter *w, uint64_t off, const void *buf, size_t n, const char *what) MUST_CHECK;
+int dwriter_zero(struct dwriter *w, uint64_t off, uint64_t len, const char *what) MUST_CHECK;
+int dwriter_finish(struct dwriter *w) MUST_CHECK;
+
+/* diskimg.c */
+struct diskimg_src {
+	const char *dev;
+	int fd;
+	const struct layout *l;
+	const char *layout_text;
+	void (*progress)(void *arg, const char *stage, uint64_t done, uint64_t total);
+	void *progress_arg;
+};
+/* A payload_spec fill callback: arg is a struct diskimg_src. */
+int diskimg_fill(struct archive *a, void *arg);
+
+struct diskimg_dst {
+	int fd; /* the target disk, open for writing */
+	const char *dev;
+	bool zero_holes;    /* zero the holes of raw partitions */
+	uint64_t disk_size; /* of the target: layout.ini must fit (0: unchecked) */
+	struct layout l;    /* parsed from layout.ini */
+	bool have_layout;
+	char *bootarea; /* bootarea.bin (malloc'd) */
+	size_t bootarea_len;
+	uint64_t written;
+	void (*progress)(void *arg, const char *stage, uint64_t done, uint64_t total);
+	void *progress_arg;
+	uint64_t total;    /* expected bytes, for progress */
+	struct dwriter *w; /* while diskimg_extract() runs */
+};
+/* Reads every entry of an opened disk.tar.zst and writes partition data
+ * into dst->fd (not the partition table nor sector 0). */
+int diskimg_extract(struct archive *a, struct diskimg_dst *dst) MUST_CHECK;
+void diskimg_dst_free(struct diskimg_dst *dst);
+/* pwrite through the I/O layer (fault injection); errors name the byte. */
+int diskimg_write_at(struct diskimg_dst *d, uint64_t off, const void *buf, size_t n, const char *what) MUST_CHECK;
+/* Zeroes [off, off+len) of the target (BLKZEROOUT, else writes zeros). */
+int diskimg_zero(struct diskimg_dst *d, uint64_t off, uint64_t len, const char *what) MUST_CHECK;
+
+/* Runs a program (argv[0] searched in PATH); exit statuses up to ok_max
+ * count as success.  -EIO naming it, its status and its last output. */
+int image_run(const char *const argv[], int ok_max) MUST_CHECK;
+/* Kernel name of dev ("loop3") into buf; the partition node of number n. */
+int part_node(const char *disk, unsigned n, char **node) MUST_CHECK;
+/* BLKRRPART, then kernel_partitions(). */
+int reread_partitions(const char *disk, const struct layout *l) MUST_CHECK;
+/* Makes the kernel know every partition of l (BLKPG where it does not:
+ * kernels without a GPT/DOS parser) and creates the /dev nodes. */
+int kernel_partitions(const char *disk, const struct layout *l) MUST_CHECK;
+/* settings.c: restores the newest valid generation of the file-level
+ * components (all, or the settings: license and config) into partition
+ * root of dev, mounted read-write.  Returns how many were restored. */
+int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
+			bool all) MUST_CHECK;
+#endif

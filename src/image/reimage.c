@@ -1,0 +1,318 @@
+/* abur reimage: checks first (class, size, hashes), then writes: partition
+ * data, partition table, sector 0, swap, growth, then the newest settings.
+ * The partition table and the boot code go last, so a disk cut off
+ * half-way has no valid table; the store marker says the rest. */
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/blk.h"
+#include "core/io.h"
+#include "image.h"
+#include "imgint.h"
+#include "rootfs.h"
+
+struct run {
+	const struct abur_config *cfg;
+	struct store *s;
+	const char *dev;
+	const struct reimage_opts *o;
+	struct disk_info *d;
+	struct gen_list gl;
+	const struct generation *g;
+	const char *stage;
+	bool written;     /* anything on the disk changed yet */
+	uint64_t skipped; /* newer generation that failed verification */
+	time_t started;
+};
+
+static void progress(struct run *run, const char *stage, uint64_t done, uint64_t total)
+{
+	if (run->o->progress)
+		run->o->progress(run->o->progress_arg, stage, done, total);
+}
+
+/* The marker says which disk, which image, how far, and why it stopped.
+ * Writing it must succeed before the disk is touched. */
+static int marker(struct run *run, const char *stage, const char *error)
+{
+	_cleanup_free_ char *text = NULL;
+
+	run->stage = stage;
+	text = xasprintf("; abur reimage did not finish: this disk is NOT a complete restore\n"
+			 "disk = %s\nserial = %s\nmodel = %s\ngeneration = %llu\nstage = %s\nwritten = %s\n"
+			 "started = %lld\n%s%s%s",
+			 run->dev, run->d->serial, run->d->model, (unsigned long long)run->g->seq, stage,
+			 run->written ? "yes" : "no", (long long)run->started, error ? "error = " : "",
+			 error ? error : "", error ? "\n" : "");
+	int r = store_put_file(run->s, IMAGE_MARKER, text, strlen(text));
+	return r < 0 ? abur_fail_wrap(r, "writing the reimage marker") : 0;
+}
+
+static int check_class(struct run *run)
+{
+	_cleanup_free_ char *id = NULL, *where = NULL;
+	const struct disk_info *d;
+	int r;
+
+	if (image_sealed_info(run->s, &id, NULL, NULL) < 0)
+		abur_fail_clear();
+	r = image_probe(run->dev, id, &run->d);
+	if (r < 0)
+		return r;
+	d = run->d;
+	if (d->cls == DISK_FLASH)
+		return abur_fail(-EPERM, "%s is the ABUR flash (%s): never a reimage target", run->dev, d->reason);
+	if (d->cls != DISK_BLANK && !(run->o->confirm && streq(run->o->confirm, d->serial)))
+		return abur_fail(-EPERM, "%s is %s (%s): to overwrite it, confirm with its serial: --yes=%s", run->dev,
+				 disk_class_name(d->cls), d->reason, d->serial);
+	r = blk_find_mount(run->dev, &where);
+	if (r > 0)
+		return abur_fail(-EBUSY, "%s is mounted (%s)", run->dev, where);
+	return r;
+}
+
+static uint64_t required_of(const struct generation *g)
+{
+	const char *v = manifest_extra(&g->m, "required_size");
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static int check_size(struct run *run, const struct generation *g)
+{
+	uint64_t need = required_of(g);
+	char b1[32], b2[32];
+
+	if (!need)
+		return abur_fail(-EBADMSG, "os generation %llu does not record the size it needs",
+				 (unsigned long long)g->seq);
+	if (run->d->size < need)
+		return abur_fail(-ENOSPC, "%s holds %llu bytes (%s); os generation %llu needs at least %llu bytes (%s)",
+				 run->dev, (unsigned long long)run->d->size, fmt_bytes(run->d->size, b1, sizeof(b1)),
+				 (unsigned long long)g->seq, (unsigned long long)need, fmt_bytes(need, b2, sizeof(b2)));
+	return 0;
+}
+
+static int select_generation(struct run *run)
+{
+	int r = store_list(run->s, IMAGE_COMPONENT, &run->gl);
+
+	if (r < 0)
+		return abur_fail_wrap(r, "listing the os images");
+	if (!run->o->generation) {
+		r = store_newest_valid(run->s, &run->gl, false, 0, &run->g, NULL);
+		return r < 0 ? abur_fail(-ENOENT, "the store holds no os image (run abur seal first)") : 0;
+	}
+	for (size_t i = 0; i < run->gl.n; i++)
+		if (run->gl.g[i].seq == run->o->generation)
+			run->g = &run->gl.g[i];
+	if (!run->g)
+		return abur_fail(-ENOENT, "no os generation %llu", (unsigned long long)run->o->generation);
+	if (!run->g->valid)
+		return abur_fail(-EBADMSG, "os generation %llu is damaged: %s", (unsigned long long)run->g->seq,
+				 run->g->problem);
+	return 0;
+}
+
+/* The chosen image's hashes; without --generation an older image that
+ * verifies (and fits) is used instead, as for every component. */
+static int verify_image(struct run *run)
+{
+	progress(run, "verify", 0, 0);
+	int r = store_verify(run->s, run->g);
+
+	while (r < 0 && !run->o->generation) {
+		const struct generation *older;
+		_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
+		if (run->g->seq <= 1 || store_newest_valid(run->s, &run->gl, true, run->g->seq - 1, &older, NULL) < 0 ||
+		    check_size(run, older) < 0)
+			return abur_fail(r, "os generation %llu fails verification: %s",
+					 (unsigned long long)run->g->seq, why);
+		run->skipped = run->g->seq;
+		run->g = older;
+		r = 0;
+	}
+	return r < 0 ? abur_fail_wrap(r, "os generation %llu fails verification", (unsigned long long)run->g->seq) : 0;
+}
+
+static int checks(struct run *run)
+{
+	int r = check_class(run);
+
+	if (r == 0)
+		r = select_generation(run);
+	if (r == 0)
+		r = check_size(run, run->g);
+	return r;
+}
+
+/* ---- writing ---- */
+
+static int write_image(struct run *run, struct diskimg_dst *dst)
+{
+	struct archive *a;
+	int r = payload_read_open(run->s, run->g, IMAGE_PAYLOAD, &a);
+
+	if (r < 0)
+		return r;
+	r = diskimg_extract(a, dst);
+	int rc = payload_read_close(a);
+	if (r == 0 && rc < 0)
+		r = abur_fail_wrap(rc, "the os image failed its check while being written");
+	return r;
+}
+
+/* Partition data and the boot-area gap, with the old table wiped first so
+ * an interrupted run leaves no table that looks valid. */
+static int write_data(struct run *run, struct diskimg_dst *dst)
+{
+	uint64_t size = run->d->size, span = size < MiB ? size : MiB;
+	int r;
+
+	run->written = true;
+	r = marker(run, "write", NULL);
+	if (r < 0)
+		return r;
+	dst->fd = io_open(run->dev, O_RDWR | O_EXCL | O_CLOEXEC, 0);
+	if (dst->fd < 0)
+		return abur_fail_wrap(dst->fd, "%s: cannot open exclusively", run->dev);
+	if (run->d->cls != DISK_BLANK) {
+		r = diskimg_zero(dst, 0, span, "the old partition table");
+		if (r == 0)
+			r = diskimg_zero(dst, size - span, span, "the old backup partition table");
+	}
+	if (r == 0)
+		r = write_image(run, dst);
+	if (r == 0)
+		r = io_fsync(dst->fd, run->dev);
+	closep(&dst->fd);
+	return r;
+}
+
+/* The partition table, then sector 0's boot code (libfdisk zeroes it). */
+static int write_table(struct run *run, struct diskimg_dst *dst)
+{
+	int r = marker(run, "table", NULL);
+
+	if (r == 0)
+		r = layout_write(run->dev, &dst->l, run->d->size, run->o->grow);
+	if (r < 0 || dst->bootarea_len < MBR_CODE_LEN)
+		return r;
+	dst->fd = io_open(run->dev, O_WRONLY | O_CLOEXEC, 0);
+	if (dst->fd < 0)
+		return dst->fd;
+	r = diskimg_write_at(dst, 0, dst->bootarea, MBR_CODE_LEN, "the boot code");
+	if (r == 0)
+		r = io_fsync(dst->fd, run->dev);
+	closep(&dst->fd);
+	return r;
+}
+
+static int make_swap(struct run *run, const struct part_rec *p)
+{
+	_cleanup_free_ char *node = NULL;
+	const char *argv[8] = {"mkswap"};
+	int n = 1, r = part_node(run->dev, p->num, &node);
+
+	if (r < 0)
+		return r;
+	if (p->fsuuid)
+		argv[n++] = "-U", argv[n++] = p->fsuuid;
+	if (p->fslabel)
+		argv[n++] = "-L", argv[n++] = p->fslabel;
+	argv[n++] = node;
+	return image_run(argv, 0);
+}
+
+/* After growing the last partition, its ext filesystem follows. */
+static int grow_fs(struct run *run, const struct layout *l)
+{
+	const struct part_rec *last = &l->parts[0];
+	_cleanup_free_ char *node = NULL;
+	int r;
+
+	for (size_t i = 1; i < l->nparts; i++)
+		if (l->parts[i].start > last->start)
+			last = &l->parts[i];
+	if (last->method != PM_EXT)
+		return 0;
+	r = part_node(run->dev, last->num, &node);
+	if (r == 0) {
+		const char *fsck[] = {"e2fsck", "-f", "-p", node, NULL};
+		r = image_run(fsck, 1); /* 1: errors corrected */
+	}
+	if (r == 0) {
+		const char *resize[] = {"resize2fs", node, NULL};
+		r = image_run(resize, 0);
+	}
+	return r < 0 ? abur_fail_wrap(r, "growing partition %u", last->num) : 0;
+}
+
+static int finish_disk(struct run *run, const struct layout *l)
+{
+	int r = marker(run, "partitions", NULL);
+
+	if (r == 0)
+		r = reread_partitions(run->dev, l);
+	for (size_t i = 0; r == 0 && i < l->nparts; i++)
+		if (l->parts[i].method == PM_SWAP)
+			r = make_swap(run, &l->parts[i]);
+	if (r == 0 && run->o->grow)
+		r = grow_fs(run, l);
+	return r;
+}
+
+static int image_reimage_write(struct run *run, struct reimage_result *res)
+{
+	struct diskimg_dst dst = {.fd = -1, .dev = run->dev, .zero_holes = true, .disk_size = run->d->size};
+	int r;
+
+	dst.progress = run->o->progress;
+	dst.progress_arg = run->o->progress_arg;
+	r = write_data(run, &dst);
+	if (r == 0)
+		r = write_table(run, &dst);
+	if (r == 0)
+		r = finish_disk(run, &dst.l);
+	res->written = dst.written;
+	if (r == 0 && !run->o->skip_settings && dst.l.root) {
+		r = marker(run, "settings", NULL);
+		if (r == 0)
+			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, true);
+		if (r >= 0)
+			res->components = (unsigned)r, r = 0;
+	}
+	diskimg_dst_free(&dst);
+	return r;
+}
+
+int image_reimage(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
+		  struct reimage_result *res)
+{
+	struct run run = {.cfg = cfg, .s = s, .dev = dev, .o = o, .started = time(NULL)};
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = checks(&run);
+	if (r == 0)
+		r = marker(&run, "verify", NULL);
+	if (r == 0 && (r = verify_image(&run)) == 0)
+		r = image_reimage_write(&run, res);
+	if (r == 0) {
+		r = store_remove_file(s, IMAGE_MARKER);
+		if (r < 0)
+			r = abur_fail_wrap(r, "removing the reimage marker");
+	} else if (run.stage) {
+		_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
+		if (marker(&run, run.stage, why) < 0)
+			abur_fail(r, "%s (and the marker could not be updated)", why);
+		else
+			abur_fail(r, "%s", why);
+	}
+	res->seq = run.g ? run.g->seq : 0;
+	res->skipped = run.skipped;
+	gen_list_free(&run.gl);
+	disk_info_free(run.d);
+	return r;
+}

@@ -1,0 +1,175 @@
+/* abur seal: the os image of an unmounted disk, then the file-level
+ * components from its root filesystem, all as pinned generations. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/blk.h"
+#include "image.h"
+#include "imgint.h"
+#include "rootfs.h"
+
+int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
+{
+	struct gen_list l = {0};
+	const struct generation *g;
+	const char *v;
+	int r = store_list(s, IMAGE_COMPONENT, &l);
+
+	if (r == 0)
+		r = store_newest_valid(s, &l, false, 0, &g, NULL);
+	if (r < 0) {
+		gen_list_free(&l);
+		return abur_fail(-ENOENT, "the store holds no os image");
+	}
+	if (disk_id)
+		*disk_id = (v = manifest_extra(&g->m, "disk_id")) ? xstrdup(v) : NULL;
+	if (required)
+		*required = (v = manifest_extra(&g->m, "required_size")) ? strtoull(v, NULL, 10) : 0;
+	if (seq)
+		*seq = g->seq;
+	gen_list_free(&l);
+	return 0;
+}
+
+static void add_u64(struct manifest *m, const char *key, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	manifest_add_extra(m, key, buf);
+}
+
+static void seal_extra(struct manifest *m, const struct disk_info *d, const struct layout *l, uint64_t used)
+{
+	manifest_add_extra(m, "disk_serial", d->serial);
+	manifest_add_extra(m, "disk_model", d->model);
+	add_u64(m, "disk_size", d->size);
+	if (d->slot)
+		manifest_add_extra(m, "disk_slot", d->slot);
+	manifest_add_extra(m, "label", l->label);
+	if (l->id)
+		manifest_add_extra(m, "disk_id", l->id);
+	add_u64(m, "required_size", layout_required(l));
+	add_u64(m, "partitions", l->nparts);
+	add_u64(m, "root_partition", l->root);
+	add_u64(m, "used_bytes", used);
+}
+
+/* Reads the layout and the used-block maps, with the disk held
+ * exclusively (O_EXCL fails while anything on it is mounted). */
+static int scan_disk(const char *dev, int fd, struct layout *l, uint64_t *used)
+{
+	int r = 0;
+
+	*used = l->bootarea;
+	for (size_t i = 0; r == 0 && i < l->nparts; i++) {
+		r = blocks_scan(fd, dev, l->sector_size, &l->parts[i]);
+		if (r < 0)
+			r = abur_fail_wrap(r, "%s partition %u", dev, l->parts[i].num);
+		*used += l->parts[i].used;
+	}
+	return r;
+}
+
+static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
+		     struct layout *l, const struct seal_opts *o, struct seal_result *res)
+{
+	_cleanup_free_ char *text = layout_format(l);
+	const struct abur_component *comp = config_component(cfg, IMAGE_COMPONENT);
+	struct diskimg_src src = {.dev = d->dev, .fd = fd, .l = l, .layout_text = text};
+	struct payload_spec spec = {IMAGE_PAYLOAD, diskimg_fill, &src};
+	const char *sources[] = {d->dev};
+	char digest[SHA256_HEX_LEN];
+	struct manifest m = {0};
+	int r;
+
+	if (o) {
+		src.progress = o->progress;
+		src.progress_arg = o->progress_arg;
+	}
+	/* The layout names every identifier and how many bytes each partition
+	 * holds: the same text means the same disk captured the same way. */
+	sha256_hex(text, strlen(text), digest);
+	seal_extra(&m, d, l, res->used_bytes);
+	struct commit_info ci = {.component = IMAGE_COMPONENT,
+				 .trigger = "seal",
+				 .content_digest = digest,
+				 .pinned = true,
+				 .sources = sources,
+				 .nsources = 1,
+				 .keep = comp ? comp->keep : 2,
+				 .extra = &m};
+	r = store_commit(s, &ci, &spec, 1, &res->seq);
+	manifest_clear(&m);
+	return r;
+}
+
+static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res)
+{
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		const struct abur_component *c = &cfg->comps[i];
+		struct backup_result br = {0};
+		if (c->type != COMP_FILES)
+			continue;
+		int r = backup_component(s, c, mnt, "seal", true, &br);
+		if (r < 0)
+			return abur_fail_wrap(r, "sealing component %s", c->name);
+		res->components++;
+	}
+	return 0;
+}
+
+static int check_target(const char *dev, struct disk_info **d)
+{
+	_cleanup_free_ char *where = NULL;
+	int r = blk_find_mount(dev, &where);
+
+	if (r > 0)
+		return abur_fail(-EBUSY, "%s is mounted (%s): seal needs the disk unmounted", dev, where);
+	if (r == 0)
+		r = image_probe(dev, NULL, d);
+	if (r == 0 && (*d)->cls == DISK_FLASH)
+		r = abur_fail(-EPERM, "%s is the ABUR flash (%s), not a system disk", dev, (*d)->reason);
+	return r;
+}
+
+int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
+	       struct seal_result *res)
+{
+	struct disk_info *d = NULL;
+	struct layout l = {0};
+	struct rootfs rf = {0};
+	int fd = -1, r;
+
+	memset(res, 0, sizeof(*res));
+	r = check_target(dev, &d);
+	if (r == 0)
+		r = layout_read(dev, &l);
+	if (r == 0) /* no udev, maybe no partition parser in the kernel */
+		r = kernel_partitions(dev, &l);
+	if (r == 0)
+		r = rootfs_find(cfg, dev, &rf); /* mounts, looks, unmounts */
+	if (r == 0) {
+		fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd < 0)
+			r = abur_fail(-errno, "%s: cannot open exclusively (in use?): %m", dev);
+	}
+	if (r == 0)
+		r = scan_disk(dev, fd, &l, &res->used_bytes);
+	if (r == 0) {
+		l.root = rf.num;
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		r = commit_os(cfg, s, d, fd, &l, o, res);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && rf.num)
+		r = rootfs_mount(&rf, dev, false);
+	if (r == 0 && rf.num)
+		r = seal_files(cfg, s, rf.mnt, res);
+	rootfs_release(&rf);
+	layout_free(&l);
+	disk_info_free(d);
+	return r;
+}

@@ -1,0 +1,72 @@
+/* Restoring file-level components into a reimaged (or existing) disk. */
+#include <string.h>
+
+#include "image.h"
+#include "imgint.h"
+#include "rootfs.h"
+
+/* What "restore settings" brings back when the disk itself is fine. */
+static const char *const settings[] = {"license", "config"};
+
+static bool wanted(const struct abur_component *c, bool all)
+{
+	if (c->type != COMP_FILES)
+		return false;
+	for (size_t i = 0; !all && i < ARRAY_SIZE(settings); i++)
+		if (streq(c->name, settings[i]))
+			return true;
+	return all;
+}
+
+/* 1 restored, 0 nothing stored for it. */
+static int restore_one(const struct abur_config *cfg, struct store *s, const struct abur_component *c, const char *mnt)
+{
+	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
+	struct gen_list l = {0};
+	const struct generation *g;
+	int r = store_list(s, c->name, &l);
+
+	if (r == 0 && l.n == 0) {
+		gen_list_free(&l);
+		return 0;
+	}
+	if (r == 0)
+		r = store_newest_valid(s, &l, true, 0, &g, NULL);
+	if (r == 0)
+		r = restore_component(s, g, mnt, &lim);
+	gen_list_free(&l);
+	if (r < 0)
+		return abur_fail_wrap(r, "restoring component %s", c->name);
+	return 1;
+}
+
+int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root, bool all)
+{
+	struct rootfs rf = {.num = root};
+	int r, n = 0;
+
+	r = rootfs_mount(&rf, dev, true);
+	for (size_t i = 0; r == 0 && i < cfg->ncomps; i++) {
+		if (!wanted(&cfg->comps[i], all))
+			continue;
+		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt);
+		n += r > 0;
+		r = r < 0 ? r : 0;
+	}
+	rootfs_release(&rf);
+	return r < 0 ? r : n;
+}
+
+int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, bool restore_all)
+{
+	struct rootfs rf = {0};
+	int r = rootfs_find(cfg, dev, &rf);
+	unsigned root = rf.num;
+
+	rootfs_release(&rf);
+	if (r < 0)
+		return r;
+	if (!root)
+		return abur_fail(-ENOENT, "%s: no root filesystem found (etc/fstab, etc/os-release)", dev);
+	return image_restore_files(cfg, s, dev, root, restore_all);
+}
