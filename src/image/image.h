@@ -43,7 +43,7 @@ struct disk_info {
 	char *slot;   /* by-path style, from sysfs: "pci-0000:00:04.0-nvme-1" */
 	char *pttype; /* "gpt", "dos" or NULL */
 	char *ptuuid;
-	char *fstype; /* a signature on the whole disk (ext4, linux_raid_member) */
+	char *fstype;  /* a signature on the whole disk (ext4, linux_raid_member) */
 	char *fslabel; /* its label, if any */
 	struct probe_part *parts;
 	size_t nparts;

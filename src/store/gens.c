@@ -208,6 +208,11 @@ int payload_read_close(struct archive *a)
 	return payload_reader_close(a);
 }
 
+void payload_read_discard(struct archive *a)
+{
+	payload_reader_discard(a);
+}
+
 static bool safe_rel(const char *rel)
 {
 	return rel[0] != '/' && !strstr(rel, "..") && *rel;
