@@ -121,6 +121,10 @@ format:
 bench: deps all
 	@bench/run $(BUILD)
 
+# The disk-failure rig, narrated: seal, nightly backup, disk failure.
+demo: deps all
+	@qemu/rig.sh --demo --abur $(BUILD)/abur 1 2 4
+
 # ---- install -------------------------------------------------------------
 install: all
 	install -D -m 0755 $(BUILD)/abur $(DESTDIR)$(PREFIX)/sbin/abur
@@ -134,3 +138,29 @@ clean:
 
 distclean: clean
 	rm -rf .config .config.old include/config include/generated
+
+# ---- boot images: kernel, flash initramfs, flash image, rig disk ---------
+# Owned by the boot/rig work (initramfs/, qemu/, scripts/kernel).  Debian's
+# cloud kernel is fetched and unpacked into qemu/cache/kernel (never
+# installed); images go to $(BUILD)/boot/ and are rebuilt only when their
+# inputs change.  FLASH_DEFAULT=MODE and FLASH_APPEND="ARGS" pick the boot
+# menu's default entry and add kernel arguments (e.g. abur.confirm=SERIAL).
+BOOT_OUT := $(BUILD)/boot
+RIG_BOARD := qemu-x86_64
+.PHONY: kernel rig-disk rig-images
+
+kernel:
+	@scripts/kernel --board board/$(BOARD)
+
+initramfs: $(BUILD)/abur
+	@initramfs/build.sh --abur $(BUILD)/abur --board board/$(BOARD) --out $(BOOT_OUT)/initramfs.img
+
+flash-image: $(BUILD)/abur
+	@qemu/mkflash.sh --abur $(BUILD)/abur --board board/$(BOARD) --out $(BOOT_OUT)/flash.img \
+		$(if $(FLASH_DEFAULT),--default $(FLASH_DEFAULT)) $(if $(FLASH_APPEND),--append "$(FLASH_APPEND)")
+
+rig-disk: $(BUILD)/abur
+	@qemu/mkrigdisk.sh --abur $(BUILD)/abur --board board/$(RIG_BOARD) --out $(BOOT_OUT)/rig-disk.img
+
+rig-images: rig-disk
+	@$(MAKE) --no-print-directory BOARD=$(RIG_BOARD) flash-image

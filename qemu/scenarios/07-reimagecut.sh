@@ -1,0 +1,23 @@
+# 7. Power cut during the reimage: the next boot finishes it.
+scenario() {
+	. "$TOP/qemu/scenarios/common.sh"
+	t_begin "7 reimagecut: power cut during the reimage"
+	[ -f "$FLASH" ] || { t_fail "needs scenario 1"; return; }
+	narrate "A blank disk again, and this time the power fails in the middle of the reimage."
+	img_blank "$SYS" $(($(stat -c %s "$RIG_DISK") / 1048576))
+	vm_start rc1 --sys "$SYS" --flash "$FLASH" --rtc 2026-11-27T09:00:00 || { t_fail "VM did not start"; return; }
+	if ! vm_wait rc1 'reimaging|write' 900 >/dev/null; then
+		t_fail "the reimage did not start: $(vm_console rc1 | grep ABUR | tail -2 | tr '\n' ' ')"
+		return
+	fi
+	sleep 2
+	vm_kill rc1
+	look "The half-written disk is no longer blank; the marker on the flash lets the agent resume."
+	vm_start rc2 --sys "$SYS" --flash "$FLASH" --rtc 2026-11-27T09:05:00 || { t_fail "VM did not start"; return; }
+	if ! vm_wait rc2 'RESTORED:|REIMAGE FAILED|NOTHING DONE|STOPPED' 1200 >/dev/null || ! vm_console rc2 | grep -q 'RESTORED:'; then
+		t_fail "the reimage was not finished: $(vm_console rc2 | grep ABUR | tail -3 | tr '\n' ' ')"
+		return
+	fi
+	vm_wait rc2 'ABUR-SERVER: ready' 600 >/dev/null && t_pass || t_fail "the disk does not boot after the resumed reimage"
+	vm_poweroff rc2
+}

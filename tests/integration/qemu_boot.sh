@@ -1,0 +1,120 @@
+# QEMU boot tests (TCG, SeaBIOS, two NVMe disks): the flash boots its menu,
+# kernel and initramfs and runs `abur agent`; the rig's system disk boots to
+# "ABUR-SERVER: ready" with the fake VMS; a blank system disk falls through
+# to the flash; a test can pick the menu entry by hotkey or by rewriting the
+# menu.  Whatever the agent itself does is not judged here.
+. "$TOP/tests/lib/common.sh"
+. "$TOP/qemu/lib.sh"
+VM_DIR=$TMP/vms
+trap 'vm_stop_all; cleanup' EXIT
+
+if ! why=$(qemu_available); then skip "qemu boot tests: $why"; exit 0; fi
+need_root "qemu boot tests (the rig disk build loop-mounts ext4)" || exit 0
+for t in mcopy syslinux extlinux cpio zstd; do
+	command -v $t >/dev/null || { skip "qemu boot tests: $t missing (make deps)"; exit 0; }
+done
+if [ ! -x "$ABUR" ]; then skip "qemu boot tests: no $ABUR"; exit 0; fi
+
+t0=$(date +%s)
+if ! rig_images "$ABUR" 2>"$TMP/build.log"; then
+	fail "qemu images build: $(tail -n 5 "$TMP/build.log" | tr '\n' ' ')"
+	exit 0
+fi
+cat "$TMP/build.log"
+pass "qemu images build ($(($(date +%s) - t0))s; initramfs $(du -k "$(dirname "$RIG_FLASH")/initramfs.img" | cut -f1) KiB)"
+
+# 1. The flash alone: the menu's default entry boots the kernel; init runs
+#    the agent with the board's config; the system-disk slot holds the
+#    system disk (serial SYS0001 at 0000:00:04.0, as abur.ini says).
+t_begin "qemu flash: default menu entry boots the initramfs and runs abur agent"
+img_blank "$TMP/blank.img" 160
+img_copy "$RIG_FLASH" "$TMP/flash.img"
+vm_start flash1 --sys "$TMP/blank.img" --flash "$TMP/flash.img" --boot flash,sys
+if ! vm_wait flash1 'Automatic recovery' 60 >/dev/null; then t_fail "no boot menu on the serial console"; vm_tail flash1
+elif ! vm_wait flash1 'ABUR-INIT: mode=auto' 60 >/dev/null; then t_fail "the default entry did not reach the initramfs init"; vm_tail flash1
+elif ! vm_wait flash1 'ABUR-INIT: running abur agent \(mode auto\)' 60 >/dev/null; then t_fail "init did not run abur agent"; vm_tail flash1
+elif ! vm_wait flash1 'ABUR-INIT: agent (done|finished|changed nothing|failed)' 600 >/dev/null; then t_fail "the agent did not return"; vm_tail flash1
+else
+	echo "boot: flash to agent $(vm_elapsed flash1)s"
+	t_pass
+fi
+vm_console flash1 | grep -E '^ABUR-INIT|^abur' | head -n 20 | sed 's/^/    /'
+
+t_begin "qemu flash: initramfs has a working abur and the system disk sits in slot 0000:00:04.0"
+out=$(vm_run -t 60 flash1 'abur --version && abur -c /etc/abur/abur.ini config check >/dev/null && echo config-ok;
+	for b in /sys/block/nvme*; do echo "$(basename $b) $(cat $b/device/serial) $(readlink -f $b/device)"; done')
+rc=$?
+if [ $rc != 0 ]; then t_fail "exit $rc: $out"
+elif ! echo "$out" | grep -q config-ok; then t_fail "abur config check failed: $out"
+elif ! echo "$out" | grep -E 'SYS0001 .*/0000:00:04\.0/' >/dev/null; then t_fail "SYS0001 not at 0000:00:04.0: $out"
+elif ! grep -q 'system = slot:0000:00:04.0' "$TOP/board/qemu-x86_64/abur.ini"; then t_fail "board abur.ini names another slot"
+else t_pass; fi
+echo "$out" | sed 's/^/    /'
+vm_poweroff flash1 30 || fail "qemu flash: poweroff from the initramfs"
+
+# 2. The rig's system disk on its own.
+t_begin "qemu rig disk: boots to ABUR-SERVER: ready with the fake VMS"
+img_copy "$RIG_DISK" "$TMP/sys.img"
+vm_start srv --sys "$TMP/sys.img" --rtc 2026-11-22T22:25:00
+if ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null; then t_fail "no ready marker"; vm_tail srv
+else
+	echo "boot: rig disk to ready $(vm_elapsed srv)s"
+	out=$(vm_run -t 30 srv 'cat /opt/vms/VERSION; /opt/vms/bin/vms-recorder status; ls /etc/vms; abur --version >/dev/null && echo abur-ok; date -u +%F')
+	rc=$?
+	if [ $rc != 0 ]; then t_fail "command over the serial channel exited $rc: $out"
+	elif [ "$(echo "$out" | head -n 1)" != "$(cat "$TOP/qemu/rootfs/opt/vms/VERSION")" ]; then t_fail "VERSION read back as '$(echo "$out" | head -n 1)'"
+	elif ! echo "$out" | grep -qx running; then t_fail "vms-recorder not running: $out"
+	elif ! echo "$out" | grep -q license.lic; then t_fail "no /etc/vms/license.lic: $out"
+	elif ! echo "$out" | grep -qx abur-ok; then t_fail "abur does not run on the rig disk: $out"
+	elif ! echo "$out" | grep -qx 2026-11-22; then t_fail "-rtc base was not applied: $out"
+	else t_pass; fi
+fi
+vm_console srv | grep '^ABUR-SERVER' | sed 's/^/    /'
+
+t_begin "qemu rig disk: clean reboot; vm_run right after the ready marker"
+vm_reboot srv
+if ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null; then t_fail "no ready marker after the reboot"; vm_tail srv
+elif ! out=$(vm_run -t 60 srv 'cat /opt/vms/VERSION'); then t_fail "vm_run after the reboot: $out"
+elif [ "$out" != "$(cat "$TOP/qemu/rootfs/opt/vms/VERSION")" ]; then t_fail "read back '$out'"
+else t_pass; fi
+
+t_begin "qemu rig disk: vm_run returns the exit status; clean poweroff; files readable afterwards"
+out=$(vm_run -t 30 srv 'echo changed >>/etc/vms/recorder.ini; sync; exit 7')
+rc=$?
+if [ $rc != 7 ]; then t_fail "exit status $rc instead of 7"
+elif ! vm_poweroff srv 60; then t_fail "no clean poweroff"; vm_tail srv
+elif ! img_cat "$TMP/sys.img" 2 /etc/vms/recorder.ini | grep -qx changed; then t_fail "change not found with debugfs"
+elif ! img_cat "$TMP/sys.img" 2 /etc/vms/license.lic | grep -q '^customer'; then t_fail "license not readable with debugfs"
+else t_pass; fi
+
+# 3. A blank system disk: SeaBIOS fails it and the flash boots.
+t_begin "qemu fall-through: a blank system disk boots the flash"
+img_blank "$TMP/blank2.img" 160
+img_copy "$RIG_FLASH" "$TMP/flash2.img"
+vm_start ft --sys "$TMP/blank2.img" --flash "$TMP/flash2.img" --boot sys,flash
+if ! vm_wait ft 'Boot failed: not a bootable disk' 60 >/dev/null; then t_fail "SeaBIOS did not try the system disk first"; vm_tail ft
+elif ! vm_wait ft 'RIG-FIRMWARE: system disk not bootable' 30 >/dev/null; then t_fail "no fall-through"; vm_tail ft
+elif ! vm_wait ft 'ABUR-INIT: running abur agent \(mode auto\)' 90 >/dev/null; then t_fail "the flash's agent did not run"; vm_tail ft
+else
+	echo "boot: blank system disk to agent $(vm_elapsed ft)s"
+	t_pass
+fi
+vm_kill ft
+
+# 4. Picking a boot-menu entry: by hotkey on the serial console, and by
+#    rewriting the menu with extra kernel arguments.
+t_begin "qemu flash menu: the shell entry by hotkey"
+vm_start key --sys "$TMP/blank2.img" --flash "$TMP/flash2.img" --boot flash,sys
+if ! vm_menu_pick key h 60; then t_fail "no menu"; vm_tail key
+elif ! vm_wait key 'ABUR-INIT: mode=shell' 60 >/dev/null; then t_fail "hotkey h did not boot the shell entry"; vm_tail key
+elif ! vm_wait key 'ABUR-INIT: rescue shell' 30 >/dev/null; then t_fail "no rescue shell"; vm_tail key
+else t_pass; fi
+vm_kill key
+
+t_begin "qemu flash menu: vm_start --menu verify --append abur.confirm=SYS0001"
+vm_start menu --sys "$TMP/blank2.img" --flash "$TMP/flash2.img" --boot flash,sys --menu verify --append abur.confirm=SYS0001
+if ! vm_wait menu 'ABUR-INIT: mode=verify confirm=SYS0001' 60 >/dev/null; then t_fail "the rewritten menu did not boot verify"; vm_tail menu
+elif ! vm_wait menu 'ABUR-INIT: running abur agent \(mode verify\)' 30 >/dev/null; then t_fail "agent not run in verify mode"; vm_tail menu
+else t_pass; fi
+vm_kill menu
+echo "total: $(($(date +%s) - t0))s"
