@@ -6,12 +6,16 @@ scenario() {
 	narrate "A blank disk again, and this time the power fails in the middle of the reimage."
 	img_blank "$SYS" $(($(stat -c %s "$RIG_DISK") / 1048576))
 	vm_start rc1 --sys "$SYS" --flash "$FLASH" --rtc 2026-11-27T09:00:00 || { t_fail "VM did not start"; return; }
-	if ! vm_wait rc1 'reimaging|write' 900 >/dev/null; then
-		t_fail "the reimage did not start: $(vm_console rc1 | grep ABUR | tail -2 | tr '\n' ' ')"
+	# Cut once the write bar shows progress: the disk is then half-written.
+	if ! vm_wait rc1 'write +\[#+' 900 >/dev/null; then
+		t_fail "the reimage did not start writing: $(vm_console rc1 | grep ABUR | tail -2 | tr '\n' ' ')"
 		return
 	fi
-	sleep 2
 	vm_kill rc1
+	if cmp -s -n "$(stat -c %s "$SYS")" "$SYS" /dev/zero; then
+		t_fail "the power cut came before anything was written: nothing to resume"
+		return
+	fi
 	look "The half-written disk is no longer blank; the marker on the flash lets the agent resume."
 	vm_start rc2 --sys "$SYS" --flash "$FLASH" --rtc 2026-11-27T09:05:00 || { t_fail "VM did not start"; return; }
 	if ! vm_wait rc2 'RESTORED:|REIMAGE FAILED|NOTHING DONE|STOPPED' 1200 >/dev/null || ! vm_console rc2 | grep -q 'RESTORED:'; then

@@ -2,9 +2,7 @@
 
 #include <blkid.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "core/blk.h"
@@ -109,16 +107,20 @@ static int write_table(const char *dev, uint64_t p1_start, uint64_t boot_end)
 	return r;
 }
 
-static int make_store(const struct abur_config *cfg, const char *dev)
+static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p1_start, uint64_t boot_end,
+		      uint64_t size)
 {
 	_cleanup_free_ char *p2 = NULL;
-	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *mnt = xasprintf("%s/install-%d", cfg->flash.mount, (int)getpid());
+	struct part_rec parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
+				    {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
+	struct layout l = {.sector_size = 512, .parts = parts, .nparts = 2};
 	struct store *s;
 	int r;
 
-	if (fd < 0 || ioctl(fd, BLKRRPART) < 0)
-		return abur_fail(-errno, "%s: re-reading the partition table: %m", dev);
+	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
+	if ((r = reread_partitions(dev, &l)) < 0)
+		return r;
 	if ((r = part_node(dev, 2, &p2)) < 0)
 		return r;
 	const char *mkfs[] = {"mkfs.ext4", "-q", "-F", "-L", "ABUR-STORE", p2, NULL};
@@ -148,6 +150,6 @@ int flash_install(const struct abur_config *cfg, const char *dev, const struct f
 	if (r == 0)
 		r = write_table(dev, p1_start, boot_end);
 	if (r == 0)
-		r = make_store(cfg, dev);
+		r = make_store(cfg, dev, p1_start, boot_end, size);
 	return r;
 }

@@ -114,6 +114,7 @@ struct diskimg_dst {
 	char *bootarea; /* bootarea.bin (malloc'd) */
 	size_t bootarea_len;
 	uint64_t written;
+	uint64_t unsynced; /* bytes written since writeback was last started */
 	void (*progress)(void *arg, const char *stage, uint64_t done, uint64_t total);
 	void *progress_arg;
 	uint64_t total;    /* expected bytes, for progress */
