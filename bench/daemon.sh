@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # abur daemon benchmark: idle cost with 5,000 watched files, and the
 # change-to-committed latency with policy = change and quiet = 0.
-#   bench/daemon.sh [BUILD]      (BENCH_IDLE_S=60, BENCH_FILES=5000, BENCH_RUNS=10)
+#   bench/daemon.sh [ABUR]      (or $ABUR; BENCH_IDLE_S=60, BENCH_FILES=5000, BENCH_RUNS=10)
 # Idle cost comes from /proc/PID: voluntary context switches (each one is a
 # wake-up from poll()), CPU time and RSS.  Latency is measured from the
 # write to the "backup" line in the event log (this script polls the log
 # every 5 ms; the daemon itself never polls).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build}
-abur=$top/$build/abur
+abur=${1:-${ABUR:-$top/build/abur}}
 idle_s=${BENCH_IDLE_S:-60}
 nfiles=${BENCH_FILES:-5000}
 runs=${BENCH_RUNS:-10}

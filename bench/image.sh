@@ -4,11 +4,11 @@
 #   reimage: abur reimage  vs  zstd -d | partclone.ext4 -r  vs  fsarchiver restfs -j2
 # Prints a table of times, payload sizes and ratios (peer / abur: above 1
 # means abur is faster or smaller).  Needs root and loop devices.
-#   bench/image.sh [ABUR]      BENCH_DISK_MIB (3072), BENCH_DATA (dirs to copy)
+#   bench/image.sh [ABUR]      (or $ABUR)      BENCH_DISK_MIB (3072), BENCH_DATA (dirs to copy)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP
-ABUR=${1:-$TOP/build/abur}
+ABUR=${1:-${ABUR:-$TOP/build/abur}}
 . "$TOP/tests/lib/common.sh"
 need_root "bench image" || exit 0
 for t in partclone.ext4 fsarchiver zstd; do
