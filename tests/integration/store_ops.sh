@@ -140,7 +140,30 @@ done
 gens=$(ls "$TMP/rstore/abur/config" | tr '\n' ' ')
 [ "$gens" = "g000004 g000005 " ] && pass "ops: keep = 2 leaves the 2 newest generations" ||
 	fail "ops: keep = 2 left: $gens"
-skip "ops: retention with a pinned generation: no CLI makes one (seal does); covered by test_store retention_pinned"
+
+# Retention keeps the pinned seal generation: seal a small disk, then
+# back up changed config until retention has had to remove old ones.
+. "$TOP/tests/lib/disks.sh"
+make_sys_disk "$TMP/pin.img" 48 gpt
+pin_dev=$(make_loop "$TMP/pin.img")
+make_store "$TMP/pstore" 72
+test_ini "$TMP/pin.ini" "$pin_dev"
+sed -i 's/^keep = 5$/keep = 2/' "$TMP/pin.ini"
+P() { "$ABUR" -c "$TMP/pin.ini" --store "$TMP/pstore" "$@"; }
+if P seal --disk "$pin_dev" >"$TMP/pin.log" 2>&1; then
+	mkdir -p "$TMP/pinroot/etc/vms"
+	for i in 1 2 3 4; do
+		echo "change $i" >"$TMP/pinroot/etc/vms/recorder.ini"
+		P backup --root "$TMP/pinroot" config >/dev/null 2>&1
+	done
+	pinned=$(P list config --json | python3 -c 'import json,sys; print(" ".join("g%06d" % g["generation"] for g in json.load(sys.stdin) if g["pinned"]))')
+	count=$(P list config --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	[ -n "$pinned" ] && [ "$count" = 3 ] &&
+		pass "ops: keep = 2 keeps the pinned seal generation ($pinned) besides the 2 newest" ||
+		fail "ops: pinned retention: pinned='$pinned' generations=$count"
+else
+	fail "ops: pinned retention: seal failed: $(tail -2 "$TMP/pin.log")"
+fi
 
 # ---- the writer lock ----------------------------------------------------
 write_config lock1 4
