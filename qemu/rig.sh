@@ -47,6 +47,11 @@ narrate() {
 }
 # look TEXT: what to look at.
 look() { [ "$DEMO" = 1 ] && printf '   %s\n' "$*" >&3; return 0; }
+# show: copies stdin to the demo's terminal, indented (evidence, not claims).
+# A progress bar's repaints (ESC[K) collapse to their last state.
+show() {
+	if [ "$DEMO" = 1 ]; then awk '{ sub(/.*\033\[K/, ""); print "   | " $0 }' >&3; else cat >/dev/null; fi
+}
 verdict() { # reads PASS:/FAIL: lines, counts them
 	local line
 	while IFS= read -r line; do
@@ -60,7 +65,8 @@ if ! why=$(qemu_available); then
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
-narrate "Building the rig: a virtual server's system disk (busybox Linux, abur daemon, fake VMS) and the ABUR flash"
+narrate "Building the rig: a virtual server's system disk (busybox Linux, abur daemon, fake VMS) and the ABUR flash" \
+	2>>"$TMP/rig.log"
 if ! rig_images "$ABUR"; then
 	echo "FAIL: rig images could not be built"
 	echo "0 passed, 1 failed"

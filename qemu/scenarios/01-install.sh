@@ -11,7 +11,7 @@ scenario() {
 		t_fail "no SEALED on the console: $(vm_console inst | grep -E 'ABUR' | tail -3 | tr '\n' ' ')"
 		return
 	fi
-	vm_console inst | grep -E 'SEALED:' >&2
+	vm_console inst | grep -aE 'ABUR: SEALED:' | tee /dev/stderr | show
 	vm_wait_exit inst 120 || vm_kill inst
 	flash_menu "$FLASH" auto "" 30
 	local missing=
@@ -24,5 +24,6 @@ sys.exit(0 if gens else 1)
 PY
 	done
 	[ -z "$missing" ] && t_pass || t_fail "no pinned generation for:$missing"
-	look "The flash now holds pinned os, software, license and config generations."
+	look "The flash now holds pinned os, software, license and config generations (abur list on the flash):"
+	flash_store_do host_abur list 2>/dev/null | show
 }

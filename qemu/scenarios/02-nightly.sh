@@ -16,7 +16,8 @@ scenario() {
 		return
 	fi
 	after=$(gens srv config | wc -l)
-	guest srv "abur list config" >&2
+	look "The store now holds the midnight generation (abur list config, in the server):"
+	guest srv "abur list config" | tee /dev/stderr | show
 	[ "$after" -gt "$before" ] && t_pass || t_fail "generations $before -> $after"
 	# the server stays up for scenario 3
 }

@@ -4,8 +4,9 @@ scenario() {
 	t_begin "4 failure: blank replacement disk, automatic reimage"
 	[ -f "$SYS" ] || { t_fail "needs scenario 1"; return; }
 	vm_running srv && vm_poweroff srv
-	local want_cfg t0 secs
+	local want_cfg want_rec t0 secs
 	want_cfg=$(img_cat "$SYS" 2 /etc/vms/cameras.ini) || { t_fail "cannot read the old config"; return; }
+	want_rec=$(img_cat "$SYS" 2 /etc/vms/recorder.ini) || { t_fail "cannot read the old config"; return; }
 	narrate "The system disk fails. A technician swaps in a blank disk of the same size and powers on."
 	img_blank "$SYS" $(($(stat -c %s "$RIG_DISK") / 1048576))
 	look "The blank disk does not boot, so the firmware falls through to the flash; its menu boots 'Automatic recovery'."
@@ -16,18 +17,22 @@ scenario() {
 		t_fail "no reimage: $(vm_console fail | grep ABUR | tail -3 | tr '\n' ' ')"
 		return
 	fi
-	look "The agent reimaged the disk (OS image, software, license, newest config) and reboots."
+	look "The agent reimaged the disk (OS image, software, license, newest config) and reboots:"
+	vm_console fail | grep -aE 'ABUR: (decision|RESTORED)' | show
 	if ! vm_wait fail 'ABUR-SERVER: ready' 600 >/dev/null; then
 		t_fail "the restored disk did not boot: $(vm_console fail | tail -3 | tr '\n' ' ')"
 		return
 	fi
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 	narrate "Restored: power-on to login prompt took ${secs}s (QEMU TCG, no KVM)."
-	local got lic daemon
+	local got rec lic daemon
 	got=$(guest fail "cat /etc/vms/cameras.ini")
+	rec=$(guest fail "cat /etc/vms/recorder.ini")
 	lic=$(guest fail "cat /etc/vms/license.lic")
 	daemon=$(guest fail "pidof abur || ps | grep '[a]bur daemon'")
-	if [ "$got" != "$want_cfg" ]; then
+	look "In the restored server, /etc/vms/recorder.ini is the newest backed-up one (fps = 30 since 22:30):"
+	printf '%s\n' "$rec" | show
+	if [ "$got" != "$want_cfg" ] || [ "$rec" != "$want_rec" ]; then
 		t_fail "config is not the newest backed-up one"
 	elif [ -z "$lic" ]; then
 		t_fail "license missing"

@@ -36,7 +36,7 @@ static void say(struct agent *ag, const char *fmt, ...)
 	va_end(ap);
 	fprintf(ag->o->out, "ABUR: %s\n", msg);
 	fflush(ag->o->out);
-	log_info("%s", msg);
+	log_syslog(LOG_LVL_INFO, "%s", msg);
 	report_line(&ag->rep, "%s", msg);
 }
 

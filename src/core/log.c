@@ -61,6 +61,20 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_syslog(enum log_level lvl, const char *fmt, ...)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	char msg[2048];
+	va_list ap;
+
+	if (!to_syslog || lvl > level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	syslog(prio[lvl], "%s", msg);
+}
+
 int log_error_errno(int r, const char *fmt, ...)
 {
 	va_list ap;

@@ -18,6 +18,9 @@ void log_set_timestamps(bool on);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 /* Logs "fmt: <recorded error or strerror(r)>" at error level; returns r. */
+/* To syslog only (when enabled): for programs that talk to the console
+ * themselves, like the boot agent, so lines are not shown twice. */
+void log_syslog(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 int log_error_errno(int r, const char *fmt, ...) PRINTF(2, 3);
 int log_warn_errno(int r, const char *fmt, ...) PRINTF(2, 3);
 
