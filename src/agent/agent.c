@@ -139,7 +139,10 @@ static void gather(struct agent *ag)
 	}
 	probe_slot(ag);
 	if (ag->s && ag->f.disk) {
-		ag->f.marker = file_has_serial(ag, IMAGE_MARKER, NULL);
+		/* A kernel name is no identity: another serial-less disk with data
+		 * must not match a stale marker, so such disks resume only while blank. */
+		ag->f.marker = file_has_serial(ag, IMAGE_MARKER, NULL) &&
+			       (!ag->disk->serial_is_name || ag->disk->cls == DISK_BLANK);
 		if (!file_has_serial(ag, ATTEMPTS_FILE, &ag->f.attempts))
 			ag->f.attempts = 0;
 	}
@@ -187,6 +190,7 @@ static enum agent_result do_reimage(struct agent *ag)
 	struct reimage_opts ro = {.generation = ag->os_seq,
 				  .confirm = ag->disk->serial,
 				  .grow = ag->cfg->disk.grow_last_partition,
+				  .verified = true, /* find_os_image(deep) just read it end to end */
 				  .progress = ag->o->progress,
 				  .progress_arg = ag->o->progress_arg};
 	struct reimage_result res;

@@ -47,10 +47,13 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 	_cleanup_free_ char *sys = NULL, *where = NULL;
 	struct disk_info *d;
 	char b1[32], b2[32];
+	bool sys_unknown;
 	int r;
 
-	if (image_resolve_system(cfg->disk.system, &sys) == 0 && same_device(sys, dev))
+	r = image_resolve_system(cfg->disk.system, &sys);
+	if (r == 0 && same_device(sys, dev))
 		return abur_fail(-EPERM, "%s is the system disk: refusing to turn it into a flash", dev);
+	sys_unknown = r < 0;
 	abur_fail_clear();
 	if ((r = blk_find_mount(dev, &where)) != 0)
 		return r < 0 ? r : abur_fail(-EBUSY, "%s is in use: %s", dev, where);
@@ -63,6 +66,9 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 	else if (d->cls != DISK_BLANK && !streq(o->confirm, d->serial))
 		r = abur_fail(-EPERM, "%s is not blank (%s: %s): give --yes=%s to overwrite it", dev,
 			      disk_class_name(d->cls), d->reason, d->serial);
+	else if (sys_unknown && !streq(o->confirm, d->serial))
+		r = abur_fail(-EPERM, "cannot tell which disk is the system disk ([disk] system = %s): give --yes=%s",
+			      cfg->disk.system, d->serial);
 	disk_info_free(d);
 	return r;
 }
@@ -115,7 +121,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	struct part_rec parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
 				    {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
 	struct layout l = {.sector_size = 512, .parts = parts, .nparts = 2};
-	struct store *s;
+	struct store *s = NULL;
 	int r;
 
 	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
@@ -129,7 +135,8 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	if ((r = blk_mount(p2, mnt, true)) < 0)
 		return r;
 	r = store_open(cfg, mnt, STORE_WRITE, &s); /* creates abur/STORE */
-	store_close(s);
+	if (r == 0)
+		store_close(s);
 	sync();
 	if (blk_umount(mnt) < 0 && r == 0)
 		r = -EBUSY;

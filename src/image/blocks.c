@@ -81,6 +81,15 @@ static int scan_ext(const char *dev, uint64_t off, struct part_rec *p)
 	if (e)
 		return abur_fail(-EIO, "partition %u: cannot open the %s filesystem: %s", p->num, p->fstype,
 				 ext2_errstr(e, eb, sizeof(eb)));
+	/* Blocks that only the journal knows about are free in the bitmap: an
+	 * image taken now would lose them. */
+	if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+		ext2fs_close_free(&fs);
+		return abur_fail(-EUCLEAN,
+				 "partition %u: the %s filesystem needs journal recovery (not cleanly unmounted): "
+				 "mount and unmount it, or run e2fsck, before sealing",
+				 p->num, p->fstype);
+	}
 	e = ext2fs_read_block_bitmap(fs);
 	if (e) {
 		ext2fs_close_free(&fs);

@@ -101,6 +101,8 @@ struct reimage_opts {
 	const char *confirm; /* the disk's serial: needed for ours/foreign */
 	bool grow;           /* grow the last partition and its ext fs */
 	bool skip_settings;  /* do not restore software/license/config */
+	bool verified;       /* the caller has just verified `generation`: skip a second read before writing
+			       (the write pass still checks the hash at its end) */
 	image_progress_fn progress;
 	void *progress_arg;
 };

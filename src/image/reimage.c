@@ -119,6 +119,8 @@ static int select_generation(struct run *run)
  * verifies (and fits) is used instead, as for every component. */
 static int verify_image(struct run *run)
 {
+	if (run->o->verified && run->o->generation)
+		return 0;
 	progress(run, "verify", 0, 0);
 	int r = store_verify(run->s, run->g);
 
@@ -157,10 +159,12 @@ static int write_image(struct run *run, struct diskimg_dst *dst)
 	if (r < 0)
 		return r;
 	r = diskimg_extract(a, dst);
-	int rc = payload_read_close(a);
-	if (r == 0 && rc < 0)
-		r = abur_fail_wrap(rc, "the os image failed its check while being written");
-	return r;
+	if (r < 0) {
+		payload_read_discard(a); /* the disk failed: do not read the rest of the image */
+		return r;
+	}
+	r = payload_read_close(a);
+	return r < 0 ? abur_fail_wrap(r, "the os image failed its check while being written") : 0;
 }
 
 /* Partition data and the boot-area gap, with the old table wiped first so

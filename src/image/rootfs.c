@@ -66,21 +66,24 @@ int rootfs_mount(struct rootfs *rf, const char *dev, bool rw)
 	return 0;
 }
 
-static void rootfs_umount(struct rootfs *rf)
+static int rootfs_umount(struct rootfs *rf)
 {
-	if (rf->mounted && blk_umount(rf->mnt) < 0)
-		abur_fail_clear();
+	int r = rf->mounted ? blk_umount(rf->mnt) : 0;
+
 	rf->mounted = false;
+	return r;
 }
 
-void rootfs_release(struct rootfs *rf)
+int rootfs_release(struct rootfs *rf)
 {
-	rootfs_umount(rf);
+	int r = rootfs_umount(rf);
+
 	if (rf->mnt)
 		rmdir(rf->mnt);
 	free(rf->mnt);
 	free(rf->node);
 	memset(rf, 0, sizeof(*rf));
+	return r;
 }
 
 int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *rf)
@@ -95,7 +98,7 @@ int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *r
 			continue;
 		r = rootfs_mount(&cand, dev, false);
 		int sc = r == 0 ? score(cfg, cand.mnt) : 0;
-		rootfs_release(&cand);
+		(void)rootfs_release(&cand);
 		if (sc > best)
 			best = sc, rf->num = d->parts[i].num;
 	}

@@ -21,5 +21,7 @@ int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *r
 /* Mounts partition rf->num of dev (read-only unless rw) at a temp dir. */
 int rootfs_mount(struct rootfs *rf, const char *dev, bool rw) MUST_CHECK;
 /* Unmounts (if mounted), removes the temp dir, frees. */
-void rootfs_release(struct rootfs *rf);
+/* Unmounts and frees; an unmount failure (data perhaps not on disk) is
+ * returned. */
+int rootfs_release(struct rootfs *rf);
 #endif

@@ -184,7 +184,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		r = rootfs_mount(&rf, dev, false);
 	if (r == 0 && rf.num)
 		r = seal_files(cfg, s, rf.mnt, res);
-	rootfs_release(&rf);
+	(void)rootfs_release(&rf);
 	layout_free(&l);
 	disk_info_free(d);
 	return r;

@@ -53,7 +53,10 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 		n += r > 0;
 		r = r < 0 ? r : 0;
 	}
-	rootfs_release(&rf);
+	/* What was restored is only safe once the filesystem unmounted cleanly. */
+	int k = rootfs_release(&rf);
+	if (r == 0 && k < 0)
+		r = abur_fail_wrap(k, "%s: restored files may not be on disk", dev);
 	return r < 0 ? r : n;
 }
 
@@ -63,7 +66,7 @@ int image_restore_settings(const struct abur_config *cfg, struct store *s, const
 	int r = rootfs_find(cfg, dev, &rf);
 	unsigned root = rf.num;
 
-	rootfs_release(&rf);
+	(void)rootfs_release(&rf);
 	if (r < 0)
 		return r;
 	if (!root)

@@ -36,6 +36,25 @@ static void sweep_tmp(const char *comp_dir)
 		closedir(d);
 }
 
+/* Leftovers of any component: a power cut while retention removed an os
+ * generation leaves its .tmp-del-* holding space a config backup needs. */
+static void sweep_all(struct store *s)
+{
+	char **names;
+	size_t n;
+
+	if (store_components(s, &names, &n) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", s->root, names[i]);
+		sweep_tmp(dir);
+		free(names[i]);
+	}
+	free(names);
+}
+
 /* Runs fill into w (fd -1 = count only). Returns the sink's error first:
  * it is the real cause when the archive layer reports a failure. */
 static int run_fill(struct pwriter *w, int fd, const char *path, const struct payload_spec *ps)
@@ -78,9 +97,17 @@ static int write_manifest(const char *tmp, struct manifest *m)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, STORE_MANIFEST);
 	_cleanup_free_ char *text = manifest_format(m);
-	_cleanup_close_ int fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	_cleanup_close_ int fd = -1;
+	struct manifest check;
 	int r;
 
+	/* A manifest the reader would refuse (an over-long source path, say)
+	 * would commit a generation that lists as invalid forever. */
+	r = manifest_parse(text, strlen(text), &check);
+	manifest_clear(&check);
+	if (r < 0)
+		return abur_fail_wrap(-EINVAL, "refusing to commit a manifest that does not read back");
+	fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0)
 		return fd;
 	r = io_write_all(fd, text, strlen(text), path);
@@ -202,7 +229,9 @@ static void removable(struct store *s, const char *component, struct victim **v,
 
 	if (store_list(s, component, &l) < 0)
 		return;
-	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0)
+	/* Older copies may go only while the newest really verifies: a
+	 * bit-rotted newest one must not cost the last good copy. */
+	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || store_verify(s, newest) < 0)
 		newest = NULL;
 	pin = effective_pin(&l);
 	for (size_t i = 0; newest && i < l.n; i++) {
@@ -240,6 +269,10 @@ static int measure(const struct payload_spec *ps, size_t n, uint64_t *need)
 			return r;
 		*need += (w->size + 4095) / 4096 * 4096;
 	}
+	/* A margin: a live tree can grow between measuring and writing, and the
+	 * filesystem spends blocks on metadata.  Freeing a little more beats
+	 * freeing generations and then failing anyway. */
+	*need += *need / 16 + (64 << 10);
 	return 0;
 }
 
@@ -310,6 +343,11 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
 			kept++;
 			continue;
 		}
+		/* Checked once, and only when something is to go (a seal pays nothing). */
+		if (!removed && store_verify(s, newest) < 0) {
+			abur_fail_clear();
+			break; /* the newest is damaged: keep every older copy */
+		}
 		r = remove_generation(g->dir, g->seq);
 		removed += r == 0;
 	}
@@ -331,7 +369,7 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 	r = io_mkdir(comp_dir, 0755);
 	if (r < 0)
 		return r;
-	sweep_tmp(comp_dir);
+	sweep_all(s);
 	r = try_commit(s, info, ps, n, comp_dir, seq);
 	if (r == -ENOSPC) {
 		r = make_room(s, info, ps, n);

@@ -10,6 +10,8 @@
 #include "store_int.h"
 
 #define DATA_PAYLOAD "data.tar.zst"
+/* Starts every tree digest (with its NUL): a version for the scheme. */
+#define TREE_DIGEST_TAG "abur-tree-1"
 
 /* ---- walking a component's paths under a root ---- */
 
@@ -142,7 +144,8 @@ static int hash_content(struct sha256 *sha, int fd, const char *path)
 	return n < 0 ? abur_fail(-errno, "read %s: %m", path) : 0;
 }
 
-static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
+/* Everything but the contents; both passes (digest, archive) use it. */
+static void digest_meta(struct sha256 *sha, struct archive_entry *e)
 {
 	const char *name, *hl = archive_entry_hardlink(e), *sl = archive_entry_symlink(e);
 	const void *val;
@@ -152,21 +155,26 @@ static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
 
 	snprintf(line, sizeof(line), "%o %lld %lld %lld\n", (unsigned)archive_entry_mode(e),
 		 (long long)archive_entry_uid(e), (long long)archive_entry_gid(e), (long long)archive_entry_size(e));
-	sha256_update(w->sha, archive_entry_pathname(e), strlen(archive_entry_pathname(e)) + 1);
-	sha256_update(w->sha, line, strlen(line));
+	sha256_update(sha, archive_entry_pathname(e), strlen(archive_entry_pathname(e)) + 1);
+	sha256_update(sha, line, strlen(line));
 	if (hl)
-		sha256_update(w->sha, hl, strlen(hl) + 1);
+		sha256_update(sha, hl, strlen(hl) + 1);
 	if (sl)
-		sha256_update(w->sha, sl, strlen(sl) + 1);
+		sha256_update(sha, sl, strlen(sl) + 1);
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
-		sha256_update(w->sha, name, strlen(name) + 1);
-		sha256_update(w->sha, val, size);
+		sha256_update(sha, name, strlen(name) + 1);
+		sha256_update(sha, val, size);
 	}
 	acl = archive_entry_acl_to_text(e, NULL, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
 	if (acl)
-		sha256_update(w->sha, acl, strlen(acl) + 1);
+		sha256_update(sha, acl, strlen(acl) + 1);
 	free(acl);
+}
+
+static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
+{
+	digest_meta(w->sha, e);
 	return fd >= 0 ? hash_content(w->sha, fd, archive_entry_sourcepath(e)) : 0;
 }
 
@@ -176,7 +184,7 @@ int tree_digest(const struct abur_component *c, const char *root, char digest[SH
 	int r;
 
 	sha256_init(&sha);
-	sha256_update(&sha, "abur-tree-1", 12);
+	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
 	r = walk(c, root, digest_visit, NULL, &sha, NULL);
 	if (r < 0)
 		return r;
@@ -186,15 +194,33 @@ int tree_digest(const struct abur_component *c, const char *root, char digest[SH
 
 /* ---- backup ---- */
 
-static int copy_data(struct archive *a, int fd, const char *path)
+/* Copies exactly the size in the header, hashing as it goes, then checks
+ * the file did not change meanwhile: a file being rewritten is retried
+ * later rather than stored cut short or padded. */
+static int copy_data(struct archive *a, struct sha256 *sha, int fd, struct archive_entry *e, int64_t size)
 {
+	const char *path = archive_entry_sourcepath(e);
+	int64_t left = size;
 	char buf[64 * 1024];
-	ssize_t n;
+	struct stat st;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf));
+		if (n < 0)
+			return abur_fail(-errno, "read %s: %m", path);
+		if (n == 0)
+			return abur_fail(-EAGAIN, "%s shrank while being backed up: will retry", path);
+		sha256_update(sha, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return abur_fail(-EIO, "archive %s: %s", path, archive_error_string(a));
-	return n < 0 ? abur_fail(-errno, "read %s: %m", path) : 0;
+		left -= n;
+	}
+	if (fstat(fd, &st) < 0)
+		return abur_fail(-errno, "%s: %m", path);
+	if (st.st_size != size || st.st_mtime != archive_entry_mtime(e) ||
+	    st.st_mtim.tv_nsec != archive_entry_mtime_nsec(e))
+		return abur_fail(-EAGAIN, "%s changed while being backed up: will retry", path);
+	return 0;
 }
 
 static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
@@ -205,21 +231,42 @@ static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
 	 * (any non-ASCII name in the C locale abur runs in); the pax writer
 	 * then stores the name's bytes as they are (hdrcharset=BINARY),
 	 * which is what a restore needs. */
+	int64_t size = archive_entry_size(e);
+
+	/* Before the header: the pax writer normalises the entry in place
+	 * (a '/' after directory names, size 0 for directories and links). */
+	digest_meta(w->sha, e);
 	if (archive_write_header(a, e) < ARCHIVE_WARN)
 		return abur_fail(-EIO, "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
-	return fd >= 0 ? copy_data(a, fd, archive_entry_sourcepath(e)) : 0;
+	return fd >= 0 && size > 0 ? copy_data(a, w->sha, fd, e, size) : 0;
 }
 
 struct tree_fill {
 	const struct abur_component *c;
 	const char *root;
+	const char *digest; /* what the manifest will say */
 	uint64_t files;
 };
 
+/* Archives the tree and re-derives its digest from exactly what was
+ * archived: if the tree changed since tree_digest(), the commit is
+ * abandoned (-EAGAIN) so a manifest never describes other content. */
 static int fill_tree(struct archive *a, void *arg)
 {
 	struct tree_fill *f = arg;
-	return walk(f->c, f->root, archive_visit, a, NULL, &f->files);
+	char hex[SHA256_HEX_LEN];
+	struct sha256 sha;
+	int r;
+
+	sha256_init(&sha);
+	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
+	r = walk(f->c, f->root, archive_visit, a, &sha, &f->files);
+	if (r < 0)
+		return r;
+	sha256_final_hex(&sha, hex);
+	if (!streq(hex, f->digest))
+		return abur_fail(-EAGAIN, "component '%s' changed while being backed up: will retry", f->c->name);
+	return 0;
 }
 
 static bool unchanged(struct store *s, const char *component, const char *digest)
@@ -242,7 +289,7 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 		     bool pinned, struct backup_result *res)
 {
 	char digest[SHA256_HEX_LEN];
-	struct tree_fill f = {c, root, 0};
+	struct tree_fill f = {c, root, digest, 0};
 	struct payload_spec ps = {DATA_PAYLOAD, fill_tree, &f};
 	struct commit_info info = {.component = c->name,
 				   .trigger = trigger,

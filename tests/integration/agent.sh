@@ -106,6 +106,18 @@ else
 	fi
 fi
 
+# (f2) a stale marker does not let auto overwrite a serial-less disk that now holds data.
+if [ -n "$n" ]; then
+	dd if=/dev/zero of="$DST" bs=1M count=80 status=none
+	ABUR_IO_FAULT=crash:$((n + 1)) agent auto
+	mkfs.ext4 -q -F -L otherdata "$DST"
+	before=$(sum "$DST")
+	agent auto; rc=$?
+	[ $rc = 4 ] && [ "$(sum "$DST")" = "$before" ] &&
+		pass "a stale marker does not make auto overwrite a serial-less disk holding data" ||
+		fail "stale marker on a foreign serial-less disk: rc=$rc $(tail -2 "$TMP/agent.log")"
+fi
+
 # (g) three failed attempts: the agent stops and asks for a technician.
 dd if=/dev/zero of="$DST" bs=1M count=80 status=none
 for i in 1 2 3; do ABUR_IO_FAULT=eio:$((n + 1)) agent auto; done
@@ -122,3 +134,12 @@ ABUR_MODE=restore ABUR_CONFIRM=$(basename "$(readlink -f "$fdev")") "$ABUR" -c "
 [ $rc = 4 ] && grep -q "flash device: never written" "$TMP/agent.log" &&
 	pass "the flash in the system-disk slot is never written, even confirmed" ||
 	fail "flash in the slot: rc=$rc $(tail -2 "$TMP/agent.log")"
+
+# (i) sealing a filesystem that needs journal recovery is refused (blocks only
+# the journal knows about would be lost).
+make_sys_disk "$TMP/dirty.img" 48 gpt
+DIRTY=$(make_loop "$TMP/dirty.img")
+debugfs -w -R "feature needs_recovery" "${DIRTY}p2" >/dev/null 2>&1
+out=$(A seal --disk "$DIRTY" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "needs journal recovery" &&
+	pass "seal refuses an ext4 that needs journal recovery, naming it" || fail "dirty journal: rc=$rc $out"
