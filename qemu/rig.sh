@@ -89,6 +89,11 @@ for s in "$TOP"/qemu/scenarios/[0-9]*.sh; do
 	# leaves the server up for 3) stay known to the next one.
 	scenario >"$TMP/verdict.$n" 2>>"$TMP/rig.log"
 	verdict <"$TMP/verdict.$n"
+	# A failed scenario may leave its VM up, holding the disk images the
+	# next one needs: stop all but the server that 2 leaves for 3.
+	for vm in "${_vm_names[@]}"; do
+		[ "$vm" = srv ] || { vm_running "$vm" && vm_kill "$vm"; } 2>>"$TMP/rig.log"
+	done
 done
 vm_stop_all
 

@@ -21,7 +21,7 @@ scenario() {
 	look "The half-written disk is no longer blank; the marker on the flash lets the agent resume."
 	vm_start rc2 --sys "$SYS" --flash "$FLASH" --rtc 2026-11-27T09:05:00 || { t_fail "VM did not start"; return; }
 	if ! vm_wait rc2 'RESTORED:|REIMAGE FAILED|NOTHING DONE|STOPPED' 1200 >/dev/null || ! vm_console rc2 | grep -q 'RESTORED:'; then
-		t_fail "the reimage was not finished: $(vm_console rc2 | grep ABUR | tail -3 | tr '\n' ' ')"
+		t_fail "the reimage was not finished: $(vm_console rc2 | grep -aE 'ABUR: (system disk|decision|NOTHING|REIMAGE)|ABUR-INIT: agent' | tail -4 | tr '\n' ' ')"
 		return
 	fi
 	vm_wait rc2 'ABUR-SERVER: ready' 600 >/dev/null && t_pass || t_fail "the disk does not boot after the resumed reimage"

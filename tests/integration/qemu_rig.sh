@@ -3,3 +3,15 @@
 . "$TOP/tests/lib/common.sh"
 need_root "qemu rig" || exit 0
 RIG_TMP=$TMP/rig "$TOP/qemu/rig.sh" --abur "$ABUR"
+rc=$?
+if [ $rc != 0 ]; then
+	# Keep the evidence: every VM's serial console and the rig's log.
+	keep=$(dirname "$ABUR")/test-logs/rig-vms
+	rm -rf "$keep" && mkdir -p "$keep"
+	cp "$TMP/rig/rig.log" "$keep/" 2>/dev/null
+	for d in "$TMP"/rig/vms/*/; do
+		[ -f "$d/console.log" ] && cp "$d/console.log" "$keep/$(basename "$d").console.log"
+	done
+	echo "rig consoles kept in $keep"
+fi
+exit $rc
