@@ -1,7 +1,8 @@
 /* abur reimage: checks first (class, size, hashes), then writes: partition
- * data, partition table, sector 0, swap, growth, then the newest settings.
- * The partition table and the boot code go last, so a disk cut off
- * half-way has no valid table; the store marker says the rest. */
+ * data, the partition table (with sector 0's boot signature cleared), swap,
+ * growth, the newest settings, and last the boot code and boot signature.
+ * A disk cut off at any point before the end does not boot, so the
+ * firmware falls through to the flash; the store marker says the rest. */
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
@@ -194,22 +195,48 @@ static int write_data(struct run *run, struct diskimg_dst *dst)
 	return r;
 }
 
-/* The partition table, then sector 0's boot code (libfdisk zeroes it). */
+/* Writes bytes of sector 0 and makes them durable. */
+static int write_sector0(struct run *run, struct diskimg_dst *dst, uint64_t off, const void *b, size_t n,
+			 const char *what)
+{
+	int r;
+
+	dst->fd = io_open(run->dev, O_WRONLY | O_CLOEXEC, 0);
+	if (dst->fd < 0)
+		return dst->fd;
+	r = diskimg_write_at(dst, off, b, n, what);
+	if (r == 0)
+		r = io_fsync(dst->fd, run->dev);
+	closep(&dst->fd);
+	return r;
+}
+
+/* The partition table, with sector 0's boot signature (0x55AA) cleared at
+ * once: until arm_boot() runs last, BIOS firmware finds the disk not
+ * bootable and falls through to the flash, whose agent resumes. A disk cut
+ * off while its settings are restored must not boot without them. */
 static int write_table(struct run *run, struct diskimg_dst *dst)
 {
+	static const uint8_t none[2];
 	int r = marker(run, "table", NULL);
 
 	if (r == 0)
 		r = layout_write(run->dev, &dst->l, run->d->size, run->o->grow);
-	if (r < 0 || dst->bootarea_len < MBR_CODE_LEN)
-		return r;
-	dst->fd = io_open(run->dev, O_WRONLY | O_CLOEXEC, 0);
-	if (dst->fd < 0)
-		return dst->fd;
-	r = diskimg_write_at(dst, 0, dst->bootarea, MBR_CODE_LEN, "the boot code");
 	if (r == 0)
-		r = io_fsync(dst->fd, run->dev);
-	closep(&dst->fd);
+		r = write_sector0(run, dst, 510, none, 2, "the cleared boot signature");
+	return r;
+}
+
+/* Last of all: sector 0's boot code and the boot signature. */
+static int arm_boot(struct run *run, struct diskimg_dst *dst)
+{
+	static const uint8_t sig[2] = {0x55, 0xAA};
+	int r = marker(run, "boot", NULL);
+
+	if (r == 0 && dst->bootarea_len >= MBR_CODE_LEN)
+		r = write_sector0(run, dst, 0, dst->bootarea, MBR_CODE_LEN, "the boot code");
+	if (r == 0)
+		r = write_sector0(run, dst, 510, sig, 2, "the boot signature");
 	return r;
 }
 
@@ -319,6 +346,8 @@ static int image_reimage_write(struct run *run, struct reimage_result *res)
 		if (r >= 0)
 			res->components = (unsigned)r, r = 0;
 	}
+	if (r == 0)
+		r = arm_boot(run, &dst);
 	diskimg_dst_free(&dst);
 	return r;
 }
