@@ -2,15 +2,6 @@
 #include "cmd.h"
 #include "core/json.h"
 
-static uint64_t payload_bytes(const struct generation *g)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; g->valid && i < g->m.npayloads; i++)
-		n += g->m.payloads[i].size;
-	return n;
-}
-
 static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const struct generation *g)
 {
 	char when[32] = "-", size[32];
@@ -23,7 +14,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 		if (g->valid) {
 			json_int(j, "time", g->m.time);
 			json_str(j, "trigger", g->m.trigger);
-			json_uint(j, "payload_bytes", payload_bytes(g));
+			json_uint(j, "payload_bytes", generation_bytes(g));
 			json_bool(j, "pinned", g->m.pinned);
 			json_str(j, "content_digest", g->m.content_digest);
 		} else {
@@ -35,7 +26,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 	if (g->valid)
 		fmt_time(g->m.time, when, sizeof(when));
 	printf("%-10s g%06llu  %-19s  %-8s %10s  %s%s\n", comp, (unsigned long long)g->seq, when,
-	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(payload_bytes(g), size, sizeof(size)) : "-",
+	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(generation_bytes(g), size, sizeof(size)) : "-",
 	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem);
 }
 

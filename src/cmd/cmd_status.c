@@ -22,8 +22,7 @@ static void summarise(const struct gen_list *l, struct store *s, struct comp_sum
 		cs->invalid += !l->g[i].valid;
 	if (store_newest_valid(s, l, false, 0, &cs->newest, NULL) < 0)
 		cs->newest = NULL;
-	for (size_t i = 0; cs->newest && i < cs->newest->m.npayloads; i++)
-		cs->bytes += cs->newest->m.payloads[i].size;
+	cs->bytes = cs->newest ? generation_bytes(cs->newest) : 0;
 }
 
 static void print_text(const struct abur_component *c, const struct comp_summary *cs)

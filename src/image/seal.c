@@ -72,20 +72,6 @@ static int scan_disk(const char *dev, int fd, struct layout *l, uint64_t *used)
 	return r;
 }
 
-/* Payload bytes the new os generation takes on the flash. */
-static uint64_t generation_bytes(struct store *s, uint64_t seq)
-{
-	struct gen_list l;
-	uint64_t n = 0;
-
-	if (store_list(s, IMAGE_COMPONENT, &l) == 0)
-		for (size_t i = 0; i < l.n; i++)
-			for (size_t k = 0; l.g[i].seq == seq && l.g[i].valid && k < l.g[i].m.npayloads; k++)
-				n += l.g[i].m.payloads[k].size;
-	gen_list_free(&l);
-	return n;
-}
-
 static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
 		     struct layout *l, const struct seal_opts *o, struct seal_result *res)
 {
@@ -117,7 +103,7 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	r = store_commit(s, &ci, &spec, 1, &res->seq);
 	manifest_clear(&m);
 	if (r == 0)
-		res->payload_bytes = generation_bytes(s, res->seq);
+		res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
 	return r;
 }
 

@@ -292,3 +292,26 @@ uint64_t dir_usage(const char *path)
 {
 	return usage_at(AT_FDCWD, path);
 }
+
+uint64_t generation_bytes(const struct generation *g)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; g->valid && i < g->m.npayloads; i++)
+		n += g->m.payloads[i].size;
+	return n;
+}
+
+uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq)
+{
+	struct gen_list l;
+	uint64_t n = 0;
+
+	if (store_list(s, component, &l) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			if (l.g[i].seq == seq)
+				n = generation_bytes(&l.g[i]);
+	gen_list_free(&l);
+	abur_fail_clear();
+	return n;
+}

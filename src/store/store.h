@@ -102,6 +102,12 @@ int store_components(struct store *s, char ***names, size_t *n) MUST_CHECK;
  * manifest parses and payload files exist with the recorded sizes). */
 int store_list(struct store *s, const char *component, struct gen_list *out) MUST_CHECK;
 void gen_list_free(struct gen_list *l);
+/* Bytes g's payloads take on the flash (0 when g is not valid). */
+uint64_t generation_bytes(const struct generation *g);
+/* The same for generation seq of component, looked up in the store; 0 when
+ * it is not there or not valid. */
+uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq);
+
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
 int store_verify(struct store *s, const struct generation *g) MUST_CHECK;

@@ -298,7 +298,6 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 				   .sources = (const char *const *)c->paths,
 				   .nsources = c->npaths,
 				   .keep = c->keep};
-	struct gen_list l;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -316,10 +315,6 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 	if (r < 0)
 		return r;
 	res->files = f.files;
-	if (store_list(s, c->name, &l) == 0)
-		for (size_t i = 0; i < l.n; i++)
-			if (l.g[i].seq == res->seq && l.g[i].valid)
-				res->payload_bytes = l.g[i].m.payloads[0].size;
-	gen_list_free(&l);
+	res->payload_bytes = store_generation_bytes(s, c->name, res->seq);
 	return 0;
 }
