@@ -26,7 +26,18 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wshadow -Wformat=2 \
 	  -fno-strict-aliasing -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DABUR_VERSION='"$(VERSION)"' \
 	  -Iinclude -Isrc -include $(AUTOCONF) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ifeq ($(CONFIG_LINK_STATIC_ARCHIVE),y)
+# The static archives, and --gc-sections to drop what ABUR never calls:
+# libarchive's by-name format table would otherwise keep every writer
+# (and with xar, libxml2 and ICU).  libacl stays shared (ACL support of
+# archive_read_disk/archive_write_disk).
+STATIC_PKGS := libarchive libzstd inih
+LDFLAGS += -Wl,--gc-sections
+LDLIBS += -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic -lacl \
+	$(shell $(PKG_CONFIG) --libs $(filter-out $(STATIC_PKGS),$(PKGS)) 2>/dev/null) -lpthread
+else
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+endif
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -63,9 +74,16 @@ help:
 	@echo "make install DESTDIR=dir"
 
 # ---- configuration -------------------------------------------------------
-.config:
-	@echo "  CONF    no .config: using board $(DEFAULT_BOARD)"
-	@kconfig-conf --defconfig=board/$(DEFAULT_BOARD)/defconfig Kconfig >/dev/null
+# No .config: the default board's.  A Kconfig newer than .config: its new
+# options take their defaults (olddefconfig), and make restarts with them.
+.config: Kconfig
+	@if [ -f $@ ]; then \
+		echo "  CONF    Kconfig changed: olddefconfig"; \
+		kconfig-conf --olddefconfig Kconfig >/dev/null && touch $@; \
+	else \
+		echo "  CONF    no .config: using board $(DEFAULT_BOARD)"; \
+		kconfig-conf --defconfig=board/$(DEFAULT_BOARD)/defconfig Kconfig >/dev/null; \
+	fi
 
 %_defconfig: board/%/defconfig
 	kconfig-conf --defconfig=$< Kconfig
@@ -81,6 +99,7 @@ savedefconfig:
 
 $(AUTOCONF): .config Kconfig
 	@mkdir -p include/config include/generated
+	@kconfig-conf --olddefconfig Kconfig >/dev/null # new options (same-tick Kconfig edit) take defaults
 	@KCONFIG_AUTOHEADER=$@ kconfig-conf --silentoldconfig Kconfig
 
 # ---- build ---------------------------------------------------------------
@@ -89,9 +108,9 @@ $(BUILD)/obj/%.o: src/%.c $(AUTOCONF)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/abur: $(LIB_OBJS) $(MAIN_OBJ)
+$(BUILD)/abur: $(LIB_OBJS) $(MAIN_OBJ) .config
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(AUTOCONF)
 	@mkdir -p $(dir $@)

@@ -48,31 +48,52 @@ wait_backups() { # N: until N backups are logged (60 s at most)
 	done
 	return 1
 }
-field() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+field() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$2/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# idle_cost PID: over $idle_s seconds of idling, prints "wake-ups
+# involuntary-cs cpu-ms rss-KiB anon-KiB pss-KiB".
+idle_cost() {
+	local p=$1 v0 n0 c0
+	v0=$(field voluntary_ctxt_switches "$p")
+	n0=$(field nonvoluntary_ctxt_switches "$p")
+	c0=$(cpu_ticks "$p")
+	sleep "$idle_s"
+	echo "$(($(field voluntary_ctxt_switches "$p") - v0)) $(($(field nonvoluntary_ctxt_switches "$p") - n0))" \
+		"$((($(cpu_ticks "$p") - c0) * 1000 / hz)) $(field VmRSS "$p") $(field RssAnon "$p")" \
+		"$(awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup")"
+}
 
 "$abur" -c "$tmp/abur.ini" -q daemon 2>"$tmp/daemon.log" &
 pid=$!
 wait_backups 1 || { echo "the first backup did not happen: $(tail -3 "$tmp/daemon.log")" >&2; exit 1; }
 sleep 1 # let the first commit's aftermath settle
 
-v0=$(field voluntary_ctxt_switches)
-n0=$(field nonvoluntary_ctxt_switches)
-c0=$(cpu_ticks)
-sleep "$idle_s"
-v1=$(field voluntary_ctxt_switches)
-n1=$(field nonvoluntary_ctxt_switches)
-c1=$(cpu_ticks)
-rss=$(field VmRSS)
-hwm=$(field VmHWM)
-anon=$(field RssAnon)
-pss=$(awk '$1 == "Pss:" {print $2}' "/proc/$pid/smaps_rollup")
+# The peers, idling beside it over the same tree: inotifywait -m -r (what a
+# shell-script watcher is built on) and coreutils sleep (the floor: what any
+# glibc program costs doing nothing).
+peer=
+if command -v inotifywait >/dev/null; then
+	inotifywait -m -r -q "$tmp/root" >/dev/null 2>&1 &
+	peer=$!
+fi
+sleep 1000000 &
+floor=$!
+sleep 1
+read -r a_wake a_inv a_cpu a_rss a_anon a_pss < <(idle_cost $pid)
+hwm=$(field VmHWM $pid)
 watches=0
 for fd in /proc/$pid/fd/*; do
 	[ "$(readlink "$fd")" = "anon_inode:inotify" ] || continue
 	watches=$((watches + $(grep -c '^inotify wd:' "/proc/$pid/fdinfo/${fd##*/}")))
 done
-hz=$(getconf CLK_TCK)
+p_wake=- p_inv=- p_cpu=- p_rss=- p_anon=- p_pss=-
+if [ -n "$peer" ] && kill -0 "$peer" 2>/dev/null; then
+	read -r p_wake p_inv p_cpu p_rss p_anon p_pss < <(idle_cost $peer)
+	kill "$peer"
+fi
+read -r f_wake f_inv f_cpu f_rss f_anon f_pss < <(idle_s=1 idle_cost $floor)
+kill "$floor"
 
 lat=()
 for i in $(seq "$runs"); do
@@ -87,14 +108,18 @@ sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
 median=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
 max=$(echo "$sorted" | tail -1)
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
+row() { printf '%-40s %9s %11s %6s %9s %s\n' "$@"; }
 printf '\nabur daemon, %d files watched (%s inotify watches), %s\n' "$nfiles" "$watches" "$("$abur" --version | head -1)"
-printf '%-44s %12s %s\n' "metric" "value" "aim"
-printf '%-44s %12s %s\n' "idle wake-ups over ${idle_s}s (voluntary cs)" "$((v1 - v0))" "0"
-printf '%-44s %12s %s\n' "idle involuntary context switches" "$((n1 - n0))" ""
-printf '%-44s %12s %s\n' "idle CPU time (ms)" "$(((c1 - c0) * 1000 / hz))" "0"
-printf '%-44s %12s %s\n' "RSS (KiB)" "$rss" "< 2048"
-printf '%-44s %12s %s\n' "  of which private anonymous (KiB)" "$anon" ""
-printf '%-44s %12s %s\n' "  PSS, shared libraries split (KiB)" "$pss" ""
-printf '%-44s %12s %s\n' "peak RSS (KiB, includes the backups)" "$hwm" ""
-printf '%-44s %12s %s\n' "change-to-committed latency median (ms)" "$median" ""
-printf '%-44s %12s %s\n' "change-to-committed latency max (ms)" "$max" ""
+row "idle ${idle_s}s" "abur" "inotifywait" "ratio" "sleep(1)" "aim"
+row "wake-ups (voluntary cs)" "$a_wake" "$p_wake" "-" "-" "0"
+row "involuntary context switches" "$a_inv" "$p_inv" "-" "-" ""
+row "CPU time (ms)" "$a_cpu" "$p_cpu" "-" "-" "0"
+row "RSS (KiB)" "$a_rss" "$p_rss" "$(ratio "$a_rss" "$p_rss")" "$f_rss" "< 2048"
+row "  private anonymous (KiB)" "$a_anon" "$p_anon" "$(ratio "$a_anon" "$p_anon")" "$f_anon" ""
+row "  PSS, shared pages split (KiB)" "$a_pss" "$p_pss" "$(ratio "$a_pss" "$p_pss")" "$f_pss" ""
+row "peak RSS, backups included (KiB)" "$hwm" "" "" "" ""
+row "change-to-committed median (ms)" "$median" "" "" "" ""
+row "change-to-committed max (ms)" "$max" "" "" "" ""
+echo "ratio: abur / inotifywait (which only reports changes; it digests and commits nothing)."
+echo "sleep(1): coreutils sleep, the RSS any idle glibc process has on this machine."

@@ -6,10 +6,11 @@ die() { echo "error: $*" >&2; exit 1; }
 
 # install_elf ROOT FILE DEST: copies an executable to ROOT/DEST with exactly
 # the shared libraries ldd resolves for it, and the loader, at the paths
-# the loader will look for them.
+# the loader will look for them.  Debug information is stripped from the
+# copy (the build's binary keeps it).
 install_elf() {
 	local root=$1 file=$2 dest=$3 lib path
-	install -D -m 0755 "$file" "$root$dest" || return 1
+	install -D -m 0755 "$file" "$root$dest" && strip --strip-debug "$root$dest" || return 1
 	ldd "$file" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]*\/.*ld-linux/{print $1}' |
 		while read -r lib; do
 			path=$lib

@@ -81,8 +81,7 @@ vm_start() {
 	fi
 	d=$VM_DIR/$name
 	mkdir -p "$d"
-	rm -f "$d"/con.in "$d"/con.out "$d"/chan.in "$d"/chan.out "$d"/mon.in "$d"/mon.out
-	for i in con chan mon; do mkfifo "$d/$i.in" "$d/$i.out"; done
+	rm -f "$d/stalls"
 	: >>"$d/console.log"
 	: >>"$d/channel.log"
 	args=(-accel tcg -machine pc -m "$mem" -smp 1 -nographic -nic none -no-user-config
@@ -109,10 +108,27 @@ vm_start() {
 	fi
 	args+=("${extra[@]}")
 	echo "$QEMU_BIN ${args[*]}" >"$d/cmdline"
+	printf '%s\0' "${args[@]}" >"$d/args"
+	rm -f "$d/fallthrough"
+	if [ -n "$fallthrough" ] && [ "$sys" != none ] && [ "$flash" != none ] && [ "$boot" = sys,flash ]; then
+		: >"$d/fallthrough"
+	fi
+	_vm_now >"$d/t0"
+	_vm_launch "$name"
+	echo "== $name: booting (sys=$(basename "$sys"), flash=$(basename "$flash"), boot=$boot${rtc:+, rtc=$rtc}${menu:+, menu=$menu}${append:+ $append})" >&2
+}
+
+# _vm_launch NAME: starts QEMU with the arguments vm_start saved in
+# $VM_DIR/NAME/args, the console readers and the fall-through watcher, and
+# marks the console (vm_wait looks at this boot only).
+_vm_launch() {
+	local name=$1 d=$VM_DIR/$1 args=() i
+	mapfile -d '' args <"$d/args"
+	rm -f "$d"/con.in "$d"/con.out "$d"/chan.in "$d"/chan.out "$d"/mon.in "$d"/mon.out
+	for i in con chan mon; do mkfifo "$d/$i.in" "$d/$i.out"; done
 	"$QEMU_BIN" "${args[@]}" </dev/null >"$d/qemu.log" 2>&1 &
 	echo "$!" >"$d/pid"
 	disown $! 2>/dev/null # no "Killed" job notices after a power cut
-	_vm_now >"$d/t0"
 	stat -c %s "$d/console.log" >"$d/mark"
 	# Readers: QEMU holds both FIFO ends, so these end when it exits.  No
 	# helper keeps the caller's stdout open: `x=$(vm_start ...)` or
@@ -120,10 +136,35 @@ vm_start() {
 	cat "$d/con.out" >>"$d/console.log" 2>/dev/null </dev/null &
 	cat "$d/chan.out" >>"$d/channel.log" 2>/dev/null </dev/null &
 	cat "$d/mon.out" >>"$d/monitor.log" 2>/dev/null </dev/null &
-	if [ -n "$fallthrough" ] && [ "$sys" != none ] && [ "$flash" != none ] && [ "$boot" = sys,flash ]; then
+	if [ -f "$d/fallthrough" ]; then
 		_vm_fallthrough "$name" </dev/null >/dev/null 2>&1 &
 	fi
-	echo "== $name: booting (sys=$(basename "$sys"), flash=$(basename "$flash"), boot=$boot${rtc:+, rtc=$rtc}${menu:+, menu=$menu}${append:+ $append})" >&2
+	return 0
+}
+
+# QEMU 7.2's emulated NVMe controller (Debian 12) now and then stops taking
+# commands from an I/O queue: the guest kernel's shadow-doorbell writes go
+# unseen, it reports "nvme nvme0: I/O 160 (I/O Cmd) QID 1 timeout,
+# aborting" after 30 s, resets the controller, and the queue stalls again.
+# Nothing inside the guest causes or cures it.  When vm_wait sees that
+# signature, it power-cycles the VM, as a technician would a hung server:
+# the console notes "RIG-EMULATOR: ...", the boot starts over on the same
+# disks, and the scenario's own checks decide the rest.  Twice per
+# vm_start at most; a third stall fails the wait.
+VM_STALL_RE='nvme nvme[0-9]+: I/O [0-9]+ (\([^)]*\) )?QID [1-9][0-9]* timeout'
+VM_STALL_MAX=${VM_STALL_MAX:-2}
+_vm_power_cycle() { # NAME
+	local name=$1 d=$VM_DIR/$1 n
+	n=$(($(cat "$d/stalls" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$d/stalls"
+	if [ "$n" -gt "$VM_STALL_MAX" ]; then
+		_vm_err "vm_wait: $name: QEMU's NVMe emulation stalled $n times; giving up"
+		return 1
+	fi
+	_vm_err "$name: QEMU's emulated NVMe stopped completing I/O ($(vm_console "$name" | grep -E -m 1 -o "$VM_STALL_RE")); power-cycling the VM ($n of $VM_STALL_MAX)"
+	vm_kill "$name"
+	echo "RIG-EMULATOR: QEMU NVMe I/O queue stalled; VM power-cycled ($n of $VM_STALL_MAX)" >>"$d/console.log"
+	_vm_launch "$name"
 }
 
 # SeaBIOS boots only the first hard disk in the boot order (it maps one
@@ -185,9 +226,12 @@ vm_wait_exit() {
 	return 0
 }
 
-_vm_monitor() { # NAME COMMAND
-	printf '%s\n' "$2" >"$VM_DIR/$1/mon.in"
-}
+# _vm_fifo_put FIFO TEXT: writes TEXT to one of QEMU's input FIFOs; gives up
+# after 5 s, since opening a FIFO whose QEMU has exited blocks for ever.
+_vm_fifo_put() { timeout 5 sh -c 'printf "%s" "$1" >"$2"' _ "$2" "$1"; }
+
+_vm_monitor() { _vm_fifo_put "$VM_DIR/$1/mon.in" "$2
+"; } # NAME COMMAND
 
 # vm_poweroff NAME [TIMEOUT]: clean shutdown.  Runs `poweroff` in the guest
 # when its command channel answers, else presses the ACPI power button;
@@ -261,20 +305,51 @@ vm_wait() {
 	end=$(($(date +%s) + t))
 	while :; do
 		line=$(vm_console "$name" | grep -E -m 1 -e "$re") && { echo "$line"; return 0; }
+		if vm_console "$name" | grep -q -E -e "$VM_STALL_RE"; then
+			_vm_power_cycle "$name" || return 1
+			end=$(($(date +%s) + t)) # the boot starts over
+			continue
+		fi
 		if ! vm_running "$name"; then
 			sleep 0.3
 			line=$(vm_console "$name" | grep -E -m 1 -e "$re") && { echo "$line"; return 0; }
 			_vm_err "vm_wait: $name: QEMU exited before /$re/ appeared (after $(vm_elapsed "$name")s)"
 			return 1
 		fi
-		[ "$(date +%s)" -ge "$end" ] && { _vm_err "vm_wait: $name: no /$re/ within ${t}s"; return 1; }
+		if [ "$(date +%s)" -ge "$end" ]; then
+			_vm_err "vm_wait: $name: no /$re/ within ${t}s; its kernel's blocked tasks and registers:"
+			vm_dump "$name"
+			return 1
+		fi
 		sleep 0.2
 	done
 }
 
+# vm_dump NAME: when a guest seems stuck, asks its kernel (magic SysRq from
+# the keyboard; the rig disk boots with sysrq_always_enabled) for its
+# blocked tasks and the CPU's registers, and copies the console output
+# since the mark to stderr, so a failed run's log shows where it hung.
+vm_dump() {
+	local name=$1 k
+	vm_running "$name" || return 0
+	for k in 8 w l; do
+		_vm_monitor "$name" "sendkey alt-sysrq-$k"
+		sleep 1
+	done
+	_vm_monitor "$name" "info registers"
+	sleep 1
+	tr -d '\r' <"$VM_DIR/$name/monitor.log" | grep -a -o 'RIP=[0-9a-f]* .*HLT=[01]' | tail -n 1 | sed "s/^/    $name| /" >&2
+	vm_console "$name" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' | tail -n 60 | sed "s/^/    $name| /" >&2
+}
+
+# vm_why NAME: the last two non-blank console lines since the mark, on one line.
+vm_why() {
+	vm_console "$1" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' '
+}
+
 # vm_send NAME TEXT: types TEXT on the serial console (no newline added;
 # use $'\r' for Enter, $'\t' for Tab at the syslinux menu).
-vm_send() { printf '%s' "$2" >"$VM_DIR/$1/con.in"; }
+vm_send() { _vm_fifo_put "$VM_DIR/$1/con.in" "$2"; }
 
 # vm_menu_pick NAME KEY [TIMEOUT]: waits for the flash boot menu and presses
 # an entry's hotkey, then Enter: a auto, r restore, t restore-settings,
@@ -291,7 +366,8 @@ vm_menu_pick() {
 _vm_chan_send() { # NAME ID COMMAND (format: see qemu/rig-channel.sh)
 	local b64
 	b64=$(printf '%s' "$3" | base64 -w0)
-	printf '%s %s %s\n' "$2" "$b64" "$(printf '%s %s' "$2" "$b64" | sha256sum | cut -c1-16)" >"$VM_DIR/$1/chan.in"
+	_vm_fifo_put "$VM_DIR/$1/chan.in" "$2 $b64 $(printf '%s %s' "$2" "$b64" | sha256sum | cut -c1-16)
+"
 }
 
 # vm_run [-t TIMEOUT] NAME COMMAND: runs COMMAND with sh in the guest (rig
@@ -316,6 +392,8 @@ vm_run() {
 	until grep -q "^ABUR-RUN-END $id " "$log"; do
 		if ! vm_running "$name" || [ "$(date +%s)" -ge "$end" ]; then
 			_vm_err "vm_run: $name: '$cmd' did not finish within ${t}s"
+			vm_console "$name" | grep -q -E -e "$VM_STALL_RE" &&
+				_vm_err "vm_run: $name: QEMU's emulated NVMe stalled meanwhile: $(vm_console "$name" | grep -E -m 1 -o "$VM_STALL_RE")"
 			return 124
 		fi
 		if [ "$(date +%s)" -ge "$sent" ] && ! grep -q "^ABUR-RUN-BEGIN $id\$" "$log"; then

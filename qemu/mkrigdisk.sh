@@ -86,7 +86,7 @@ PROMPT 0
 TIMEOUT 0
 LABEL vms
 	LINUX /boot/vmlinuz
-	APPEND root=PARTUUID=$ROOT_UUID rw rootwait console=ttyS0,115200 loglevel=4 abur.rig=ttyS1
+	APPEND root=PARTUUID=$ROOT_UUID rw rootwait console=ttyS0,115200 loglevel=5 sysrq_always_enabled abur.rig=ttyS1
 EOT
 
 # The disk: GPT, then the root filesystem built from the tree.

@@ -91,13 +91,18 @@ for s in "$TOP"/qemu/scenarios/[0-9]*.sh; do
 	verdict <"$TMP/verdict.$n"
 	# A failed scenario may leave its VM up, holding the disk images the
 	# next one needs: stop all but the server that 2 leaves for 3.
-	for vm in "${_vm_names[@]}"; do
+	for f in "$VM_DIR"/*/pid; do
+		[ -f "$f" ] || continue
+		vm=$(basename "$(dirname "$f")")
 		[ "$vm" = srv ] || { vm_running "$vm" && vm_kill "$vm"; } 2>>"$TMP/rig.log"
 	done
 done
 vm_stop_all
 
+stalls=$(cat "$VM_DIR"/*/console.log 2>/dev/null | grep -a -c '^RIG-EMULATOR:')
 echo
+[ "$stalls" -gt 0 ] &&
+	echo "note: QEMU's emulated NVMe stalled $stalls time(s); each time the VM was power-cycled (RIG-EMULATOR in its console)"
 echo "Logs: $TMP (rig.log; vms/NAME/console.log is each VM's serial console)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

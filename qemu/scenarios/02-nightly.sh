@@ -4,7 +4,7 @@ scenario() {
 	t_begin "2 nightly: a change at 22:30 is backed up at midnight"
 	[ -f "$SYS" ] || { t_fail "needs scenario 1"; return; }
 	narrate "The server runs with 'abur daemon'. At 22:30 the administrator changes /etc/vms/recorder.ini."
-	server_boot srv 2026-11-22T22:29:30 || { t_fail "server did not boot"; return; }
+	server_boot srv 2026-11-22T22:29:30 || { t_fail "server did not boot: $(vm_why srv)"; return; }
 	local before after
 	before=$(gens srv config | wc -l)
 	guest srv "sed -i 's/^fps = .*/fps = 30/' /etc/vms/recorder.ini && date" >&2 || { t_fail "cannot change the config"; return; }

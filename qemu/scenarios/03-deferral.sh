@@ -2,7 +2,7 @@
 scenario() {
 	. "$TOP/qemu/scenarios/common.sh"
 	t_begin "3 deferral: a change at 23:30 waits a night"
-	vm_running srv || server_boot srv 2026-11-23T23:29:30 || { t_fail "server did not boot"; return; }
+	vm_running srv || server_boot srv 2026-11-23T23:29:30 || { t_fail "server did not boot: $(vm_why srv)"; return; }
 	local n0 n1 n2 st
 	guest srv "date -s '2026-11-23 23:30:00'" >/dev/null
 	narrate "23:30: the administrator is still changing cameras.ini. Midnight comes within the hour."

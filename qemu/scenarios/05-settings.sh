@@ -6,7 +6,7 @@ scenario() {
 	local want
 	want=$(img_cat "$SYS" 2 /etc/vms/recorder.ini) || { t_fail "cannot read the config"; return; }
 	narrate "Someone damages /etc/vms/recorder.ini. The technician boots the flash menu: 'Restore settings only'."
-	server_boot srv5 2026-11-25T10:00:00 || { t_fail "server did not boot"; return; }
+	server_boot srv5 2026-11-25T10:00:00 || { t_fail "server did not boot: $(vm_why srv5)"; return; }
 	guest srv5 "echo 'garbage' > /etc/vms/recorder.ini; sync" >/dev/null
 	vm_poweroff srv5
 	vm_start tech --sys "$SYS" --flash "$FLASH" --boot flash,sys --menu restore-settings \

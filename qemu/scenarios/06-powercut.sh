@@ -7,7 +7,7 @@ scenario() {
 	narrate "Power cuts while the nightly backup writes to the flash (killed at several moments)."
 	for delay in 0.5 1.5 3; do
 		n=$((n + 1))
-		server_boot cut$n 2026-11-26T22:20:00 || { t_fail "server did not boot"; return; }
+		server_boot cut$n 2026-11-26T22:20:00 || { t_fail "server did not boot after cut $((n - 1)): $(vm_why cut$n)"; return; }
 		guest cut$n "echo 'cut = $n' >> /etc/vms/recorder.ini; date -s '2026-11-26 23:59:58'" >/dev/null
 		sleep "$delay"
 		vm_kill cut$n

@@ -4,7 +4,7 @@ GUEST_SERIAL=${SYS_SERIAL:-SYS0001}
 # server_boot NAME RTC: boots the server from its system disk, waits until ready.
 server_boot() {
 	vm_start "$1" --sys "$SYS" --flash "$FLASH" --rtc "$2" || return 1
-	vm_wait "$1" 'ABUR-SERVER: ready' 600 >/dev/null
+	vm_wait "$1" 'ABUR-SERVER: ready' 180 >/dev/null
 }
 
 # guest NAME CMD: runs CMD in the guest; fails (with its output on stderr) on error.

@@ -16,7 +16,10 @@
 #define CHUNK (1 * MiB)
 #define LAYOUT_MAX (64 * 1024)
 
-static const char zeros[CHUNK];
+/* Not const: in .bss it costs the binary (and the initramfs) nothing, and
+ * reading it maps the kernel's shared zero page; const would put 1 MiB of
+ * zeros into .rodata. */
+static char zeros[CHUNK];
 
 static int ar_fail(struct archive *a, int r, const char *what)
 {

@@ -34,3 +34,21 @@ fi
 rm -f .config
 make -s BUILD="$TMP/c" all >"$TMP/build2.log" 2>&1 && grep -q 'CONFIG_BOARD="qemu-x86_64"' .config &&
 	pass "no .config builds the default board" || fail "default board build: $(tail -3 "$TMP/build2.log")"
+
+# The default link: libarchive, zstd and inih static, and with them none of
+# what Debian's libarchive.so drags in (libxml2, ICU, libstdc++).
+if [ -x "$TMP/c/abur" ]; then
+	deps=$(ldd "$TMP/c/abur" | awk '{print $1}' | tr '\n' ' ')
+	case "$deps" in
+	*libarchive* | *libxml2* | *libicu* | *libstdc++* | *libzstd* | *libinih*)
+		fail "CONFIG_LINK_STATIC_ARCHIVE: still loads: $deps" ;;
+	*) pass "static libarchive: the binary loads no libxml2/ICU/libstdc++" ;;
+	esac
+	"$TMP/c/abur" --version | grep -q libarchive && pass "--version names the libarchive linked in" ||
+		fail "--version: $("$TMP/c/abur" --version | head -3)"
+fi
+
+# Kconfig newer than .config: make takes the new options' defaults (olddefconfig).
+sed -i '/CONFIG_LINK_STATIC_ARCHIVE/d' .config && touch Kconfig
+make -s BUILD="$TMP/c" all >"$TMP/build3.log" 2>&1 && grep -q '^CONFIG_LINK_STATIC_ARCHIVE=y' .config &&
+	pass "a newer Kconfig updates .config with its defaults" || fail "olddefconfig on Kconfig change: $(tail -3 "$TMP/build3.log")"

@@ -78,6 +78,32 @@ elif ! out=$(vm_run -t 60 srv 'cat /opt/vms/VERSION'); then t_fail "vm_run after
 elif [ "$out" != "$(cat "$TOP/qemu/rootfs/opt/vms/VERSION")" ]; then t_fail "read back '$out'"
 else t_pass; fi
 
+# The rig's answer to QEMU 7.2's NVMe stalls (qemu/lib.sh, _vm_power_cycle):
+# the guest kernel's stall warning, injected through /dev/kmsg, makes vm_wait
+# power-cycle the VM once and wait for the new boot.
+t_begin "qemu rig: an NVMe stall warning power-cycles the VM; the wait goes on in the new boot"
+vm_mark srv
+vm_run -t 30 srv 'echo "<4>nvme nvme0: I/O 160 (I/O Cmd) QID 1 timeout, aborting" >/dev/kmsg' >/dev/null
+if ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null 2>"$TMP/stall.err"; then t_fail "no new boot: $(cat "$TMP/stall.err")"; vm_tail srv
+elif ! grep -q '^RIG-EMULATOR: QEMU NVMe I/O queue stalled; VM power-cycled (1 of 2)' "$VM_DIR/srv/console.log"; then t_fail "no RIG-EMULATOR note"
+elif ! grep -q 'power-cycling the VM (1 of 2)' "$TMP/stall.err"; then t_fail "vm_wait did not say why: $(cat "$TMP/stall.err")"
+elif ! out=$(vm_run -t 60 srv 'cat /opt/vms/VERSION') || [ "$out" != "$(cat "$TOP/qemu/rootfs/opt/vms/VERSION")" ]; then t_fail "vm_run after the power cycle: $out"
+else t_pass; fi
+t_begin "qemu rig: a third stall fails the wait, naming QEMU"
+for i in 2 3; do
+	vm_mark srv
+	vm_run -t 60 srv 'echo "<4>nvme nvme0: I/O 9 QID 1 timeout, reset controller" >/dev/kmsg' >/dev/null
+	vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null 2>"$TMP/stall$i.err"
+	rc=$?
+done
+if [ $rc = 0 ]; then t_fail "the third stall did not fail the wait"
+elif ! grep -q "QEMU's NVMe emulation stalled 3 times; giving up" "$TMP/stall3.err"; then t_fail "$(cat "$TMP/stall3.err")"
+else t_pass; fi
+vm_kill srv
+rm -f "$VM_DIR/srv/stalls"
+vm_start srv --sys "$TMP/sys.img" --rtc 2026-11-22T22:40:00
+vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null || fail "the rig disk does not boot after the stall tests"
+
 t_begin "qemu rig disk: vm_run returns the exit status; clean poweroff; files readable afterwards"
 out=$(vm_run -t 30 srv 'echo changed >>/etc/vms/recorder.ini; sync; exit 7')
 rc=$?

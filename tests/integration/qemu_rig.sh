@@ -13,5 +13,8 @@ if [ $rc != 0 ]; then
 		[ -f "$d/console.log" ] && cp "$d/console.log" "$keep/$(basename "$d").console.log"
 	done
 	echo "rig consoles kept in $keep"
+	# What the rig's waits said (and a hung guest's blocked tasks), for a
+	# CI log that is all one gets.
+	grep -a -E '^(vm_wait|vm_run|vm_wait_exit)|power-cycling|^    [a-z0-9]+\| ' "$TMP/rig/rig.log" | tail -n 60
 fi
 exit $rc
