@@ -26,6 +26,16 @@ if make -s BUILD="$TMP/b" all >"$TMP/build.log" 2>&1; then
 	"$TMP/b/abur" help seal | grep -q "Not available in this build" &&
 		pass "its help says so too" || fail "help seal does not say it is missing"
 	"$TMP/b/abur" --version | grep -q -- '-image' && pass "--version lists -image" || fail "--version features"
+	# The unit tests of what is built link and pass; test_image is left out.
+	if make -s BUILD="$TMP/b" unit >"$TMP/unit.log" 2>&1; then
+		bad=
+		for t in "$TMP"/b/tests/test_*; do "$t" >>"$TMP/unit.log" 2>&1 || bad="$bad $(basename "$t")"; done
+		if [ -e "$TMP/b/tests/test_image" ]; then fail "test_image built without CONFIG_IMAGE"
+		elif [ -n "$bad" ]; then fail "unit tests without CONFIG_IMAGE failed:$bad"
+		else pass "unit tests without CONFIG_IMAGE link and pass ($(ls "$TMP"/b/tests | wc -l) suites)"; fi
+	else
+		fail "unit tests without CONFIG_IMAGE: $(grep -m 3 -E 'error|undefined' "$TMP/unit.log")"
+	fi
 else
 	fail "build without CONFIG_IMAGE: $(tail -5 "$TMP/build.log")"
 fi
