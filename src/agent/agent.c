@@ -210,27 +210,19 @@ static enum agent_result do_reimage(struct agent *ag)
 	return AGENT_DONE;
 }
 
+static void say_outcome(void *arg, const char *comp, const struct generation *g, int r)
+{
+	say(arg, "verify %s g%06llu: %s", comp, (unsigned long long)g->seq, r < 0 ? abur_errmsg(r) : "ok");
+}
+
 static enum agent_result do_verify(struct agent *ag)
 {
-	char **names;
-	size_t n;
-	int bad = 0;
+	int bad = store_verify_all(ag->s, NULL, 0, say_outcome, ag, NULL);
 
-	if (store_components(ag->s, &names, &n) < 0)
+	if (bad < 0) {
+		say(ag, "VERIFY FAILED: %s", abur_errmsg(bad));
 		return AGENT_FAILED;
-	for (size_t i = 0; i < n; i++) {
-		struct gen_list l;
-		if (store_list(ag->s, names[i], &l) == 0)
-			for (size_t k = 0; k < l.n; k++) {
-				int r = store_verify(ag->s, &l.g[k]);
-				bad += r < 0;
-				say(ag, "verify %s g%06llu: %s", names[i], (unsigned long long)l.g[k].seq,
-				    r < 0 ? abur_errmsg(r) : "ok");
-			}
-		gen_list_free(&l);
-		free(names[i]);
 	}
-	free(names);
 	say(ag, "VERIFY %s: %d generation(s) failed", bad ? "FAILED" : "OK", bad);
 	return bad ? AGENT_FAILED : AGENT_DONE;
 }

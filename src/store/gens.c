@@ -168,6 +168,50 @@ int store_verify(struct store *s, const struct generation *g)
 	return 0;
 }
 
+static int verify_component(struct store *s, const char *comp, uint64_t only, store_verify_fn fn, void *arg,
+			    unsigned *checked)
+{
+	struct gen_list l;
+	int bad = 0, r = store_list(s, comp, &l);
+
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
+		int k;
+		if (only && l.g[i].seq != only)
+			continue;
+		k = store_verify(s, &l.g[i]);
+		(*checked)++;
+		bad += k < 0;
+		if (fn)
+			fn(arg, comp, &l.g[i], k);
+	}
+	gen_list_free(&l);
+	return r < 0 ? r : bad;
+}
+
+int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
+		     unsigned *checked)
+{
+	unsigned n_checked = 0;
+	char **names;
+	size_t n;
+	int bad = 0, r = store_components(s, &names, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (component && !streq(component, names[i]))
+			continue;
+		r = verify_component(s, names[i], only, fn, arg, &n_checked);
+		bad += r > 0 ? r : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (checked)
+		*checked = n_checked;
+	return r < 0 ? r : bad;
+}
+
 int store_newest_valid(struct store *s, const struct gen_list *l, bool deep, uint64_t max_seq,
 		       const struct generation **out, unsigned *skipped)
 {

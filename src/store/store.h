@@ -111,6 +111,14 @@ uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
 int store_verify(struct store *s, const struct generation *g) MUST_CHECK;
+/* store_verify() on every generation of component (of every component when
+ * NULL; only generation `only` when nonzero), in component then sequence
+ * order; after each, fn (may be NULL) gets the outcome (0 or -errno).
+ * Returns how many failed, or -errno when the store cannot be listed.
+ * *checked (may be NULL) gets how many were verified. */
+typedef void (*store_verify_fn)(void *arg, const char *component, const struct generation *g, int result);
+int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
+		     unsigned *checked) MUST_CHECK;
 /* The newest generation that passes store_verify() (deep = true) or the
  * cheap checks (deep = false), optionally at or below max_seq (0 = any).
  * *skipped gets how many newer generations were passed over (may be NULL).

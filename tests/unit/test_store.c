@@ -406,6 +406,49 @@ static void commit_applies_retention(void **state)
 /* ---- space planning ---- */
 
 /* Mounts a tmpfs of `mib` MiB on tmp/store (needs the private namespace). */
+struct outcomes {
+	char text[256];
+};
+
+static void note_outcome(void *arg, const char *comp, const struct generation *g, int r)
+{
+	struct outcomes *o = arg;
+	size_t len = strlen(o->text);
+
+	snprintf(o->text + len, sizeof(o->text) - len, "%s%s:%llu:%s", len ? " " : "", comp, (unsigned long long)g->seq,
+		 r == 0 ? "ok" : "bad");
+}
+
+static void verify_all(void **state)
+{
+	struct store *s = open_store();
+	struct outcomes o = {""};
+	unsigned checked = 0;
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 1000, false, 10, NULL), 0);
+	assert_int_equal(commit(s, "license", 2, 1000, false, 10, NULL), 0);
+	assert_int_equal(commit(s, "config", 3, 1000, false, 10, NULL), 0);
+	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, &checked), 0);
+	assert_string_equal(o.text, "config:1:ok config:3:ok license:2:ok");
+	assert_int_equal(checked, 3);
+	/* A flipped payload byte fails that generation only. */
+	sh("f=%s/config/g000003/data.tar.zst; printf '\\377' | dd of=$f bs=1 seek=100 conv=notrunc status=none",
+	   store_root(s));
+	o.text[0] = 0;
+	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, &checked), 1);
+	assert_string_equal(o.text, "config:1:ok config:3:bad license:2:ok");
+	/* One component; one generation; none that matches. */
+	o.text[0] = 0;
+	assert_int_equal(store_verify_all(s, "license", 0, note_outcome, &o, &checked), 0);
+	assert_string_equal(o.text, "license:2:ok");
+	assert_int_equal(store_verify_all(s, "config", 3, NULL, NULL, &checked), 1);
+	assert_int_equal(checked, 1);
+	assert_int_equal(store_verify_all(s, "config", 2, NULL, NULL, &checked), 0);
+	assert_int_equal(checked, 0);
+	store_close(s);
+}
+
 static bool small_fs(unsigned mib)
 {
 	_cleanup_free_ char *dir = path("store");
@@ -510,6 +553,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(retention_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(space_planning, setup, teardown),
+	    cmocka_unit_test_setup_teardown(verify_all, setup, teardown),
 	};
 
 	/* A private mount namespace for the tmpfs of the space test, entered
