@@ -4,36 +4,43 @@
 #include "cmd.h"
 #include "core/log.h"
 
-/* The generation to restore: N if it verifies, else the newest that does. */
+/* Generation want, if it verifies; otherwise an error naming the newest
+ * earlier one that does. */
 static int pick(struct store *s, const struct gen_list *l, uint64_t want, const struct generation **g)
 {
-	unsigned skipped;
 	const struct generation *alt;
+	char why[512];
 	int r;
 
-	if (want) {
-		for (size_t i = 0; i < l->n; i++)
-			if (l->g[i].seq == want)
-				*g = &l->g[i];
-		if (!*g)
-			return abur_fail(-ENOENT, "no generation g%06llu", (unsigned long long)want);
-		r = store_verify(s, *g);
-		if (r == 0)
-			return 0;
-		char why[512];
-		snprintf(why, sizeof(why), "%s", abur_errmsg(r));
-		if (store_newest_valid(s, l, true, want, &alt, NULL) == 0)
-			return abur_fail(r, "%s; g%06llu is the newest earlier valid generation", why,
-					 (unsigned long long)alt->seq);
-		return abur_fail(r, "%s; no earlier valid generation", why);
-	}
-	r = store_newest_valid(s, l, true, 0, g, &skipped);
-	if (r < 0)
-		return abur_fail(r, "no generation verifies");
-	if (skipped)
-		log_warn("%u newer generation%s failed verification; using g%06llu", skipped, skipped > 1 ? "s" : "",
-			 (unsigned long long)(*g)->seq);
-	return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->g[i].seq == want)
+			*g = &l->g[i];
+	if (!*g)
+		return abur_fail(-ENOENT, "no generation g%06llu", (unsigned long long)want);
+	r = store_verify(s, *g);
+	if (r == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", abur_errmsg(r));
+	if (store_newest_valid(s, l, true, want, &alt, NULL) == 0)
+		return abur_fail(r, "%s; g%06llu is the newest earlier valid generation", why,
+				 (unsigned long long)alt->seq);
+	return abur_fail(r, "%s; no earlier valid generation", why);
+}
+
+/* Generation want of component into root. */
+static int restore_one(struct store *s, const char *component, uint64_t want, const char *root,
+		       const struct restore_limits *lim)
+{
+	const struct generation *g = NULL;
+	struct gen_list l;
+	int r = store_list(s, component, &l);
+
+	if (r == 0)
+		r = pick(s, &l, want, &g);
+	if (r == 0)
+		r = restore_component(s, g, root, lim);
+	gen_list_free(&l);
+	return r;
 }
 
 int cmd_restore(struct ctx *ctx, int argc, char **argv)
@@ -42,10 +49,10 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	    {"generation", required_argument, NULL, 'g'}, {"to", required_argument, NULL, 't'}, {}};
 	const struct cmd *self = cmd_find("restore");
 	const char *to = NULL;
-	const struct generation *g = NULL;
 	const struct abur_component *comp;
-	uint64_t want = 0;
-	struct gen_list l;
+	uint64_t want = 0, seq = 0;
+	unsigned skipped = 0;
+	struct restore_limits lim;
 	struct store *s;
 	int c, r;
 
@@ -67,18 +74,20 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "'%s' is the disk image: use 'abur reimage'", comp->name);
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
-	r = store_list(s, comp->name, &l);
-	if (r == 0)
-		r = pick(s, &l, want, &g);
-	if (r == 0) {
-		struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
-		r = restore_component(s, g, to, &lim);
+	lim = (struct restore_limits){ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
+	if (want) {
+		r = restore_one(s, comp->name, want, to, &lim);
+		seq = want;
+	} else {
+		r = restore_newest(s, comp->name, to, &lim, &seq, &skipped);
+		if (r == 0 && skipped)
+			log_warn("%u newer generation%s failed verification; using g%06llu", skipped,
+				 skipped > 1 ? "s" : "", (unsigned long long)seq);
 	}
 	if (r < 0)
 		log_error("restore %s: %s", comp->name, abur_errmsg(r));
 	else
-		printf("%s: g%06llu restored into %s\n", comp->name, (unsigned long long)g->seq, to);
-	gen_list_free(&l);
+		printf("%s: g%06llu restored into %s\n", comp->name, (unsigned long long)seq, to);
 	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

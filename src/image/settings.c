@@ -22,19 +22,11 @@ static bool wanted(const struct abur_component *c, bool all)
 static int restore_one(const struct abur_config *cfg, struct store *s, const struct abur_component *c, const char *mnt)
 {
 	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
-	struct gen_list l = {0};
-	const struct generation *g;
-	int r = store_list(s, c->name, &l);
+	uint64_t seq;
+	int r = restore_newest(s, c->name, mnt, &lim, &seq, NULL);
 
-	if (r == 0 && l.n == 0) {
-		gen_list_free(&l);
+	if (r == -ENODATA)
 		return 0;
-	}
-	if (r == 0)
-		r = store_newest_valid(s, &l, true, 0, &g, NULL);
-	if (r == 0)
-		r = restore_component(s, g, mnt, &lim);
-	gen_list_free(&l);
 	if (r < 0)
 		return abur_fail_wrap(r, "restoring component %s", c->name);
 	return 1;

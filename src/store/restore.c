@@ -280,3 +280,22 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 		r = abur_fail(-errno, "chdir back: %m");
 	return r;
 }
+
+int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
+		   uint64_t *seq, unsigned *skipped)
+{
+	struct gen_list l;
+	const struct generation *g;
+	int r = store_list(s, component, &l);
+
+	if (r == 0 && l.n == 0)
+		r = abur_fail(-ENODATA, "%s: no generation stored", component);
+	if (r == 0 && store_newest_valid(s, &l, true, 0, &g, skipped) < 0)
+		r = abur_fail(-EBADMSG, "%s: no generation verifies", component);
+	if (r == 0) {
+		*seq = g->seq;
+		r = restore_component(s, g, root, lim);
+	}
+	gen_list_free(&l);
+	return r;
+}

@@ -206,4 +206,10 @@ struct restore_limits {
  * symlinks, hard links inside root only; total size; entry count). */
 int restore_component(struct store *s, const struct generation *g, const char *root,
 		      const struct restore_limits *lim) MUST_CHECK;
+/* restore_component() of the newest generation of component that passes
+ * store_verify().  *seq gets its number, *skipped (may be NULL) how many
+ * newer ones failed verification.  -ENODATA when component has no
+ * generation at all; -EBADMSG when none verifies. */
+int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
+		   uint64_t *seq, unsigned *skipped) MUST_CHECK;
 #endif
