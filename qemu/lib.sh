@@ -134,10 +134,11 @@ _vm_launch() {
 	# helper keeps the caller's stdout open: `x=$(vm_start ...)` or
 	# `verdict < <(scenario)` must not wait for the VM to end.
 	cat "$d/con.out" >>"$d/console.log" 2>/dev/null </dev/null &
+	echo "$!" >"$d/con.reader"
 	cat "$d/chan.out" >>"$d/channel.log" 2>/dev/null </dev/null &
 	cat "$d/mon.out" >>"$d/monitor.log" 2>/dev/null </dev/null &
 	if [ -f "$d/fallthrough" ]; then
-		_vm_fallthrough "$name" </dev/null >/dev/null 2>&1 &
+		_vm_fallthrough "$name" "$(cat "$d/pid")" </dev/null >/dev/null 2>&1 &
 	fi
 	return 0
 }
@@ -154,7 +155,7 @@ _vm_launch() {
 VM_STALL_RE='nvme nvme[0-9]+: I/O [0-9]+ (\([^)]*\) )?QID [1-9][0-9]* timeout'
 VM_STALL_MAX=${VM_STALL_MAX:-2}
 _vm_power_cycle() { # NAME
-	local name=$1 d=$VM_DIR/$1 n
+	local name=$1 d=$VM_DIR/$1 n i
 	n=$(($(cat "$d/stalls" 2>/dev/null || echo 0) + 1))
 	echo "$n" >"$d/stalls"
 	if [ "$n" -gt "$VM_STALL_MAX" ]; then
@@ -163,7 +164,10 @@ _vm_power_cycle() { # NAME
 	fi
 	_vm_err "$name: QEMU's emulated NVMe stopped completing I/O ($(vm_console "$name" | grep -E -m 1 -o "$VM_STALL_RE")); power-cycling the VM ($n of $VM_STALL_MAX)"
 	vm_kill "$name"
-	echo "RIG-EMULATOR: QEMU NVMe I/O queue stalled; VM power-cycled ($n of $VM_STALL_MAX)" >>"$d/console.log"
+	# The console reader may still be copying what the old QEMU wrote (the
+	# stall warning among it): the new boot's mark must come after all that.
+	for i in $(seq 50); do kill -0 "$(cat "$d/con.reader")" 2>/dev/null || break; sleep 0.1; done
+	printf '\nRIG-EMULATOR: QEMU NVMe I/O queue stalled; VM power-cycled (%s of %s)\n' "$n" "$VM_STALL_MAX" >>"$d/console.log"
 	_vm_launch "$name"
 }
 
@@ -175,13 +179,13 @@ _vm_power_cycle() { # NAME
 # "RIG-FIRMWARE: ..." in console.log, puts the flash first, resets the VM,
 # and restores system-disk-first as soon as SeaBIOS has picked the flash,
 # so a later reboot tries the system disk again.
-_vm_fallthrough() { # NAME
-	local name=$1 log=$VM_DIR/$1/console.log pos
+_vm_fallthrough() { # NAME PID: watches that QEMU (not a later one after a power cycle)
+	local name=$1 pid=$2 log=$VM_DIR/$1/console.log pos
 	pos=$(stat -c %s "$log")
-	while vm_running "$name"; do
+	while [ "$(cat "$VM_DIR/$name/pid" 2>/dev/null)" = "$pid" ] && vm_running "$name"; do
 		if tail -c +$((pos + 1)) "$log" | grep -q 'Boot failed: not a bootable disk'; then
 			pos=$(stat -c %s "$log")
-			echo "RIG-FIRMWARE: system disk not bootable: falling through to the flash" >>"$log"
+			printf '\nRIG-FIRMWARE: system disk not bootable: falling through to the flash\n' >>"$log"
 			_vm_bootorder "$name" flashdisk sysdisk
 			_vm_monitor "$name" system_reset
 			while vm_running "$name" && ! tail -c +$((pos + 1)) "$log" | grep -q 'Booting from'; do sleep 0.1; done

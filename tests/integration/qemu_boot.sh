@@ -125,6 +125,16 @@ else
 	echo "boot: blank system disk to agent $(vm_elapsed ft)s"
 	t_pass
 fi
+# A power cycle (the rig's answer to an NVMe stall) of a VM that fell
+# through: the new boot falls through again, once, with one watcher.
+t_begin "qemu fall-through: after a stall's power cycle the blank disk falls through again, once"
+vm_mark ft
+vm_run -t 30 ft 'echo "<4>nvme nvme1: I/O 3 QID 1 timeout, aborting" >/dev/kmsg' >/dev/null
+if ! vm_wait ft 'ABUR-INIT: running abur agent \(mode auto\)' 120 >/dev/null 2>"$TMP/ftstall.err"; then t_fail "no agent after the power cycle: $(cat "$TMP/ftstall.err")"; vm_tail ft
+elif sleep 5 && [ "$(vm_console ft | grep -o 'RIG-FIRMWARE: system disk not bootable' | wc -l)" != 1 ]; then
+	t_fail "fell through $(vm_console ft | grep -o 'RIG-FIRMWARE: system' | wc -l) times in the new boot"
+elif [ "$(grep -c '^RIG-EMULATOR:' "$VM_DIR/ft/console.log")" != 1 ]; then t_fail "power-cycled $(grep -c '^RIG-EMULATOR:' "$VM_DIR/ft/console.log") times"
+else t_pass; fi
 vm_kill ft
 
 # 4. Picking a boot-menu entry: by hotkey on the serial console, and by
