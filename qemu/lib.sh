@@ -187,7 +187,7 @@ _vm_fallthrough() { # NAME PID: watches that QEMU (not a later one after a power
 			pos=$(stat -c %s "$log")
 			printf '\nRIG-FIRMWARE: system disk not bootable: falling through to the flash\n' >>"$log"
 			_vm_bootorder "$name" flashdisk sysdisk
-			_vm_monitor "$name" system_reset
+			vm_reset "$name"
 			while vm_running "$name" && ! tail -c +$((pos + 1)) "$log" | grep -q 'Booting from'; do sleep 0.1; done
 			pos=$(stat -c %s "$log")
 			_vm_bootorder "$name" sysdisk flashdisk
@@ -281,12 +281,15 @@ vm_reboot() {
 # vm_reset NAME: hardware reset (reboot without a clean shutdown).
 vm_reset() { _vm_monitor "$1" system_reset; }
 
-# vm_stop_all: kills every VM still running under $VM_DIR (use in an EXIT trap).
+# vm_stop_all [KEEP...]: kills every VM still running under $VM_DIR but the
+# ones named (use in an EXIT trap).
 vm_stop_all() {
-	local f
+	local f vm k
 	for f in "$VM_DIR"/*/pid; do
 		[ -f "$f" ] || continue
-		vm_kill "$(basename "$(dirname "$f")")" 2>/dev/null
+		vm=$(basename "$(dirname "$f")")
+		for k in "$@"; do [ "$vm" = "$k" ] && continue 2; done
+		vm_kill "$vm" 2>/dev/null
 	done
 	return 0
 }
@@ -298,8 +301,11 @@ vm_mark() { stat -c %s "$VM_DIR/$1/console.log" >"$VM_DIR/$1/mark"; }
 
 # vm_console NAME: the console output since the last vm_mark (or vm_start).
 vm_console() {
-	tail -c +$(($(cat "$VM_DIR/$1/mark" 2>/dev/null || echo 0) + 1)) "$VM_DIR/$1/console.log" | tr -d '\r'
+	tail -c +$(($(cat "$VM_DIR/$1/mark" 2>/dev/null || echo 0) + 1)) "$VM_DIR/$1/console.log" | tr -d '\r\0'
 }
+
+# vm_console_plain NAME: vm_console without terminal escape sequences.
+vm_console_plain() { vm_console "$1" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g'; }
 
 # vm_wait NAME REGEX [TIMEOUT]: waits until the console output since the
 # last mark matches the extended REGEX; prints the matching line.  Fails
@@ -307,9 +313,11 @@ vm_console() {
 vm_wait() {
 	local name=$1 re=$2 t=${3:-60} end line
 	end=$(($(date +%s) + t))
+	local con
 	while :; do
-		line=$(vm_console "$name" | grep -E -m 1 -e "$re") && { echo "$line"; return 0; }
-		if vm_console "$name" | grep -q -E -e "$VM_STALL_RE"; then
+		con=$(vm_console "$name")
+		line=$(grep -E -m 1 -e "$re" <<<"$con") && { echo "$line"; return 0; }
+		if grep -q -E -e "$VM_STALL_RE" <<<"$con"; then
 			_vm_power_cycle "$name" || return 1
 			end=$(($(date +%s) + t)) # the boot starts over
 			continue
@@ -343,12 +351,12 @@ vm_dump() {
 	_vm_monitor "$name" "info registers"
 	sleep 1
 	tr -d '\r' <"$VM_DIR/$name/monitor.log" | grep -a -o 'RIP=[0-9a-f]* .*HLT=[01]' | tail -n 1 | sed "s/^/    $name| /" >&2
-	vm_console "$name" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' | tail -n 60 | sed "s/^/    $name| /" >&2
+	vm_console_plain "$name" | tail -n 60 | sed "s/^/    $name| /" >&2
 }
 
 # vm_why NAME: the last two non-blank console lines since the mark, on one line.
 vm_why() {
-	vm_console "$1" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' '
+	vm_console_plain "$1" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' '
 }
 
 # vm_send NAME TEXT: types TEXT on the serial console (no newline added;

@@ -91,11 +91,7 @@ for s in "$TOP"/qemu/scenarios/[0-9]*.sh; do
 	verdict <"$TMP/verdict.$n"
 	# A failed scenario may leave its VM up, holding the disk images the
 	# next one needs: stop all but the server that 2 leaves for 3.
-	for f in "$VM_DIR"/*/pid; do
-		[ -f "$f" ] || continue
-		vm=$(basename "$(dirname "$f")")
-		[ "$vm" = srv ] || { vm_running "$vm" && vm_kill "$vm"; } 2>>"$TMP/rig.log"
-	done
+	vm_stop_all srv
 done
 vm_stop_all
 

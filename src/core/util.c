@@ -117,6 +117,13 @@ char *strstrip(char *s)
 	return s;
 }
 
+bool mem_is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
 bool streq(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;

@@ -59,6 +59,8 @@ char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 /* Strip leading/trailing white space in place; returns s. */
 char *strstrip(char *s);
 bool streq(const char *a, const char *b);
+/* True when all n bytes at p are zero. */
+bool mem_is_zero(const void *p, size_t n);
 bool startswith(const char *s, const char *prefix);
 
 /* Read a whole small file (at most max bytes, else -EFBIG). Caller frees. */

@@ -31,7 +31,7 @@ void extents_free(struct extents *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static char *lookup(blkid_probe pr, const char *name)
+char *blkid_value(blkid_probe pr, const char *name)
 {
 	const char *v = NULL;
 
@@ -53,9 +53,9 @@ int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, c
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL);
 	if (blkid_do_safeprobe(pr) == 0) {
-		*type = lookup(pr, "TYPE");
-		*uuid = lookup(pr, "UUID");
-		*label = lookup(pr, "LABEL");
+		*type = blkid_value(pr, "TYPE");
+		*uuid = blkid_value(pr, "UUID");
+		*label = blkid_value(pr, "LABEL");
 	}
 	blkid_free_probe(pr);
 	return 0;
@@ -112,13 +112,6 @@ static int scan_ext(const char *dev, uint64_t off, struct part_rec *p)
 	return 0;
 }
 
-static bool all_zero(const char *b, size_t n)
-{
-	static const char zero[RAW_BLOCK];
-
-	return memcmp(b, zero, n) == 0;
-}
-
 static int scan_raw(int fd, uint64_t off, uint64_t size, struct part_rec *p)
 {
 	_cleanup_free_ char *buf = xmalloc(RAW_CHUNK);
@@ -131,7 +124,7 @@ static int scan_raw(int fd, uint64_t off, uint64_t size, struct part_rec *p)
 					 (unsigned long long)(off + pos), n < 0 ? strerror(errno) : "end of device");
 		for (size_t i = 0; i < (size_t)n; i += RAW_BLOCK) {
 			size_t len = (size_t)n - i < RAW_BLOCK ? (size_t)n - i : RAW_BLOCK;
-			if (!all_zero(buf + i, len))
+			if (!mem_is_zero(buf + i, len))
 				extents_add(&p->map, pos + i, len);
 		}
 		pos += (uint64_t)n;

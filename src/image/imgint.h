@@ -3,6 +3,7 @@
 #define ABUR_IMGINT_H
 
 #include <archive.h>
+#include <blkid.h>
 
 #include "core/config.h"
 #include "core/util.h"
@@ -79,6 +80,8 @@ const char *part_method_name(enum part_method m);
 /* Filesystem signature at [off, off+size) of fd (no partition node
  * needed); outputs stay NULL when nothing is found. Caller frees. */
 int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, char **label) MUST_CHECK;
+/* The value of key in pr's results, copied; NULL when absent or empty. */
+char *blkid_value(blkid_probe pr, const char *key);
 /* blocks.c: fills p->map, p->used, p->method, p->fs* from the disk. */
 int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p) MUST_CHECK;
 

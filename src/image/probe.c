@@ -22,6 +22,19 @@ const char *disk_class_name(enum disk_class c)
 	return c < ARRAY_SIZE(class_names) ? class_names[c] : "?";
 }
 
+/* s (allocated) trimmed in place; NULL (s freed) when nothing is left. */
+static char *trimmed_or_null(char *s)
+{
+	char *t = strstrip(s);
+
+	memmove(s, t, strlen(t) + 1);
+	if (!*s) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* A sysfs attribute of /sys/block/NAME, trimmed; NULL when absent/empty. */
 static char *sysattr(const char *name, const char *attr)
 {
@@ -34,13 +47,7 @@ static char *sysattr(const char *name, const char *attr)
 	for (size_t i = 0; i < len; i++)
 		if (!isprint((unsigned char)text[i]))
 			text[i] = ' ';
-	char *t = strstrip(text);
-	memmove(text, t, strlen(t) + 1);
-	if (!*text) {
-		free(text);
-		return NULL;
-	}
-	return text;
+	return trimmed_or_null(text);
 }
 
 /* SCSI/SATA disks without udev: the unit serial number VPD page. */
@@ -58,13 +65,7 @@ static char *vpd_serial(const char *name)
 	char *s = xmalloc(n + 1);
 	memcpy(s, raw + 4, n);
 	s[n] = '\0';
-	char *t = strstrip(s);
-	memmove(s, t, strlen(t) + 1);
-	if (!*s) {
-		free(s);
-		return NULL;
-	}
-	return s;
+	return trimmed_or_null(s);
 }
 
 static char *find_serial(const char *name)
@@ -131,13 +132,6 @@ static void read_sysfs(struct disk_info *d)
 	d->slot = find_slot(d->name);
 }
 
-static char *lookup(blkid_probe pr, const char *key)
-{
-	const char *v = NULL;
-
-	return blkid_probe_lookup_value(pr, key, &v, NULL) == 0 && v && *v ? xstrdup(v) : NULL;
-}
-
 static void read_parts(blkid_probe pr, int fd, struct disk_info *d)
 {
 	blkid_partlist pl = blkid_probe_get_partitions(pr);
@@ -179,10 +173,10 @@ static int read_signatures(int fd, struct disk_info *d)
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL);
 	r = blkid_do_safeprobe(pr);
 	if (r == 0) {
-		d->pttype = lookup(pr, "PTTYPE");
-		d->ptuuid = lookup(pr, "PTUUID");
-		d->fstype = lookup(pr, "TYPE");
-		d->fslabel = lookup(pr, "LABEL");
+		d->pttype = blkid_value(pr, "PTTYPE");
+		d->ptuuid = blkid_value(pr, "PTUUID");
+		d->fstype = blkid_value(pr, "TYPE");
+		d->fslabel = blkid_value(pr, "LABEL");
 		if (d->pttype)
 			read_parts(pr, fd, d);
 	}
@@ -219,17 +213,12 @@ enum zero_check { ZC_ZERO, ZC_DATA, ZC_GPT_BACKUP };
 
 static int check_zero(int fd, uint64_t off, uint64_t len, bool last, enum zero_check *out)
 {
-	_cleanup_free_ char *buf = xcalloc(1, MiB);
+	_cleanup_free_ char *buf = xmalloc(MiB);
 	ssize_t n = pread(fd, buf, (size_t)len, (off_t)off);
 
 	if (n != (ssize_t)len)
 		return abur_fail(n < 0 ? -errno : -EIO, "read at byte %llu failed", (unsigned long long)off);
-	*out = ZC_ZERO;
-	for (size_t i = 0; i < len; i++)
-		if (buf[i]) {
-			*out = ZC_DATA;
-			break;
-		}
+	*out = mem_is_zero(buf, (size_t)len) ? ZC_ZERO : ZC_DATA;
 	if (*out == ZC_DATA && last && len >= 512 && memcmp(buf + len - 512, "EFI PART", 8) == 0)
 		*out = ZC_GPT_BACKUP;
 	return 0;

@@ -54,7 +54,7 @@ n=$(awk -v d="$DEV" '$2 == "write" && $3 == d {c++; if (c == 5) print $1}' "$TMP
 if [ -z "$n" ]; then
 	fail "I/O fault: no 5th write to $DEV in the trace"
 else
-	n=$((n)) # same call numbering on the second disk
+	# the same call numbering holds on the second disk
 	out=$(ABUR_IO_FAULT=eio:$n abur reimage --disk "$t2" 2>&1)
 	rc=$?
 	if [ $rc = 1 ] && echo "$out" | grep -q "at disk byte"; then
