@@ -92,9 +92,15 @@ const struct osidx_ent *osidx_find(const struct osidx *x, const char *path)
 	return NULL;
 }
 
+/* A hard link is a regular file's inode seen under a second path. */
+static char inode_type(char t)
+{
+	return t == OSIDX_HARDLINK ? OSIDX_FILE : t;
+}
+
 bool osidx_same_stat(const struct osidx_ent *a, const struct osidx_ent *b)
 {
-	return a->type == b->type && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
+	return inode_type(a->type) == inode_type(b->type) && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
 	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns && a->ino == b->ino && a->nlink == b->nlink;
 }
 

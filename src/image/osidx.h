@@ -82,7 +82,8 @@ const struct osidx_ent *osidx_find(const struct osidx *x, const char *path);
 void osidx_ent_copy(struct osidx_ent *dst, const struct osidx_ent *src);
 
 /* True when two entries describe the same stat (type, mode, owner, size,
- * times, inode, link count): the file has not been touched. */
+ * times, inode, link count): the file has not been touched.  A hard link
+ * and a file compare as the same type (one inode, two paths). */
 bool osidx_same_stat(const struct osidx_ent *a, const struct osidx_ent *b);
 /* True when two entries hold the same content and metadata (type, mode,
  * owner, mtime, content or target hash, xattr/ACL hash): what a restore
