@@ -100,8 +100,9 @@ static char inode_type(char t)
 
 bool osidx_same_stat(const struct osidx_ent *a, const struct osidx_ent *b)
 {
-	return inode_type(a->type) == inode_type(b->type) && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
-	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns && a->ino == b->ino && a->nlink == b->nlink;
+	return inode_type(a->type) == inode_type(b->type) && a->mode == b->mode && a->uid == b->uid &&
+	       a->gid == b->gid && a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+	       a->ino == b->ino && a->nlink == b->nlink;
 }
 
 static bool str_eq(const char *a, const char *b)
