@@ -189,19 +189,16 @@ int osdiff_state(const struct osidx *base, const struct osidx *prev, const struc
 
 bool osdiff_same_state(const struct osidx *a, const struct osidx *b)
 {
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct osidx_ent *x = &a->e[i], *y = &b->e[i];
-		if (!streq(x->path, y->path) || x->op != y->op || x->type != y->type)
-			return false;
-		if (x->op != OSIDX_DEL && !osidx_same_restored(x, y))
-			return false;
-		if (x->op != OSIDX_DEL && (!streq(x->xattrs ? x->xattrs : "", y->xattrs ? y->xattrs : "") ||
-					   !streq(x->acl ? x->acl : "", y->acl ? y->acl : "")))
-			return false;
-	}
-	return true;
+	struct sha256 ha, hb;
+	char da[SHA256_HEX_LEN], db[SHA256_HEX_LEN];
+
+	sha256_init(&ha);
+	sha256_init(&hb);
+	osidx_digest(a, &ha);
+	osidx_digest(b, &hb);
+	sha256_final_hex(&ha, da);
+	sha256_final_hex(&hb, db);
+	return streq(da, db);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -216,7 +213,7 @@ uint64_t *osdiff_refs(const struct osidx *state, size_t *n)
 	size_t k = 0, u = 0;
 
 	for (size_t i = 0; i < state->n; i++)
-		if (state->e[i].ref)
+		if (state->e[i].ref && state->e[i].ref != OSIDX_REF_SELF)
 			v[k++] = state->e[i].ref;
 	if (k)
 		qsort(v, k, sizeof(*v), cmp_u64);

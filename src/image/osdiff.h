@@ -25,11 +25,11 @@ int osdiff_state(const struct osidx *base, const struct osidx *prev, const struc
 		 const struct osidx *skipped, uint64_t new_seq, struct osidx *state,
 		 struct osdiff_stats *st) MUST_CHECK;
 
-/* True when two states describe the same restored result (entries, ops,
- * content and metadata; stat-only differences do not count). */
+/* True when two states describe the same restored result (osidx_digest():
+ * stat-only differences do not count). */
 bool osdiff_same_state(const struct osidx *a, const struct osidx *b);
 
-/* The generations a state takes content from, ascending, without
- * duplicates (malloc'd; *n gets the count). */
+/* The other generations a state takes content from, ascending, without
+ * duplicates (malloc'd; *n gets the count; OSIDX_REF_SELF is left out). */
 uint64_t *osdiff_refs(const struct osidx *state, size_t *n);
 #endif

@@ -121,6 +121,36 @@ bool osidx_same_restored(const struct osidx_ent *a, const struct osidx_ent *b)
 	return a->size == b->size && streq(a->sha, b->sha) && streq(a->meta, b->meta);
 }
 
+void osidx_resolve_self(struct osidx *x, uint64_t seq)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->e[i].ref == OSIDX_REF_SELF)
+			x->e[i].ref = seq;
+}
+
+static void digest_text(struct sha256 *h, const char *s)
+{
+	sha256_update(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+void osidx_digest(const struct osidx *x, struct sha256 *h)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		const struct osidx_ent *e = &x->e[i];
+		char line[160];
+		snprintf(line, sizeof(line), "%c %c %o %u %u %llu %lld", e->op, e->type, (unsigned)e->mode,
+			 (unsigned)e->uid, (unsigned)e->gid, (unsigned long long)e->size,
+			 (long long)(e->type == OSIDX_DIR ? 0 : e->mtime_ns));
+		digest_text(h, e->path);
+		digest_text(h, line);
+		digest_text(h, e->sha);
+		digest_text(h, e->meta);
+		digest_text(h, e->target);
+		digest_text(h, e->xattrs);
+		digest_text(h, e->acl);
+	}
+}
+
 /* ---- formatting ---- */
 
 static void put_text(FILE *f, const char *s)
@@ -161,7 +191,9 @@ static void put_ent(FILE *f, const struct osidx_ent *e)
 	fputc('\t', f);
 	put_hash(f, e->meta);
 	fputc('\t', f);
-	if (e->ref)
+	if (e->ref == OSIDX_REF_SELF)
+		fputc('.', f);
+	else if (e->ref)
 		fprintf(f, "%llu", (unsigned long long)e->ref);
 	else
 		fputc('-', f);
@@ -329,7 +361,9 @@ static int ent_numbers(struct lparse *lp, char **f, struct osidx_ent *e)
 	e->racy = racy == 1;
 	if (!parse_hash(f[11], e->sha) || !parse_hash(f[12], e->meta))
 		return fail_line(lp, "bad hash");
-	if (!streq(f[13], "-") && !parse_u64(f[13], 999999, &e->ref, 10))
+	if (streq(f[13], "."))
+		e->ref = OSIDX_REF_SELF;
+	else if (!streq(f[13], "-") && !parse_u64(f[13], 999999, &e->ref, 10))
 		return fail_line(lp, "bad generation reference");
 	return 0;
 }

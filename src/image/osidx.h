@@ -20,6 +20,10 @@
 #define OSIDX_MAX_ENTRIES (8u << 20)
 #define OSIDX_MAX_LINE (1u << 20)
 #define OSIDX_MAX_PATH 4096
+/* ref of content held by the generation the state belongs to (its number is
+ * not known while the state is written); written ".".  A reader replaces it
+ * with that generation's number (osidx_resolve_self()). */
+#define OSIDX_REF_SELF UINT64_MAX
 
 enum osidx_kind { OSIDX_BASE, OSIDX_STATE };
 
@@ -71,6 +75,14 @@ int osidx_parse(const char *text, size_t len, struct osidx *x) MUST_CHECK;
  * be sorted (osidx_sort()). */
 char *osidx_format(const struct osidx *x, size_t *len);
 void osidx_free(struct osidx *x);
+
+/* Replaces OSIDX_REF_SELF refs with seq. */
+void osidx_resolve_self(struct osidx *x, uint64_t seq);
+/* SHA-256 over what a restore of x reproduces (ops, paths, types, modes,
+ * owners, sizes, mtimes of non-directories, hashes, targets, xattrs, ACLs):
+ * two captures of an unchanged system give the same digest, whatever their
+ * ctimes and inode numbers. */
+void osidx_digest(const struct osidx *x, struct sha256 *h);
 
 /* Appends a zeroed entry for path (copied) and returns it. */
 struct osidx_ent *osidx_add(struct osidx *x, const char *path);
