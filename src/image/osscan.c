@@ -2,6 +2,8 @@
  * content is read only when the reference index cannot vouch for it. */
 #include "osscan.h"
 
+#include "core/mounts.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -89,50 +91,29 @@ static size_t ino_first(struct inomap *m, uint64_t ino, size_t idx)
 
 /* ---- mount points below the root ---- */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unoctal(char *s)
-{
-	char *w = s;
-
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-		    p[3] <= '7') {
-			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else {
-			*w++ = *p;
-		}
-	}
-	*w = '\0';
-}
-
 static int load_mounts(struct scan *sc, const char *root)
 {
 	_cleanup_free_ char *real = realpath(root, NULL);
-	_cleanup_fclose_ FILE *f = NULL;
-	char line[8192];
+	struct mount_list ml;
 	size_t n;
+	int r;
 
 	if (!real)
 		return abur_fail(-errno, "%s: %m", root);
 	n = streq(real, "/") ? 0 : strlen(real);
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return abur_fail(-errno, "/proc/self/mountinfo: %m");
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[4096];
-		if (sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1)
-			continue;
-		unoctal(mnt);
+	r = mounts_read(&ml);
+	for (size_t i = 0; r == 0 && i < ml.n; i++) {
+		const char *mnt = ml.e[i].dir;
 		if (strncmp(mnt, real, n) != 0 || mnt[n] != '/' || !mnt[n + 1])
 			continue;
 		bool dup = false; /* stacked mounts list a mount point twice */
-		for (size_t i = 0; i < sc->mounts.n && !dup; i++)
-			dup = streq(sc->mounts.e[i].path, mnt + n + 1);
+		for (size_t k = 0; k < sc->mounts.n && !dup; k++)
+			dup = streq(sc->mounts.e[k].path, mnt + n + 1);
 		if (!dup)
 			osidx_add(&sc->mounts, mnt + n + 1);
 	}
-	return osidx_sort(&sc->mounts);
+	mounts_free(&ml);
+	return r < 0 ? r : osidx_sort(&sc->mounts);
 }
 
 bool osscan_under(const struct osidx *set, const char *path)
