@@ -156,3 +156,58 @@ int blk_size(const char *dev, uint64_t *bytes)
 		return abur_fail(-errno, "%s: size: %m", dev);
 	return 0;
 }
+
+int blk_sector_size(int fd, const char *dev, unsigned *bytes)
+{
+	struct stat st;
+	int ss;
+
+	if (fstat(fd, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (!S_ISBLK(st.st_mode)) {
+		*bytes = 512;
+		return 0;
+	}
+	if (ioctl(fd, BLKSSZGET, &ss) < 0)
+		return abur_fail(-errno, "%s: logical sector size: %m", dev);
+	*bytes = (unsigned)ss;
+	return 0;
+}
+
+/* "/sys/dev/block/M:m" links to ".../block/DISK/PART" for a partition. */
+static char *parent_disk(dev_t d)
+{
+	char link[64], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(d), minor(d));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return xstrdup("?");
+	target[n] = '\0';
+	char *slash = strrchr(target, '/');
+	if (!slash)
+		return xstrdup("?");
+	*slash = '\0';
+	slash = strrchr(target, '/');
+	return xasprintf("/dev/%s", slash ? slash + 1 : target);
+}
+
+int blk_check_whole_disk(const char *dev)
+{
+	_cleanup_free_ char *path = NULL, *num = NULL, *disk = NULL;
+	struct stat st;
+
+	if (stat(dev, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	path = xasprintf("/sys/dev/block/%u:%u/partition", major(st.st_rdev), minor(st.st_rdev));
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (read_file(path, 64, &num, NULL) < 0)
+		abur_fail_clear();
+	disk = parent_disk(st.st_rdev);
+	return abur_fail(-EINVAL, "%s is partition %s of %s, not a whole disk: give the disk itself (%s)", dev,
+			 num ? strstrip(num) : "?", disk, disk);
+}

@@ -22,8 +22,9 @@ struct run {
 	struct gen_list gl;
 	const struct generation *g;
 	const char *stage;
-	bool written;     /* anything on the disk changed yet */
-	uint64_t skipped; /* newer generation that failed verification */
+	unsigned sector_size; /* the target's logical sector size */
+	bool written;         /* anything on the disk changed yet */
+	uint64_t skipped;     /* newer generation that failed verification */
 	time_t started;
 };
 
@@ -70,6 +71,10 @@ static int check_class(struct run *run)
 	r = blk_find_mount(run->dev, &where);
 	if (r > 0)
 		return abur_fail(-EBUSY, "%s is mounted (%s)", run->dev, where);
+	if (r == 0) {
+		_cleanup_close_ int fd = open(run->dev, O_RDONLY | O_CLOEXEC);
+		r = fd < 0 ? abur_fail(-errno, "%s: %m", run->dev) : blk_sector_size(fd, run->dev, &run->sector_size);
+	}
 	return r;
 }
 
@@ -116,25 +121,69 @@ static int select_generation(struct run *run)
 	return 0;
 }
 
-/* The chosen image's hashes; without --generation an older image that
- * verifies (and fits) is used instead, as for every component. */
+/* Reads g's payload as the write will, writing nothing: DI_CHECK every
+ * entry against layout.ini and the target, and the hash at the end;
+ * DI_LAYOUT layout.ini only.  *parsed: layout.ini was read and obeys the
+ * layout rules (so a failure is about this target, not a damaged image). */
+static int dry_run(struct run *run, const struct generation *g, enum diskimg_mode mode, bool *parsed)
+{
+	struct diskimg_dst dst = {
+	    .fd = -1, .dev = run->dev, .mode = mode, .disk_size = run->d->size, .sector_size = run->sector_size};
+	struct archive *a;
+	int r = payload_read_open(run->s, g, IMAGE_PAYLOAD, &a);
+
+	if (r < 0)
+		return r;
+	r = diskimg_extract(a, &dst);
+	*parsed = dst.have_layout;
+	if (r < 0 || mode == DI_LAYOUT)
+		payload_read_discard(a);
+	else
+		r = payload_read_close(a);
+	diskimg_dst_free(&dst);
+	return r;
+}
+
+/* Before anything is written: the image's layout fits this disk (sector
+ * size, size, a table libfdisk accepts).  A layout.ini that cannot be
+ * read is left to the verification, which may fall back to an older
+ * image; with a caller-verified image it is refused here. */
+static int check_fit(struct run *run)
+{
+	bool parsed = false;
+	int r = dry_run(run, run->g, DI_LAYOUT, &parsed);
+
+	if (r < 0 && (parsed || run->o->verified))
+		return abur_fail_wrap(r, "os generation %llu cannot be written to %s", (unsigned long long)run->g->seq,
+				      run->dev);
+	if (r < 0)
+		abur_fail_clear();
+	return 0;
+}
+
+/* The chosen image's hashes and shape; without --generation an older
+ * image that passes (and fits) is used instead, as for every component. */
 static int verify_image(struct run *run)
 {
+	uint64_t first = run->g->seq;
+	bool parsed;
+
 	if (run->o->verified && run->o->generation)
 		return 0;
 	progress(run, "verify", 0, 0);
-	int r = store_verify(run->s, run->g);
+	int r = dry_run(run, run->g, DI_CHECK, &parsed);
+	_cleanup_free_ char *why = r < 0 ? xstrdup(abur_errmsg(r)) : NULL;
 
 	while (r < 0 && !run->o->generation) {
 		const struct generation *older;
-		_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
-		if (run->g->seq <= 1 || store_newest_valid(run->s, &run->gl, true, run->g->seq - 1, &older, NULL) < 0 ||
+		if (run->g->seq <= 1 ||
+		    store_newest_valid(run->s, &run->gl, false, run->g->seq - 1, &older, NULL) < 0 ||
 		    check_size(run, older) < 0)
-			return abur_fail(r, "os generation %llu fails verification: %s",
-					 (unsigned long long)run->g->seq, why);
-		run->skipped = run->g->seq;
+			return abur_fail(r, "os generation %llu fails verification: %s", (unsigned long long)first,
+					 why);
+		run->skipped = first;
 		run->g = older;
-		r = 0;
+		r = dry_run(run, run->g, DI_CHECK, &parsed);
 	}
 	return r < 0 ? abur_fail_wrap(r, "os generation %llu fails verification", (unsigned long long)run->g->seq) : 0;
 }
@@ -147,6 +196,8 @@ static int checks(struct run *run)
 		r = select_generation(run);
 	if (r == 0)
 		r = check_size(run, run->g);
+	if (r == 0)
+		r = check_fit(run);
 	return r;
 }
 
@@ -328,7 +379,8 @@ static int finish_disk(struct run *run, const struct layout *l)
 
 static int image_reimage_write(struct run *run, struct reimage_result *res)
 {
-	struct diskimg_dst dst = {.fd = -1, .dev = run->dev, .zero_holes = true, .disk_size = run->d->size};
+	struct diskimg_dst dst = {
+	    .fd = -1, .dev = run->dev, .zero_holes = true, .disk_size = run->d->size, .sector_size = run->sector_size};
 	int r;
 
 	dst.progress = run->o->progress;

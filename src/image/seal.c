@@ -99,6 +99,28 @@ static int base_extra(struct manifest *m, const struct disk_info *d, int fd, con
 	return r;
 }
 
+/* What goes into layout.ini must obey the rules reimage checks and read
+ * back as the same text: a name or type that would not is refused now,
+ * not when the disk is restored. */
+static int check_storable(const char *dev, const struct layout *l, const char *text)
+{
+	struct layout back;
+	int r = layout_check(l);
+
+	if (r == 0)
+		r = layout_parse(text, strlen(text), &back);
+	if (r < 0)
+		return abur_fail_wrap(r, "%s: its partition table cannot be sealed", dev);
+	_cleanup_free_ char *again = layout_format(&back);
+	layout_free(&back);
+	if (!streq(again, text))
+		return abur_fail(-EINVAL,
+				 "%s: its partition table does not survive layout.ini (names or types "
+				 "with characters layout.ini cannot hold)",
+				 dev);
+	return 0;
+}
+
 static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
 		     struct layout *l, const struct seal_opts *o, struct osbase *base, struct seal_result *res)
 {
@@ -111,6 +133,9 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	struct manifest m = {0};
 	int r;
 
+	r = check_storable(d->dev, l, text);
+	if (r < 0)
+		return r;
 	if (o) {
 		src.progress = o->progress;
 		src.progress_arg = o->progress_arg;
@@ -167,7 +192,32 @@ static int check_target(const char *dev, struct disk_info **d)
 		r = image_probe(dev, NULL, d);
 	if (r == 0 && (*d)->cls == DISK_FLASH)
 		r = abur_fail(-EPERM, "%s is the ABUR flash (%s), not a system disk", dev, (*d)->reason);
+	if (r == 0 && (*d)->pttype && streq((*d)->pttype, "PMBR"))
+		r = abur_fail(-EINVAL, "%s: only a protective MBR is readable: its GPT is invalid or damaged", dev);
 	return r;
+}
+
+/* The file-level components come from the root filesystem: without one
+ * they would be skipped, and the seal would look complete. */
+static int check_root(const struct abur_config *cfg, const char *dev, const struct rootfs *rf)
+{
+	_cleanup_free_ char *names = NULL;
+
+	if (rf->num)
+		return 0;
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		if (cfg->comps[i].type != COMP_FILES)
+			continue;
+		char *n = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", cfg->comps[i].name);
+		free(names);
+		names = n;
+	}
+	if (!names)
+		return 0;
+	return abur_fail(-ENOENT,
+			 "%s: no root filesystem found (a partition holding etc/fstab, etc/os-release or a "
+			 "configured path), but components %s are configured",
+			 dev, names);
 }
 
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
@@ -187,7 +237,9 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		r = kernel_partitions(dev, &l);
 	if (r == 0)
 		r = rootfs_find(cfg, dev, &rf); /* mounts, looks, unmounts */
-	if (r == 0)                             /* what later update captures compare with */
+	if (r == 0)
+		r = check_root(cfg, dev, &rf);
+	if (r == 0) /* what later update captures compare with */
 		r = osbase_scan(d, dev, &base);
 	if (r == 0) {
 		fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);

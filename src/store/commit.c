@@ -1,6 +1,6 @@
-/* The commit recipe, space planning and retention (DESIGN.md "Store
- * layout").  Every write goes through the I/O layer so tests can crash or
- * fail each call. */
+/* The commit recipe, space planning and retention (doc/design.md, "Commit,
+ * numbering, retention, space, sweep, lock").  Every write goes through the
+ * I/O layer so tests can crash or fail each call. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>

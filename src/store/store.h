@@ -1,6 +1,6 @@
 /* The snapshot store on the flash's ABUR-STORE partition.
  *
- * Layout (see DESIGN.md "Store layout"):
+ * Layout (see doc/design.md, "The store format"):
  *   abur/STORE                         format version, board, machine binding
  *   abur/<component>/gNNNNNN/          one committed generation
  *       manifest.ini                   written last
