@@ -299,6 +299,18 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	return on_key(ps, key, value, line);
 }
 
+/* What an os update capture leaves out unless the board says otherwise:
+ * volatile data that a restored server recreates. */
+static const char *const os_excludes[] = {"/tmp",     "/var/tmp",    "/var/cache/apt/archives",
+					  "/var/log", "/lost+found", "/var/lib/abur"};
+
+static void set_default_excludes(struct abur_component *c)
+{
+	c->excludes = xcalloc(ARRAY_SIZE(os_excludes), sizeof(char *));
+	for (size_t i = 0; i < ARRAY_SIZE(os_excludes); i++)
+		c->excludes[c->nexcludes++] = xstrdup(os_excludes[i]);
+}
+
 static void validate_component(struct pstate *ps, struct abur_component *c, int *ndisk)
 {
 	if (c->type == COMP_DISK) {
@@ -306,9 +318,13 @@ static void validate_component(struct pstate *ps, struct abur_component *c, int 
 			perr(ps, c->line, "component '%s' is type = disk and takes no 'paths'", c->name);
 		if (++*ndisk > 1)
 			perr(ps, c->line, "component '%s': only one component may be type = disk", c->name);
-		if (c->policy != POLICY_MANUAL)
-			perr(ps, c->line, "component '%s': a disk image is taken by 'abur seal'; set policy = manual",
+		if (c->policy == POLICY_CHANGE)
+			perr(ps, c->line,
+			     "component '%s': a disk image is sealed by 'abur seal' and its updates are captured "
+			     "nightly; set policy = nightly or manual",
 			     c->name);
+		if (!c->nexcludes)
+			set_default_excludes(c);
 		return;
 	}
 	if (!c->npaths)

@@ -68,7 +68,8 @@ int image_list_disks(char ***devs, size_t *n) MUST_CHECK;
  * -ENOTUNIQ when "auto"/"slot:" match several disks. */
 int image_resolve_system(const char *spec, char **dev) MUST_CHECK;
 
-/* The newest cheaply valid os generation's disk id and the size a target
+/* The newest seal's (a valid os generation that is not an update) disk id
+ * and the size a target
  * needs (end of its last partition plus GPT backup area), and its seq.
  * -ENOENT when the store holds no os image.  Any out pointer may be NULL. */
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq) MUST_CHECK;
@@ -95,6 +96,29 @@ struct seal_result {
  * naming the mount).  s must be open STORE_WRITE. */
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
 	       struct seal_result *res) MUST_CHECK;
+
+struct capture_result {
+	uint64_t seq;  /* the new update generation; 0 when unchanged */
+	uint64_t base; /* the seal it is based on */
+	bool unchanged;
+	uint64_t added, changed, deleted, metadata; /* paths, against the seal */
+	uint64_t new_bytes;                         /* content written tonight */
+	uint64_t payload_bytes;
+	unsigned raw_stored;      /* raw areas written tonight */
+	unsigned filesystems;     /* captured */
+	unsigned unmounted;       /* sealed filesystems not mounted now: not captured */
+	uint64_t skipped_updates; /* newer updates whose state did not read back */
+};
+
+/* Captures what changed on the sealed filesystems (the running system's
+ * "/" mounted at root) and raw areas since the newest seal, as an update
+ * generation of os (doc/design.md "A capture").  Unchanged since the last
+ * capture: res->unchanged, nothing written.  -EAGAIN naming the file when
+ * a file kept changing while it was read (the caller defers); -ESTALE
+ * when root is not on the sealed disk or its partitions moved; -ENOENT
+ * when there is no seal, or it has no file index.  s: STORE_WRITE. */
+int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
+		  struct capture_result *res) MUST_CHECK;
 
 struct reimage_opts {
 	uint64_t generation; /* 0: newest that verifies */

@@ -22,6 +22,9 @@ struct osraw {
 
 /* The raw areas of l (malloc'd array; *n gets the count). */
 struct osraw *osraw_list(const struct layout *l, size_t *n);
+/* Adds area a, read from fd (the whole disk), to an archive as the
+ * regular-file entry "<name>.bin". */
+int osraw_put(struct archive *ar, int fd, const char *dev, const struct osraw *a) MUST_CHECK;
 /* Reads each area from fd (the whole disk) and fills its sha. */
 int osraw_hash(int fd, const char *dev, struct osraw *v, size_t n) MUST_CHECK;
 #endif

@@ -234,7 +234,10 @@ static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int 
 	}
 	if (tf)
 		fclose(tf);
-	acl = archive_entry_acl_to_text(ae, NULL, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
+	/* Only extended ACLs: the three entries a mode implies are the mode. */
+	acl = archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0
+		  ? archive_entry_acl_to_text(ae, NULL, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT)
+		  : NULL;
 	if (acl && *acl) {
 		sha256_update(&h, "\0acl", 4);
 		sha256_update(&h, acl, strlen(acl) + 1);

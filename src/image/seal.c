@@ -9,17 +9,18 @@
 #include "imgint.h"
 #include "osbase.h"
 #include "osraw.h"
+#include "osupd.h"
 #include "rootfs.h"
 
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
 {
 	struct gen_list l = {0};
-	const struct generation *g;
+	const struct generation *g = NULL;
 	const char *v;
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
-	if (r == 0)
-		r = store_newest_valid(s, &l, false, 0, &g, NULL);
+	if (r == 0 && !(g = osupd_newest_seal(&l)))
+		r = -ENOENT;
 	if (r < 0) {
 		gen_list_free(&l);
 		return abur_fail(-ENOENT, "the store holds no os image");

@@ -1,0 +1,41 @@
+/* Update generations of the os component (doc/design.md "Updates after
+ * delivery"): telling them from seals, the seal each is based on, what each
+ * needs, and reading their states.  Shared by capture, reimage, export and
+ * the listings. */
+#ifndef ABUR_OSUPD_H
+#define ABUR_OSUPD_H
+
+#include "image.h"
+#include "osidx.h"
+
+#define OSUPD_STATE "state.tar.zst"
+#define OSUPD_FILES "files.tar.zst"
+#define OSUPD_RAW "raw.tar.zst"
+/* Largest state text a reader accepts. */
+#define OSUPD_STATE_MAX (256u << 20)
+
+/* True when g (valid) is an update generation (manifest kind = update). */
+bool osupd_is_update(const struct generation *g);
+/* The seal generation an update is based on; 0 for a seal or when absent. */
+uint64_t osupd_base(const struct generation *g);
+/* The generations g needs (manifest needs: its seal and the updates it
+ * takes content from), malloc'd; *n gets the count.  -EBADMSG when the
+ * list is malformed. */
+int osupd_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
+
+/* The newest valid seal of l (a generation that is not an update), or NULL. */
+const struct generation *osupd_newest_seal(const struct gen_list *l);
+
+struct osupd {
+	unsigned *parts;
+	struct osidx *state; /* state[i] is partition parts[i]'s, refs resolved */
+	size_t n;
+};
+
+/* Reads g's state.tar.zst (hash checked): one state pN.state per captured
+ * filesystem; OSIDX_REF_SELF refs become g's number. */
+int osupd_load(struct store *s, const struct generation *g, struct osupd *u) MUST_CHECK;
+void osupd_free(struct osupd *u);
+/* The state of partition part, or NULL. */
+const struct osidx *osupd_state(const struct osupd *u, unsigned part);
+#endif
