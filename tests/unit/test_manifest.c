@@ -347,16 +347,23 @@ static void duplicates(void **state)
 static void bad_payload_names(void **state)
 {
 	static const char *const names[] = {
-	    "[payload ../data.tar.zst]",  "[payload a/b]", "[payload /data.tar.zst]",
-	    "[payload .hidden]",          "[payload ]",    "[payload a b]",
+	    "[payload ../data.tar.zst]",
+	    "[payload a/b]",
+	    "[payload /data.tar.zst]",
+	    "[payload .hidden]",
+	    "[payload ]",
+	    "[payload a b]",
 	    "[payload data.tar.zst\x01]",
+	    "[payload p2.img-part_1.zst]",
+	    "[payload data.tar.zst/]",
 	};
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (parse_edited(minimal, "[payload data.tar.zst]", names[i]) != -EINVAL)
 			fail_msg("accepted %s", names[i]);
-	assert_int_equal(parse_edited(minimal, "[payload data.tar.zst]", "[payload p2.img-part_1.zst]"), 0);
+	/* Only the names ABUR writes: a name off the flash becomes a path. */
+	assert_int_equal(parse_edited(minimal, "[payload data.tar.zst]", "[payload disk.tar.zst]"), 0);
 }
 
 static void bad_shape(void **state)
