@@ -7,10 +7,21 @@
  *       data.tar.zst | disk.tar.zst    payloads (pax, zstd)
  *   abur/<component>/.tmp-*            in progress; swept at the next commit
  *   abur/log/                          reports (restore reports, events)
+ *   abur/SEALED                        the newest complete seal's generations
+ *   abur/.lock, abur/.readers          writer lock, readers lock
  *
- * A generation exists only once renamed from .tmp-* to gNNNNNN.  Order is
- * by sequence number, never mtime.  Writers hold one flock on abur/.lock
- * for the whole operation; a second writer waits.
+ * A generation exists only once renamed from .tmp-* to gNNNNNN (never over
+ * an existing entry).  Order is by sequence number, never mtime; numbers
+ * stop at g999999 (STORE_SEQ_MAX: a commit past it fails, -EOVERFLOW).
+ * Writers hold one flock on abur/.lock for the whole operation; a second
+ * writer waits.  Every other handle holds a shared flock on abur/.readers;
+ * removing generations needs it exclusively: retention skips while readers
+ * are present, space planning waits a bounded time.
+ *
+ * The store is a sandbox: every path is opened beneath abur/ without
+ * following symlinks (abur/ itself must be a real directory), store files
+ * must be regular files, and an entry that is not exactly ABUR's is never
+ * numbered, followed, written through or removed (store_foreign()).
  *
  * All functions return 0 (or a count) on success and -errno on failure with
  * the reason recorded (abur_errmsg()).  They never print.
