@@ -60,7 +60,7 @@ static int find_seal(struct cap *c)
 
 	if (r < 0)
 		return r;
-	c->seal = osupd_newest_seal(&c->gl);
+	c->seal = osupd_newest_seal(&c->gl, store_os_base_max(c->s));
 	if (!c->seal)
 		return abur_fail(-ENOENT, "the store holds no os seal (run abur seal first)");
 	return osbase_load(c->s, c->seal, &c->base);

@@ -43,10 +43,10 @@ int osupd_needs(const struct generation *g, uint64_t **needs, size_t *n)
 	return 0;
 }
 
-const struct generation *osupd_newest_seal(const struct gen_list *l)
+const struct generation *osupd_newest_seal(const struct gen_list *l, uint64_t max)
 {
 	for (size_t i = l->n; i-- > 0;)
-		if (l->g[i].valid && !osupd_is_update(&l->g[i]))
+		if (l->g[i].valid && !osupd_is_update(&l->g[i]) && (!max || l->g[i].seq <= max))
 			return &l->g[i];
 	return NULL;
 }

@@ -23,8 +23,9 @@ uint64_t osupd_base(const struct generation *g);
  * list is malformed. */
 int osupd_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
 
-/* The newest valid seal of l (a generation that is not an update), or NULL. */
-const struct generation *osupd_newest_seal(const struct gen_list *l);
+/* The newest valid seal of l (a generation that is not an update) at or
+ * below max (0: any; store_os_base_max() gives the seal record's), or NULL. */
+const struct generation *osupd_newest_seal(const struct gen_list *l, uint64_t max);
 
 struct osupd {
 	unsigned *parts;
