@@ -202,11 +202,19 @@ static enum agent_result do_reimage(struct agent *ag)
 	r = image_reimage(ag->cfg, ag->s, ag->dev, &ro, &res);
 	if (r < 0) {
 		say(ag, "REIMAGE FAILED: %s", abur_errmsg(r));
+		free(res.update_why);
 		return AGENT_FAILED;
 	}
 	set_attempts(ag, 0);
-	say(ag, "RESTORED: %s from os g%06llu, %u settings components, %.1f MB written", ag->dev,
-	    (unsigned long long)res.seq, res.components, (double)res.written / 1e6);
+	if (res.update_skipped)
+		say(ag, "passed over %llu damaged os update(s): %s", (unsigned long long)res.update_skipped,
+		    res.update_why);
+	free(res.update_why);
+	char upd[32] = "none";
+	if (res.update)
+		snprintf(upd, sizeof(upd), "g%06llu", (unsigned long long)res.update);
+	say(ag, "RESTORED: %s from os g%06llu, update %s, %u settings components, %.1f MB written", ag->dev,
+	    (unsigned long long)res.seq, upd, res.components, (double)res.written / 1e6);
 	return AGENT_DONE;
 }
 

@@ -121,7 +121,8 @@ int image_capture(const struct abur_config *cfg, struct store *s, const char *ro
 		  struct capture_result *res) MUST_CHECK;
 
 struct reimage_opts {
-	uint64_t generation; /* 0: newest that verifies */
+	uint64_t generation; /* 0: newest that verifies; a seal (no update), or an update (its seal, then it) */
+	bool no_update;      /* the bare seal, as delivered */
 	const char *confirm; /* the disk's serial: needed for ours/foreign */
 	bool grow;           /* grow the last partition and its ext fs */
 	bool skip_settings;  /* do not restore software/license/config */
@@ -132,10 +133,15 @@ struct reimage_opts {
 };
 
 struct reimage_result {
-	uint64_t seq;     /* the os generation written */
-	uint64_t skipped; /* a newer one that failed verification, or 0 */
+	uint64_t seq;            /* the os seal written */
+	uint64_t skipped;        /* a newer seal that failed verification, or 0 */
+	uint64_t update;         /* the os update generation applied over it, 0: none */
+	uint64_t update_skipped; /* newer updates of that seal passed over (damaged) */
+	char *update_why;        /* why the newest update was passed over, or NULL (caller frees) */
 	uint64_t written;
-	unsigned components; /* file-level components restored */
+	uint64_t update_files, update_deleted; /* what the update stage wrote and removed */
+	unsigned update_raw;                   /* raw areas it wrote */
+	unsigned components;                   /* file-level components restored */
 };
 
 /* Writes an os generation onto dev, then the newest valid generations of

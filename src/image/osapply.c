@@ -79,8 +79,9 @@ static int make_hardlink(int dfd, const char *tmp, void *arg)
 
 	if (tfd < 0)
 		return tfd;
-	return linkat(tfd, leaf, dfd, tmp, 0) < 0 ? abur_fail(-errno, "%s: linking to %s: %m", ls->e->path, ls->e->target)
-						  : 0;
+	return linkat(tfd, leaf, dfd, tmp, 0) < 0
+		   ? abur_fail(-errno, "%s: linking to %s: %m", ls->e->path, ls->e->target)
+		   : 0;
 }
 
 static int make_dir(struct fsapply *fa, const struct osidx_ent *e)
@@ -176,7 +177,8 @@ static int write_from_archive(int fd, struct content *c)
 		return abur_fail(-EBADMSG, "%s: %s", c->e->path, archive_error_string(c->a));
 	sha256_final_hex(&h, hex);
 	if (total != c->e->size || !streq(hex, c->e->sha))
-		return abur_fail(-EBADMSG, "%s: the files payload does not hold the content the state names", c->e->path);
+		return abur_fail(-EBADMSG, "%s: the files payload does not hold the content the state names",
+				 c->e->path);
 	*c->bytes += total;
 	return 0;
 }
@@ -252,8 +254,7 @@ static size_t wanted_find(const struct wanted *w, const char *name)
 	return lo < w->n && streq(w->e[lo]->ref_name, name) ? lo : w->n;
 }
 
-static int take_content(struct fsapply *fa, struct archive *a, const char *name, const struct wanted *w,
-			bool *done)
+static int take_content(struct fsapply *fa, struct archive *a, const char *name, const struct wanted *w, bool *done)
 {
 	char prefix[16];
 	size_t k;
@@ -284,7 +285,8 @@ static int content_of(struct fsapply *fa, uint64_t seq)
 	int k = ARCHIVE_OK, r;
 
 	if (!g)
-		return abur_fail(-ENOENT, "os update needs g%06llu, which the store does not hold", (unsigned long long)seq);
+		return abur_fail(-ENOENT, "os update needs g%06llu, which the store does not hold",
+				 (unsigned long long)seq);
 	wanted_from(fa->st, seq, &w);
 	_cleanup_free_ bool *done = xcalloc(w.n ? w.n : 1, sizeof(bool));
 	r = payload_read_open(fa->s, g, OSUPD_FILES, &a);
@@ -294,7 +296,8 @@ static int content_of(struct fsapply *fa, uint64_t seq)
 		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)seq, archive_error_string(a));
 	for (size_t i = 0; r == 0 && i < w.n; i++)
 		if (!done[i])
-			r = abur_fail(-EBADMSG, "g%06llu holds no content for %s", (unsigned long long)seq, w.e[i]->path);
+			r = abur_fail(-EBADMSG, "g%06llu holds no content for %s", (unsigned long long)seq,
+				      w.e[i]->path);
 	if (a && r < 0)
 		payload_read_discard(a);
 	else if (a)
@@ -314,22 +317,47 @@ static int contents(struct fsapply *fa)
 	return r;
 }
 
+static size_t depth(const char *path)
+{
+	size_t d = 1;
+
+	if (streq(path, OSIDX_ROOT))
+		return 0;
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+static int cmp_deeper(const void *a, const void *b)
+{
+	size_t x = depth((*(const struct osidx_ent *const *)a)->path),
+	       y = depth((*(const struct osidx_ent *const *)b)->path);
+
+	return x > y ? -1 : x < y;
+}
+
 /* Metadata: everything but directories in path order, then directories
- * deepest first (placing their children changed their mtimes). */
+ * deepest first (placing their children changed their mtimes), the root
+ * last. */
 static int metadata(struct fsapply *fa)
 {
+	_cleanup_free_ const struct osidx_ent **dirs = xcalloc(fa->st->n ? fa->st->n : 1, sizeof(*dirs));
+	size_t nd = 0;
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < fa->st->n; i++) {
 		const struct osidx_ent *e = &fa->st->e[i];
-		if (e->op != OSIDX_DEL && e->type != OSIDX_DIR && e->type != OSIDX_HARDLINK)
+		if (e->op == OSIDX_DEL || e->type == OSIDX_HARDLINK)
+			continue;
+		if (e->type == OSIDX_DIR)
+			dirs[nd++] = e;
+		else
 			r = osmeta_apply(fa->rootfd, fa->mnt, e);
 	}
-	for (size_t i = fa->st->n; r == 0 && i-- > 0;) {
-		const struct osidx_ent *e = &fa->st->e[i];
-		if (e->op != OSIDX_DEL && e->type == OSIDX_DIR)
-			r = osmeta_apply(fa->rootfd, fa->mnt, e);
-	}
+	if (nd)
+		qsort(dirs, nd, sizeof(*dirs), cmp_deeper);
+	for (size_t i = 0; r == 0 && i < nd; i++)
+		r = osmeta_apply(fa->rootfd, fa->mnt, dirs[i]);
 	return r;
 }
 
@@ -377,7 +405,7 @@ static int raw_bytes(struct store *s, const struct generation *g, const struct o
 	*out = NULL;
 	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK && !*out) {
 		if (streq(archive_entry_pathname(ae), name))
-			r = diskimg_read_small(a, name, area->len, out, &len);
+			r = diskimg_read_small(a, name, area->len + 1, out, &len);
 	}
 	if (r == 0 && (!*out || len != area->len))
 		r = abur_fail(-EBADMSG, "g%06llu: %s missing or of the wrong size", (unsigned long long)g->seq, name);
@@ -388,13 +416,31 @@ static int raw_bytes(struct store *s, const struct generation *g, const struct o
 		const char *want = manifest_extra(&g->m, key);
 		sha256_hex(*out, len, sha);
 		if (!want || !streq(want, sha))
-			r = abur_fail(-EBADMSG, "g%06llu: %s does not match its hash", (unsigned long long)g->seq, name);
+			r = abur_fail(-EBADMSG, "g%06llu: %s does not match its hash", (unsigned long long)g->seq,
+				      name);
 	}
 	if (r < 0) {
 		free(*out);
 		*out = NULL;
 	}
 	return r;
+}
+
+/* Through the partition's own device: its page cache (which a probe may
+ * have filled) is what a later reader of the partition sees. */
+static int write_part(struct osapply_ctx *ax, const struct osraw *area, const char *bytes)
+{
+	_cleanup_free_ char *node = NULL;
+	_cleanup_close_ int fd = -1;
+	int r = part_node(ax->dev, area->part, &node);
+
+	if (r < 0)
+		return r;
+	fd = io_open(node, O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	r = io_write_all(fd, bytes, area->len, node);
+	return r < 0 ? r : io_fsync(fd, node);
 }
 
 static int apply_raw(struct osapply_ctx *ax, const struct generation *upd, const struct osraw *area)
@@ -409,7 +455,8 @@ static int apply_raw(struct osapply_ctx *ax, const struct generation *upd, const
 	if (!streq(src, ".")) {
 		g = gen_of(ax->gl, strtoull(src, NULL, 10));
 		if (!g)
-			return abur_fail(-ENOENT, "raw area %s is in g%s, which the store does not hold", area->name, src);
+			return abur_fail(-ENOENT, "raw area %s is in g%s, which the store does not hold", area->name,
+					 src);
 	}
 	r = raw_bytes(ax->s, g, area, &bytes);
 	if (r < 0)
@@ -418,6 +465,8 @@ static int apply_raw(struct osapply_ctx *ax, const struct generation *upd, const
 		if (ax->bootarea_len < area->len)
 			return abur_fail(-EBADMSG, "the sealed boot area is shorter than the boot code");
 		memcpy(ax->bootarea, bytes, area->len);
+	} else if (area->part) {
+		r = write_part(ax, area, bytes);
 	} else {
 		r = diskimg_write_at(ax->dst, area->off, bytes, area->len, area->name);
 	}
@@ -450,8 +499,8 @@ int osapply_run(struct osapply_ctx *ax, const struct generation *upd)
 
 	memset(ax->res, 0, sizeof(*ax->res));
 	for (size_t i = 0; r == 0 && i < u.n; i++) {
-		struct fsapply fa = {.s = ax->s, .gl = ax->gl, .part = u.parts[i], .st = &u.state[i], .rootfd = -1,
-				     .res = ax->res};
+		struct fsapply fa = {
+		    .s = ax->s, .gl = ax->gl, .part = u.parts[i], .st = &u.state[i], .rootfd = -1, .res = ax->res};
 		r = apply_fs(&fa, ax->dev);
 	}
 	if (r == 0)

@@ -9,7 +9,7 @@
 #include "imgint.h"
 #include "osidx.h"
 
-#define OSBASE_PAYLOAD "index.tar.zst"
+#define OSBASE_PAYLOAD STORE_PAYLOAD_INDEX
 /* Largest base index text a reader accepts (about 2 million entries). */
 #define OSBASE_INDEX_MAX (512 * MiB)
 

@@ -218,6 +218,7 @@ static int scan_raw(struct cap *c)
 	c->raw_src = xcalloc(c->nraw ? c->nraw : 1, sizeof(char *));
 	if (fd < 0)
 		return abur_fail(-errno, "%s: %m", c->run.disk);
+	sync(); /* what a boot loader wrote through a partition, onto the media */
 	r = osraw_hash(fd, c->run.disk, c->raw, c->nraw);
 	for (size_t i = 0; r == 0 && i < c->nraw; i++) {
 		const char *sealed = raw_key(c->seal, "raw", c->raw[i].name);

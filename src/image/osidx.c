@@ -114,7 +114,7 @@ bool osidx_same_restored(const struct osidx_ent *a, const struct osidx_ent *b)
 {
 	if (a->type != b->type || a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
 		return false;
-	if (a->type != OSIDX_DIR && a->mtime_ns != b->mtime_ns)
+	if (a->mtime_ns != b->mtime_ns)
 		return false;
 	if (a->type == OSIDX_HARDLINK)
 		return str_eq(a->target, b->target);
@@ -139,8 +139,7 @@ void osidx_digest(const struct osidx *x, struct sha256 *h)
 		const struct osidx_ent *e = &x->e[i];
 		char line[160];
 		snprintf(line, sizeof(line), "%c %c %o %u %u %llu %lld", e->op, e->type, (unsigned)e->mode,
-			 (unsigned)e->uid, (unsigned)e->gid, (unsigned long long)e->size,
-			 (long long)(e->type == OSIDX_DIR ? 0 : e->mtime_ns));
+			 (unsigned)e->uid, (unsigned)e->gid, (unsigned long long)e->size, (long long)e->mtime_ns);
 		digest_text(h, e->path);
 		digest_text(h, line);
 		digest_text(h, e->sha);
@@ -314,11 +313,14 @@ static bool parse_hash(const char *s, char out[SHA256_HEX_LEN])
 	return true;
 }
 
-/* Relative, at most OSIDX_MAX_PATH bytes, no empty, "." or ".." part. */
+/* "." (the filesystem's root directory), or relative, at most
+ * OSIDX_MAX_PATH bytes, no empty, "." or ".." part. */
 static bool good_path(const char *p)
 {
 	size_t n = strlen(p);
 
+	if (streq(p, OSIDX_ROOT))
+		return true;
 	if (n == 0 || n > OSIDX_MAX_PATH || p[0] == '/' || p[n - 1] == '/')
 		return false;
 	for (const char *c = p; c; c = strchr(c, '/')) {

@@ -20,6 +20,8 @@
 #define OSIDX_MAX_ENTRIES (8u << 20)
 #define OSIDX_MAX_LINE (1u << 20)
 #define OSIDX_MAX_PATH 4096
+/* The path of the filesystem's root directory itself. */
+#define OSIDX_ROOT "."
 /* ref of content held by the generation the state belongs to (its number is
  * not known while the state is written); written ".".  A reader replaces it
  * with that generation's number (osidx_resolve_self()). */
@@ -42,7 +44,7 @@ enum osidx_type {
 };
 
 struct osidx_ent {
-	char *path; /* relative to the filesystem root, no leading '/' */
+	char *path; /* relative to the filesystem root, no leading '/'; OSIDX_ROOT for the root */
 	char op, type;
 	uint32_t mode; /* permission bits (07777) */
 	uint32_t uid, gid;

@@ -1,6 +1,7 @@
 #include "osraw.h"
 
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <string.h>
 
 static void add(struct osraw **v, size_t *n, const char *name, unsigned part, uint64_t off, uint64_t len)
@@ -44,6 +45,10 @@ static int read_range(int fd, const char *dev, uint64_t off, uint64_t len,
 {
 	_cleanup_free_ char *buf = xmalloc(MiB);
 
+	/* A partition and its disk are two block devices with two page caches:
+	 * what was written through one (a boot loader updating its partition)
+	 * is stale in the other.  The caller synced; drop our cached copy. */
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
 	while (len > 0) {
 		size_t k = len < MiB ? (size_t)len : MiB;
 		ssize_t got = pread(fd, buf, k, (off_t)off);

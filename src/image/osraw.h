@@ -25,6 +25,8 @@ struct osraw *osraw_list(const struct layout *l, size_t *n);
 /* Adds area a, read from fd (the whole disk), to an archive as the
  * regular-file entry "<name>.bin". */
 int osraw_put(struct archive *ar, int fd, const char *dev, const struct osraw *a) MUST_CHECK;
-/* Reads each area from fd (the whole disk) and fills its sha. */
+/* Reads each area from fd (the whole disk; call sync() first: the areas
+ * are read from the media, not from this device's page cache) and fills
+ * its sha. */
 int osraw_hash(int fd, const char *dev, struct osraw *v, size_t n) MUST_CHECK;
 #endif

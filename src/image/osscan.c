@@ -371,6 +371,16 @@ static int walk_dir(struct scan *sc, int dfd, const char *rel)
 	return r;
 }
 
+/* The root directory itself ("."): its mode, owner, times and xattrs. */
+static int visit_root(struct scan *sc, int fd, const struct stat *st)
+{
+	struct osidx_ent *e = osidx_add(sc->out, OSIDX_ROOT);
+
+	fill_stat(e, st, now_ns(), sc->o->racy_ns ? sc->o->racy_ns : RACY_NS);
+	sc->st.entries++;
+	return take_ref(sc, e) ? 0 : read_meta(sc, e, sc->o->root, fd, st);
+}
+
 /* After sorting: every later path of a multiply linked inode becomes a
  * hard link to the first (in path order, so the result is repeatable). */
 static void mark_links(struct osidx *x)
@@ -409,6 +419,8 @@ int osscan_run(const struct osscan_opts *o, struct osidx *out, struct osidx *ski
 	sc.dev = rs.st_dev;
 	r = load_mounts(&sc, o->root);
 	sc.disk = archive_read_disk_new();
+	if (r == 0)
+		r = visit_root(&sc, root, &rs);
 	if (r == 0)
 		r = walk_dir(&sc, root, "");
 	archive_read_free(sc.disk);

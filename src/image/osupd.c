@@ -21,28 +21,6 @@ uint64_t osupd_base(const struct generation *g)
 	return v && parse_uint(v, 1, 999999, &seq) == 0 ? seq : 0;
 }
 
-int osupd_needs(const struct generation *g, uint64_t **needs, size_t *n)
-{
-	const char *v = g->valid ? manifest_extra(&g->m, "needs") : NULL;
-	_cleanup_free_ char *copy = xstrdup(v ? v : "");
-	char *save = NULL;
-
-	*needs = NULL;
-	*n = 0;
-	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		uint64_t seq;
-		if (parse_uint(w, 1, 999999, &seq) < 0 || seq >= g->seq || *n >= 4096) {
-			free(*needs);
-			*needs = NULL;
-			*n = 0;
-			return abur_fail(-EBADMSG, "g%06llu: bad needs '%s'", (unsigned long long)g->seq, v);
-		}
-		*needs = xrealloc(*needs, (*n + 1) * sizeof(**needs));
-		(*needs)[(*n)++] = seq;
-	}
-	return 0;
-}
-
 const struct generation *osupd_newest_seal(const struct gen_list *l, uint64_t max)
 {
 	for (size_t i = l->n; i-- > 0;)

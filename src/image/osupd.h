@@ -8,9 +8,9 @@
 #include "image.h"
 #include "osidx.h"
 
-#define OSUPD_STATE "state.tar.zst"
-#define OSUPD_FILES "files.tar.zst"
-#define OSUPD_RAW "raw.tar.zst"
+#define OSUPD_STATE STORE_PAYLOAD_STATE
+#define OSUPD_FILES STORE_PAYLOAD_FILES
+#define OSUPD_RAW STORE_PAYLOAD_RAW
 /* Largest state text a reader accepts. */
 #define OSUPD_STATE_MAX (256u << 20)
 
@@ -18,10 +18,6 @@
 bool osupd_is_update(const struct generation *g);
 /* The seal generation an update is based on; 0 for a seal or when absent. */
 uint64_t osupd_base(const struct generation *g);
-/* The generations g needs (manifest needs: its seal and the updates it
- * takes content from), malloc'd; *n gets the count.  -EBADMSG when the
- * list is malformed. */
-int osupd_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
 
 /* The newest valid seal of l (a generation that is not an update) at or
  * below max (0: any; store_os_base_max() gives the seal record's), or NULL. */

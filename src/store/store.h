@@ -42,6 +42,11 @@
 /* The payload names a manifest may hold (nothing else becomes a path). */
 #define STORE_PAYLOAD_DATA "data.tar.zst"
 #define STORE_PAYLOAD_DISK "disk.tar.zst"
+/* os seals and update generations (doc/design.md "Updates after delivery") */
+#define STORE_PAYLOAD_INDEX "index.tar.zst"
+#define STORE_PAYLOAD_STATE "state.tar.zst"
+#define STORE_PAYLOAD_FILES "files.tar.zst"
+#define STORE_PAYLOAD_RAW "raw.tar.zst"
 /* gNNNNNN holds six digits: the store refuses to commit past g999999. */
 #define STORE_SEQ_MAX 999999ULL
 /* Largest payload size a manifest may state (1 PiB). */
@@ -136,6 +141,12 @@ uint64_t generation_bytes(const struct generation *g);
 /* The same for generation seq of component, looked up in the store; 0 when
  * it is not there or not valid. */
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq);
+
+/* The generations g needs to be restored ([extra] needs = "SEQ SEQ ...",
+ * each lower than g's own): retention keeps them while g is kept, and a
+ * restore of g verifies them too.  -EBADMSG when the list is malformed.
+ * *needs is malloc'd (NULL when none). */
+int store_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
 
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */

@@ -137,7 +137,8 @@ static void bad_header(void **state)
 
 static void bad_paths(void **state)
 {
-	static const char *const paths[] = {"/abs", "a//b", "a/./b", "a/../b", "..", ".", "a/", "\\x00a", "\\q"};
+	static const char *const paths[] = {"/abs", "a//b", "a/./b", "a/../b", "..",
+					    "./a",  "a/.",  "a/",    "\\x00a", "\\q"};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		_cleanup_free_ char *t = xasprintf("abur-osidx 1 base\n" BASE_LINE("%s"), paths[i]);

@@ -1,0 +1,151 @@
+# Updates after delivery, on loop devices: seal a VMS system disk, update
+# the running root (binaries, a kernel module and a driver, deletions,
+# modes, owners, xattrs, capabilities, ACLs, hard links, symlinks, the MBR
+# boot code and the BIOS boot partition), capture it on two nights, reimage
+# onto a larger blank disk: the restored tree is the updated one, e2fsck is
+# clean, the boot area matches; a night with no change writes nothing; a
+# damaged newest update falls back to the one before; --no-update gives
+# the server as sealed.
+. "$TOP/tests/lib/common.sh"
+need_root "os update" || exit 0
+. "$TOP/tests/lib/image.sh"
+command -v setcap >/dev/null && command -v setfacl >/dev/null || { skip "os update: needs setcap and setfacl"; exit 0; }
+
+STORE=$TMP/store
+sed -i -e "s#^state_dir = .*#state_dir = $TMP/state#" "$INI"
+MNT=$TMP/root
+mkdir -p "$MNT"
+list() { python3 "$TOP/tests/lib/treelist.py" "$1" lost+found var/log; }
+gens() { find "$STORE/abur/os" -maxdepth 1 -name 'g*' -printf '%f\n' | sort | tr '\n' ' '; }
+extra() { sed -n "s/^$2 = //p" "$STORE/abur/os/$1/manifest.ini"; }
+
+make_store "$STORE" 96 || { fail "os update: store"; exit 0; }
+vms_disk "$TMP/sys.img" gpt 2>"$TMP/mk.log" || { fail "os update: test disk: $(tail -3 "$TMP/mk.log")"; exit 0; }
+dev=$DEV
+
+# What the delivered server holds besides the VMS tree: files an update
+# replaces, deletes or changes.
+mount "${dev}p2" "$MNT"
+mkdir -p "$MNT/usr/bin" "$MNT/usr/share/doc/legacy" "$MNT/usr/lib/modules/6.1.0-18-amd64/kernel" "$MNT/etc/vms.d"
+rand 150000 >"$MNT/usr/bin/vmsctl"
+rand 20000 >"$MNT/usr/bin/ping"
+chmod 0755 "$MNT/usr/bin/vmsctl" "$MNT/usr/bin/ping"
+for i in 1 2 3; do echo "legacy $i" >"$MNT/usr/share/doc/legacy/$i.txt"; done
+rand 40000 >"$MNT/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
+echo "motd v1" >"$MNT/etc/motd"
+echo "big" >"$MNT/etc/big.conf"
+umount "$MNT"
+
+check "seal" abur seal --disk "$dev"
+seal=$(gens)
+mount "${dev}p2" "$MNT"
+
+out=$(abur backup os --root "$MNT" 2>&1)
+rc=$?
+[ $rc = 4 ] && [ "$(gens)" = "$seal" ] && pass "nothing changed since the seal: exit 4, nothing written" ||
+	fail "nothing changed since the seal: rc $rc, $(gens): $out"
+
+# ---- night 1: an update ----
+rand 160000 >"$MNT/usr/bin/vmsctl.new" && mv "$MNT/usr/bin/vmsctl.new" "$MNT/usr/bin/vmsctl"
+chmod 0755 "$MNT/usr/bin/vmsctl"
+mkdir -p "$MNT/usr/lib/modules/6.1.0-18-amd64/extra" "$MNT/usr/lib/firmware/acme"
+rand 30000 >"$MNT/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko"
+rand 9000 >"$MNT/usr/lib/firmware/acme/cam7.bin"
+rm -r "$MNT/usr/share/doc/legacy" "$MNT/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
+chmod 0600 "$MNT/etc/big.conf"
+chown 1000:1000 "$MNT/etc/motd"
+setcap cap_net_raw+ep "$MNT/usr/bin/ping"
+setfattr -n user.vendor -v acme "$MNT/usr/lib/firmware/acme/cam7.bin"
+setfacl -m u:1234:rw "$MNT/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko"
+setfacl -d -m g:4321:rx "$MNT/usr/lib/firmware/acme"
+ln "$MNT/usr/bin/vmsctl" "$MNT/usr/bin/vmsctl.hard"
+ln -s vmsctl "$MNT/usr/bin/vms"
+ln -s /dev/null "$MNT/etc/vms.d/disabled.conf"
+touch -d '2001-02-03 04:05:06' "$MNT/usr/bin/ping"
+rand 440 | dd of="$dev" bs=440 count=1 conv=notrunc 2>/dev/null                # boot loader update: MBR code
+rand 30000 | dd of="${dev}p1" bs=30000 count=1 seek=3 conv=notrunc 2>/dev/null # and its core image
+mkdir -p "$MNT/var/log/new" && echo log >"$MNT/var/log/new/x.log"              # excluded: not captured
+echo "v2" >>"$MNT/opt/vms/bin/vmsd"                                            # the software component's
+sync
+check "night 1: capture os and software" abur backup os software --root "$MNT" --trigger nightly
+n1=$(ls "$STORE/abur/os" | grep '^g' | tail -1)
+[ "$(extra "$n1" kind)" = update ] && [ "$(extra "$n1" base)" = "$((10#${seal#g}))" ] &&
+	pass "night 1: an update generation that names its seal" || fail "night 1: $(cat "$STORE/abur/os/$n1/manifest.ini")"
+[ -n "$(extra "$n1" rawsrc_bootcode)" ] && [ -n "$(extra "$n1" rawsrc_p1)" ] &&
+	pass "night 1: new boot code and BIOS boot partition captured" || fail "night 1: raw areas: $(grep raw "$STORE/abur/os/$n1/manifest.ini")"
+tar --zstd -tf "$STORE/abur/os/$n1/files.tar.zst" >"$TMP/n1.files" &&
+	grep -qx 'p2/usr/bin/vmsctl' "$TMP/n1.files" && ! grep -q 'opt/vms\|var/log' "$TMP/n1.files" &&
+	pass "night 1: GNU tar reads the files payload; software and excluded paths are not in it" ||
+	fail "night 1: files payload: $(tr '\n' ' ' <"$TMP/n1.files")"
+out=$(abur backup os --root "$MNT" 2>&1)
+[ $? = 4 ] && pass "night 1 again: unchanged, exit 4" || fail "night 1 again: $out"
+
+# ---- night 2: a smaller update ----
+echo "motd v2" >"$MNT/etc/motd"
+rand 5000 >"$MNT/usr/bin/vmsctl-helper"
+rm "$MNT/usr/lib/firmware/acme/cam7.bin"
+sync
+check "night 2: capture" abur backup os --root "$MNT" --trigger nightly
+n2=$(ls "$STORE/abur/os" | grep '^g' | tail -1)
+n1_bytes=$(stat -c %s "$STORE/abur/os/$n1/files.tar.zst")
+n2_bytes=$(stat -c %s "$STORE/abur/os/$n2/files.tar.zst")
+tar --zstd -tf "$STORE/abur/os/$n2/files.tar.zst" | sort >"$TMP/n2.files"
+[ "$(tr '\n' ' ' <"$TMP/n2.files")" = "p2/etc/motd p2/usr/bin/vmsctl-helper " ] && [ "$n2_bytes" -lt "$n1_bytes" ] &&
+	pass "night 2 writes only that night's content ($n2_bytes bytes vs $n1_bytes)" ||
+	fail "night 2: $(tr '\n' ' ' <"$TMP/n2.files") ($n2_bytes vs $n1_bytes bytes)"
+extra "$n2" needs | grep -qw "$((10#${n1#g}))" && pass "night 2 needs night 1 for content it did not write again" ||
+	fail "night 2 needs: $(extra "$n2" needs)"
+
+list "$MNT" >"$TMP/updated.list"
+dd if="$dev" of="$TMP/updated.boot" bs=440 count=1 2>/dev/null
+cp "${dev}p1" "$TMP/updated.p1"
+umount "$MNT"
+
+# ---- the disk fails: a larger blank one ----
+blank_disk "$TMP/new.img" 64
+new=$DEV
+if abur reimage --disk "$new" >"$TMP/reimage.out" 2>&1; then pass "reimage onto a larger blank disk"; else fail "reimage: $(grep -v "\[#" "$TMP/reimage.out" | tail -3)"; fi
+check "the restored root is e2fsck clean" e2fsck -fn "${new}p2"
+mount "${new}p2" "$MNT"
+list "$MNT" >"$TMP/restored.list"
+check "the restored tree equals the updated one (content, types, modes, owners, mtimes, xattrs, caps, ACLs, links)" \
+	diff "$TMP/updated.list" "$TMP/restored.list"
+check "deleted files stay deleted" test ! -e "$MNT/usr/share/doc/legacy" -a ! -e "$MNT/usr/lib/firmware/acme/cam7.bin"
+check "the software update came back too" grep -q v2 "$MNT/opt/vms/bin/vmsd"
+out=$(abur backup os --root "$MNT" 2>&1)
+[ $? = 4 ] && pass "a capture of the restored server finds nothing to write" || fail "capture after restore: $out"
+if [ -n "${DEBUG_OS:-}" ]; then
+	for g in $n2 $(ls "$STORE/abur/os" | grep '^g' | tail -1); do tar --zstd -xOf "$STORE/abur/os/$g/state.tar.zst" | cut -f1-7,12,13,16- >"$TMP/$g.st"; done
+	diff "$TMP/$n2.st" "$TMP/$(ls "$STORE/abur/os" | grep '^g' | tail -1).st"
+	abur reimage --disk "$new" --generation 1 2>&1 | grep applied
+fi
+umount "$MNT"
+check "boot code is the updated one" cmp -n 440 "$TMP/updated.boot" "$new"
+check "BIOS boot partition is the updated one" cmp "$TMP/updated.p1" "${new}p1"
+
+# ---- a damaged newest update: the one before it ----
+cp "$STORE/abur/os/$n2/files.tar.zst" "$TMP/n2.saved"
+printf 'X' | dd of="$STORE/abur/os/$n2/files.tar.zst" bs=1 seek=100 conv=notrunc 2>/dev/null
+dd if=/dev/zero of="$new" bs=1M 2>/dev/null
+out=$(abur reimage --disk "$new" 2>&1)
+echo "$out" | grep -q "passed over 1 damaged os update" && echo "$out" | grep -q "applied os update $n1" &&
+	pass "a damaged newest update: the one before it is applied, saying so" || fail "fallback: $out"
+mount "${new}p2" "$MNT"
+check "fallback: the server as on night 1" sh -c "grep -q 'motd v1' '$MNT/etc/motd' && test -e '$MNT/usr/lib/firmware/acme/cam7.bin' && test ! -e '$MNT/usr/bin/vmsctl-helper'"
+umount "$MNT"
+cp "$TMP/n2.saved" "$STORE/abur/os/$n2/files.tar.zst"
+
+# ---- as delivered ----
+dd if=/dev/zero of="$new" bs=1M 2>/dev/null
+out=$(abur reimage --disk "$new" --no-update 2>&1)
+echo "$out" | grep -q "no os update applied" && pass "--no-update writes the bare seal" || fail "--no-update: $out"
+mount "${new}p2" "$MNT"
+cat "$TMP/reimage.out" | tr "\r" "\n" | grep -v "\[#" >&2
+check "--no-update: the server as sealed" sh -c "test -e '$MNT/usr/share/doc/legacy/1.txt' && test ! -e '$MNT/usr/bin/vms'"
+umount "$MNT"
+
+# ---- --generation names an update ----
+dd if=/dev/zero of="$new" bs=1M 2>/dev/null
+out=$(abur reimage --disk "$new" --generation "$((10#${n1#g}))" 2>&1)
+echo "$out" | grep -q "applied os update $n1" && pass "--generation N of an update applies its seal, then it" ||
+	fail "--generation $n1: $out"
