@@ -97,6 +97,19 @@ struct seal_result {
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
 	       struct seal_result *res) MUST_CHECK;
 
+/* What an os update generation holds (its manifest's [extra]). */
+struct update_info {
+	uint64_t base; /* the seal it is based on */
+	uint64_t added, changed, deleted, metadata, new_bytes;
+	const char *needs; /* "1 5 7": points into the manifest */
+};
+/* True when g is a valid os update generation; fills *u (may be NULL). */
+bool image_update_info(const struct generation *g, struct update_info *u);
+/* The effective seal of the os generations l (the seal record's, else the
+ * newest seal), or NULL; and the newest update based on it, or NULL. */
+const struct generation *image_newest_seal(struct store *s, const struct gen_list *l);
+const struct generation *image_newest_update(const struct gen_list *l, const struct generation *seal);
+
 struct capture_result {
 	uint64_t seq;  /* the new update generation; 0 when unchanged */
 	uint64_t base; /* the seal it is based on */

@@ -97,3 +97,40 @@ const struct osidx *osupd_state(const struct osupd *u, unsigned part)
 			return &u->state[i];
 	return NULL;
 }
+
+static uint64_t extra_u64(const struct generation *g, const char *key)
+{
+	const char *v = manifest_extra(&g->m, key);
+	uint64_t n;
+
+	return v && parse_uint(v, 0, UINT64_MAX, &n) == 0 ? n : 0;
+}
+
+bool image_update_info(const struct generation *g, struct update_info *u)
+{
+	if (!osupd_is_update(g))
+		return false;
+	if (u) {
+		u->base = osupd_base(g);
+		u->added = extra_u64(g, "added");
+		u->changed = extra_u64(g, "changed");
+		u->deleted = extra_u64(g, "deleted");
+		u->metadata = extra_u64(g, "metadata");
+		u->new_bytes = extra_u64(g, "new_bytes");
+		u->needs = manifest_extra(&g->m, "needs");
+	}
+	return true;
+}
+
+const struct generation *image_newest_seal(struct store *s, const struct gen_list *l)
+{
+	return osupd_newest_seal(l, store_os_base_max(s));
+}
+
+const struct generation *image_newest_update(const struct gen_list *l, const struct generation *seal)
+{
+	for (size_t i = l->n; seal && i-- > 0;)
+		if (osupd_is_update(&l->g[i]) && osupd_base(&l->g[i]) == seal->seq)
+			return &l->g[i];
+	return NULL;
+}

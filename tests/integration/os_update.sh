@@ -17,6 +17,7 @@ MNT=$TMP/root
 mkdir -p "$MNT"
 list() { python3 "$TOP/tests/lib/treelist.py" "$1" lost+found var/log; }
 gens() { find "$STORE/abur/os" -maxdepth 1 -name 'g*' -printf '%f\n' | sort | tr '\n' ' '; }
+newest() { find "$STORE/abur/os" -maxdepth 1 -name 'g*' -printf '%f\n' | sort | tail -1; }
 extra() { sed -n "s/^$2 = //p" "$STORE/abur/os/$1/manifest.ini"; }
 
 make_store "$STORE" 96 || { fail "os update: store"; exit 0; }
@@ -37,12 +38,12 @@ echo "big" >"$MNT/etc/big.conf"
 umount "$MNT"
 
 check "seal" abur seal --disk "$dev"
-seal=$(gens)
+seal=$(newest)
 mount "${dev}p2" "$MNT"
 
 out=$(abur backup os --root "$MNT" 2>&1)
 rc=$?
-[ $rc = 4 ] && [ "$(gens)" = "$seal" ] && pass "nothing changed since the seal: exit 4, nothing written" ||
+[ $rc = 4 ] && [ "$(newest)" = "$seal" ] && pass "nothing changed since the seal: exit 4, nothing written" ||
 	fail "nothing changed since the seal: rc $rc, $(gens): $out"
 
 # ---- night 1: an update ----
@@ -68,7 +69,7 @@ mkdir -p "$MNT/var/log/new" && echo log >"$MNT/var/log/new/x.log"              #
 echo "v2" >>"$MNT/opt/vms/bin/vmsd"                                            # the software component's
 sync
 check "night 1: capture os and software" abur backup os software --root "$MNT" --trigger nightly
-n1=$(ls "$STORE/abur/os" | grep '^g' | tail -1)
+n1=$(newest)
 [ "$(extra "$n1" kind)" = update ] && [ "$(extra "$n1" base)" = "$((10#${seal#g}))" ] &&
 	pass "night 1: an update generation that names its seal" || fail "night 1: $(cat "$STORE/abur/os/$n1/manifest.ini")"
 [ -n "$(extra "$n1" rawsrc_bootcode)" ] && [ -n "$(extra "$n1" rawsrc_p1)" ] &&
@@ -86,7 +87,7 @@ rand 5000 >"$MNT/usr/bin/vmsctl-helper"
 rm "$MNT/usr/lib/firmware/acme/cam7.bin"
 sync
 check "night 2: capture" abur backup os --root "$MNT" --trigger nightly
-n2=$(ls "$STORE/abur/os" | grep '^g' | tail -1)
+n2=$(newest)
 n1_bytes=$(stat -c %s "$STORE/abur/os/$n1/files.tar.zst")
 n2_bytes=$(stat -c %s "$STORE/abur/os/$n2/files.tar.zst")
 tar --zstd -tf "$STORE/abur/os/$n2/files.tar.zst" | sort >"$TMP/n2.files"
@@ -96,6 +97,12 @@ tar --zstd -tf "$STORE/abur/os/$n2/files.tar.zst" | sort >"$TMP/n2.files"
 extra "$n2" needs | grep -qw "$((10#${n1#g}))" && pass "night 2 needs night 1 for content it did not write again" ||
 	fail "night 2 needs: $(extra "$n2" needs)"
 
+out=$(abur list os)
+echo "$out" | grep "^os *$n2 " | grep -q "update of $seal: +" && echo "$out" | grep "^os *$n1 " | grep -q "update of $seal" &&
+	pass "list shows the updates under their seal" || fail "list: $out"
+out=$(abur status)
+echo "$out" | grep -q "seal: $seal" && echo "$out" | grep -q "newest update: $n2" &&
+	pass "status names the seal and its newest update" || fail "status: $out"
 list "$MNT" >"$TMP/updated.list"
 dd if="$dev" of="$TMP/updated.boot" bs=440 count=1 2>/dev/null
 cp "${dev}p1" "$TMP/updated.p1"
@@ -114,11 +121,6 @@ check "deleted files stay deleted" test ! -e "$MNT/usr/share/doc/legacy" -a ! -e
 check "the software update came back too" grep -q v2 "$MNT/opt/vms/bin/vmsd"
 out=$(abur backup os --root "$MNT" 2>&1)
 [ $? = 4 ] && pass "a capture of the restored server finds nothing to write" || fail "capture after restore: $out"
-if [ -n "${DEBUG_OS:-}" ]; then
-	for g in $n2 $(ls "$STORE/abur/os" | grep '^g' | tail -1); do tar --zstd -xOf "$STORE/abur/os/$g/state.tar.zst" | cut -f1-7,12,13,16- >"$TMP/$g.st"; done
-	diff "$TMP/$n2.st" "$TMP/$(ls "$STORE/abur/os" | grep '^g' | tail -1).st"
-	abur reimage --disk "$new" --generation 1 2>&1 | grep applied
-fi
 umount "$MNT"
 check "boot code is the updated one" cmp -n 440 "$TMP/updated.boot" "$new"
 check "BIOS boot partition is the updated one" cmp "$TMP/updated.p1" "${new}p1"
@@ -140,7 +142,6 @@ dd if=/dev/zero of="$new" bs=1M 2>/dev/null
 out=$(abur reimage --disk "$new" --no-update 2>&1)
 echo "$out" | grep -q "no os update applied" && pass "--no-update writes the bare seal" || fail "--no-update: $out"
 mount "${new}p2" "$MNT"
-cat "$TMP/reimage.out" | tr "\r" "\n" | grep -v "\[#" >&2
 check "--no-update: the server as sealed" sh -c "test -e '$MNT/usr/share/doc/legacy/1.txt' && test ! -e '$MNT/usr/bin/vms'"
 umount "$MNT"
 
