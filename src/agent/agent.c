@@ -74,7 +74,7 @@ static void find_os_image(struct agent *ag, bool deep)
 	ag->f.store = ST_NO_IMAGE;
 	if (store_list(ag->s, IMAGE_COMPONENT, &l) < 0)
 		return;
-	if (store_newest_valid(ag->s, &l, deep, 0, &g, NULL) == 0) {
+	if (store_newest_valid(ag->s, &l, deep, store_os_base_max(ag->s), &g, NULL) == 0) {
 		ag->f.store = ST_IMAGE_OK;
 		ag->os_seq = g->seq;
 		ag->os_time = g->m.time;

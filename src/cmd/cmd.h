@@ -43,6 +43,8 @@ void abur_usage(FILE *f);
 /* Opens the store from --store or [flash] store; logs and returns
  * EXIT_FAIL (or EXIT_USAGE for a bad configuration) on failure. */
 int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s) MUST_CHECK;
+/* Warns on stderr about every entry of the store that is not ABUR's. */
+void warn_foreign(struct store *s, const char *cmd);
 /* The named component, or NULL after a usage error naming it. */
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
 /* "12" or "g000012". */

@@ -67,6 +67,8 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	free(names);
 	if (r < 0)
 		fprintf(stderr, "abur list: %s\n", abur_errmsg(r));
+	else
+		warn_foreign(s, "list");
 	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

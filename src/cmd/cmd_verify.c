@@ -50,6 +50,8 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only, print_outcome, &(struct verify_out){ctx, &j},
 			     &checked);
 	bad = r > 0 ? r : 0;
+	if (r >= 0)
+		warn_foreign(s, "verify");
 	if (ctx->json) {
 		json_arr_end(&j);
 		json_end(&j);

@@ -37,6 +37,23 @@ int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s)
 	return 0;
 }
 
+void warn_foreign(struct store *s, const char *cmd)
+{
+	char **v;
+	size_t n;
+
+	if (store_foreign(s, &v, &n) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "abur %s: foreign entry %s/%s: not ABUR's, ignored (never followed or removed)\n", cmd,
+			store_root(s), v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self)
 {
 	const struct abur_component *c = config_component(ctx->cfg, name);

@@ -107,7 +107,7 @@ static int select_generation(struct run *run)
 	if (r < 0)
 		return abur_fail_wrap(r, "listing the os images");
 	if (!run->o->generation) {
-		r = store_newest_valid(run->s, &run->gl, false, 0, &run->g, NULL);
+		r = store_newest_valid(run->s, &run->gl, false, store_os_base_max(run->s), &run->g, NULL);
 		return r < 0 ? abur_fail(-ENOENT, "the store holds no os image (run abur seal first)") : 0;
 	}
 	for (size_t i = 0; i < run->gl.n; i++)

@@ -17,7 +17,7 @@ int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint6
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
 	if (r == 0)
-		r = store_newest_valid(s, &l, false, 0, &g, NULL);
+		r = store_newest_valid(s, &l, false, store_os_base_max(s), &g, NULL);
 	if (r < 0) {
 		gen_list_free(&l);
 		return abur_fail(-ENOENT, "the store holds no os image");
@@ -132,7 +132,23 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	return r;
 }
 
-static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res)
+/* What one seal committed, for the seal record. */
+struct sealed {
+	const char **names;
+	uint64_t *seqs;
+	size_t n;
+};
+
+static void sealed_add(struct sealed *sd, const char *name, uint64_t seq)
+{
+	sd->names = xrealloc(sd->names, (sd->n + 1) * sizeof(*sd->names));
+	sd->seqs = xrealloc(sd->seqs, (sd->n + 1) * sizeof(*sd->seqs));
+	sd->names[sd->n] = name;
+	sd->seqs[sd->n++] = seq;
+}
+
+static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res,
+		      struct sealed *sd)
 {
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		const struct abur_component *c = &cfg->comps[i];
@@ -142,6 +158,7 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		int r = backup_component(s, c, mnt, "seal", true, &br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);
+		sealed_add(sd, c->name, br.seq);
 		res->components++;
 	}
 	return 0;
@@ -192,6 +209,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	struct disk_info *d = NULL;
 	struct layout l = {0};
 	struct rootfs rf = {0};
+	struct sealed sd = {0};
 	int fd = -1, r;
 
 	memset(res, 0, sizeof(*res));
@@ -220,8 +238,16 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		close(fd);
 	if (r == 0 && rf.num)
 		r = rootfs_mount(&rf, dev, false);
+	if (r == 0)
+		sealed_add(&sd, IMAGE_COMPONENT, res->seq);
 	if (r == 0 && rf.num)
-		r = seal_files(cfg, s, rf.mnt, res);
+		r = seal_files(cfg, s, rf.mnt, res, &sd);
+	/* Last, one atomic record: only now is this seal the pin and the base;
+	 * a seal that failed before leaves the previous one in force. */
+	if (r == 0)
+		r = store_put_seal(s, sd.names, sd.seqs, sd.n);
+	free(sd.names);
+	free(sd.seqs);
 	(void)rootfs_release(&rf);
 	layout_free(&l);
 	disk_info_free(d);

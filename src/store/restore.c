@@ -155,11 +155,9 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		if (!streq(g->m.payloads[i].name, DATA_PAYLOAD))
 			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, DATA_PAYLOAD);
 		/* tar headers and padding add at most a few KiB per entry */
 		uint64_t cap = lim->max_total_size + lim->max_entries * 4096 + (1 << 20);
-		(void)s;
-		return payload_reader_open(path, g->m.payloads[i].sha256, g->m.payloads[i].size, cap, a);
+		return gen_payload_open(s, g, &g->m.payloads[i], cap, a);
 	}
 	return abur_fail(-ENOENT, "g%06llu has no %s", (unsigned long long)g->seq, DATA_PAYLOAD);
 }

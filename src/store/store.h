@@ -7,10 +7,21 @@
  *       data.tar.zst | disk.tar.zst    payloads (pax, zstd)
  *   abur/<component>/.tmp-*            in progress; swept at the next commit
  *   abur/log/                          reports (restore reports, events)
+ *   abur/SEALED                        the newest complete seal's generations
+ *   abur/.lock, abur/.readers          writer lock, readers lock
  *
- * A generation exists only once renamed from .tmp-* to gNNNNNN.  Order is
- * by sequence number, never mtime.  Writers hold one flock on abur/.lock
- * for the whole operation; a second writer waits.
+ * A generation exists only once renamed from .tmp-* to gNNNNNN (never over
+ * an existing entry).  Order is by sequence number, never mtime; numbers
+ * stop at g999999 (STORE_SEQ_MAX: a commit past it fails, -EOVERFLOW).
+ * Writers hold one flock on abur/.lock for the whole operation; a second
+ * writer waits.  Every other handle holds a shared flock on abur/.readers;
+ * removing generations needs it exclusively: retention skips while readers
+ * are present, space planning waits a bounded time.
+ *
+ * The store is a sandbox: every path is opened beneath abur/ without
+ * following symlinks (abur/ itself must be a real directory), store files
+ * must be regular files, and an entry that is not exactly ABUR's is never
+ * numbered, followed, written through or removed (store_foreign()).
  *
  * All functions return 0 (or a count) on success and -errno on failure with
  * the reason recorded (abur_errmsg()).  They never print.
@@ -28,6 +39,13 @@
 #define STORE_FORMAT 1
 #define STORE_MANIFEST "manifest.ini"
 #define STORE_MANIFEST_MAX (64 * 1024)
+/* The payload names a manifest may hold (nothing else becomes a path). */
+#define STORE_PAYLOAD_DATA "data.tar.zst"
+#define STORE_PAYLOAD_DISK "disk.tar.zst"
+/* gNNNNNN holds six digits: the store refuses to commit past g999999. */
+#define STORE_SEQ_MAX 999999ULL
+/* Largest payload size a manifest may state (1 PiB). */
+#define STORE_PAYLOAD_MAX (1ULL << 50)
 
 struct store;
 
@@ -85,7 +103,8 @@ void manifest_add_extra(struct manifest *m, const char *key, const char *val);
 
 struct generation {
 	uint64_t seq;
-	char *dir;         /* absolute path of gNNNNNN */
+	char *dir;         /* absolute path of gNNNNNN (for messages) */
+	char *rel;         /* "<component>/gNNNNNN", beneath store_root() */
 	bool valid;        /* manifest present and well-formed, payload sizes match */
 	char *problem;     /* why not valid (NULL when valid) */
 	struct manifest m; /* meaningful when valid */
@@ -94,10 +113,20 @@ struct generation {
 struct gen_list {
 	struct generation *g; /* sorted by seq, ascending */
 	size_t n;
+	/* Entries of the component folder that are not ABUR's (not exactly
+	 * gNNNNNN, or not a real directory), "<component>/<name> (<what>)":
+	 * never numbered, followed, written through or removed. */
+	char **foreign;
+	size_t nforeign;
 };
 
-/* Component names present in the store (directories under abur/), sorted. */
+/* Component names present in the store (real directories under abur/,
+ * not links), sorted. */
 int store_components(struct store *s, char ***names, size_t *n) MUST_CHECK;
+/* Every entry of the store that is not ABUR's where ABUR expects its own
+ * ("abur/<what> (<type>)" without the "abur/"), e.g. "config/g1000000 (a
+ * directory)", "log (a symlink)": the caller frees each and the array. */
+int store_foreign(struct store *s, char ***out, size_t *n) MUST_CHECK;
 /* Lists one component's committed generations (cheap checks only: the
  * manifest parses and payload files exist with the recorded sizes). */
 int store_list(struct store *s, const char *component, struct gen_list *out) MUST_CHECK;
@@ -176,6 +205,19 @@ int store_put_file(struct store *s, const char *rel, const void *data, size_t n)
 /* Reads it back (at most max bytes); -ENOENT when absent. */
 int store_get_file(struct store *s, const char *rel, size_t max, char **data, size_t *n) MUST_CHECK;
 int store_remove_file(struct store *s, const char *rel) MUST_CHECK;
+
+/* The seal record (abur/SEALED), written atomically as the last step of a
+ * seal that completed: "component = seq" for every generation that seal
+ * committed.  What the newest record names is the effective pin (and the
+ * os base); pinned generations of a seal that failed midway are not. */
+int store_put_seal(struct store *s, const char *const *components, const uint64_t *seqs, size_t n) MUST_CHECK;
+/* The seq the record names for component: -ENOENT when there is no record
+ * or it names none, -EINVAL when it is malformed. */
+int store_sealed_seq(struct store *s, const char *component, uint64_t *seq) MUST_CHECK;
+
+/* The newest os generation that may serve as the base: the one the seal
+ * record names, 0 (any) when there is no record. Never fails. */
+uint64_t store_os_base_max(struct store *s);
 
 /* ---- file-level components (src/store/tree.c) ---- */
 
