@@ -85,5 +85,14 @@ setclock "2026-11-24 00:00:00"
 wait_event '"event":"backup","component":"config"' $((n + 2)) &&
 	pass "clock set to 2099 and back: the next midnight backs up again" ||
 	fail "clock 2099 and back: no nightly backup: $(tail -2 "$EVENTS")"
+
+# A SIGHUP storm: every reload is whole, and the daemon still answers.
+for _ in $(seq 300); do kill -HUP "$_dpid"; done
+setclock "2026-11-24 01:00:00"
+if kill -0 "$_dpid" 2>/dev/null && _has_state "^updated $(epoch "2026-11-24 01:00:00")\$"; then
+	pass "300 SIGHUPs in a row: the daemon keeps running and answering"
+else
+	fail "SIGHUP storm: $(tail -2 "$TMP/daemon.log" | tr '\n' ' ')"
+fi
 stop_daemon || fail "daemon did not stop"
 sanitizer_verdict
