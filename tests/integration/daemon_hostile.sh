@@ -17,8 +17,9 @@ setclock "2026-11-22 22:00:00"
 # fresh_start WHAT PATTERN: the daemon starts, says PATTERN, keeps the bad
 # state file as daemon.state.damaged and writes a good one.
 fresh_start() {
-	if start_daemon && grep -q -- "$2" "$TMP/daemon.log" && [ -e "$STATE.damaged" ] && [ ! -L "$STATE" ] &&
-		[ -f "$STATE" ] && grep -q '^pid ' "$STATE"; then
+	# READY comes before the first save: wait for the new state file.
+	if start_daemon && grep -q -- "$2" "$TMP/daemon.log" && [ -e "$STATE.damaged" ] && wait_state '^pid [1-9]' &&
+		[ ! -L "$STATE" ]; then
 		pass "$1: clear message, copy kept, fresh start"
 	else
 		fail "$1: $(grep -v '^$' "$TMP/daemon.log" | tail -2 | tr '\n' ' ')"
