@@ -49,6 +49,14 @@ void warn_foreign(struct store *s, const char *cmd);
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
+/* --generation VALUE: 0, or EXIT_USAGE after a usage error naming it. */
+int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq) MUST_CHECK;
+/* A command-line value stored as one manifest or state value (--trigger):
+ * 1..max printable ASCII characters, none of = [ ] ; # " \, no space at
+ * either end. 0, or EXIT_USAGE after a usage error naming it (escaped). */
+int ctx_check_value(const struct cmd *self, const char *what, const char *v, size_t max) MUST_CHECK;
+/* v, cut and with anything but printable ASCII as \xHH, for messages. */
+const char *cli_escape(const char *v, char *buf, size_t n);
 
 const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);

@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include "image/image.h"
 
+/* --trigger: one manifest value. */
+#define TRIGGER_MAX 64
+
 struct outcome {
 	int written, unchanged, failed, deferred;
 };
@@ -146,7 +149,9 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't')
+		if (c == 't' && (r = ctx_check_value(self, "--trigger", optarg, TRIGGER_MAX)))
+			return r;
+		else if (c == 't')
 			trigger = optarg;
 		else if (c == 'r')
 			root = optarg;

@@ -92,8 +92,10 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 			settings_only = true;
 		else if (c == 'u')
 			o.no_update = true;
-		else if (c != 'g' || parse_generation(optarg, &o.generation) < 0)
+		else if (c != 'g')
 			return cmd_usage_error(self, "bad option");
+		else if ((r = ctx_generation(self, optarg, &o.generation)))
+			return r;
 	}
 	if (optind != argc || !disk)
 		return cmd_usage_error(self, "need --disk DEV");

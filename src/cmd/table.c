@@ -10,7 +10,8 @@ static const struct cmd commands[] = {
     {"backup", "snapshot components into the flash store now", "[COMPONENT...]",
      "  Backs up the named file-level components (all of them by default).\n"
      "  Unchanged content writes nothing and exits with status 4.\n"
-     "  --trigger WHY   recorded in the manifest (default: manual)\n",
+     "  --trigger WHY   recorded in the manifest (default: manual): 1-64 printable\n"
+     "                  ASCII characters, none of = [ ] ; # \" \\\n",
      cmd_backup, "the snapshot store"},
     {"list", "list stored generations", "[COMPONENT]", "", cmd_list, "the snapshot store"},
     {"status", "show last backup, next run and deferrals per component", "", "", cmd_status, "the snapshot store"},

@@ -90,7 +90,7 @@ static void syntax_err(void *user, int line, const char *what)
 	perr(user, line, "%s", what);
 }
 
-static bool valid_comp_name(const char *s)
+bool config_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -106,7 +106,7 @@ static int open_component(struct pstate *ps, const char *name, int line)
 {
 	struct abur_config *cfg = ps->cfg;
 
-	if (!valid_comp_name(name)) {
+	if (!config_valid_name(name)) {
 		perr(ps, line, "bad component name '%s' (expected 1-32 of a-z, 0-9, '-', '_')", name);
 		return -EINVAL;
 	}

@@ -63,6 +63,8 @@ int config_load(const char *path, struct abur_config **out, char **errors) MUST_
 void config_free(struct abur_config *cfg);
 
 const struct abur_component *config_component(const struct abur_config *cfg, const char *name);
+/* A component name: 1..32 of [a-z0-9_-] (it names a store directory). */
+bool config_valid_name(const char *s);
 const char *policy_name(enum comp_policy p);
 const char *comp_type_name(enum comp_type t);
 /* True when path (absolute) is excluded by the component. */

@@ -9,8 +9,11 @@
  * Backups run in the loop itself, one component at a time, each through
  * store_open(STORE_WRITE) / backup_component() / store_close(): the flash
  * is looked up by its spec every time and mounted read-write only for the
- * commit.  Signals stay blocked meanwhile, so SIGTERM lets the commit in
- * progress finish and then stops before the next component. */
+ * commit.  Signals stay blocked meanwhile.  SIGTERM during a backup run
+ * (from its STATUS=backing up on) lets the component under way finish and
+ * commit, even one still waiting for the store lock, then stops; the
+ * components not started stay owed.  One daemon per state dir: a second
+ * one exits naming the pid in <state_dir>/daemon.pid. */
 #ifndef ABUR_DAEMON_H
 #define ABUR_DAEMON_H
 

@@ -179,7 +179,10 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 	struct store *s = NULL;
 	int r;
 
-	if (!n)
+	/* SIGTERM: a run not yet announced does not start; in one that is,
+	 * the component under way (the first, from the announcement on) is
+	 * finished and committed; the rest stay owed for the next start. */
+	if (!n || daemon_stop_pending())
 		return;
 	d->save = true;
 	notify_status_busy(d, trigger);
@@ -189,7 +192,7 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 		return;
 	}
 	flash_present(d);
-	for (size_t i = 0; i < n && !daemon_stop_pending(); i++) {
+	for (size_t i = 0; i < n && (i == 0 || !daemon_stop_pending()); i++) {
 		const struct abur_component *c = &d->cfg->comps[idx[i]];
 		struct backup_result res = {0};
 		abur_fail_clear();

@@ -287,6 +287,50 @@ static void invalidate(struct store *s, const char *comp, uint64_t seq)
 	assert_int_equal(unlink(m), 0);
 }
 
+/* A reader's handle keeps retention from removing what it may be reading;
+ * once it is closed the next commit removes. No self-deadlock: a writer
+ * handle opened beside a reader handle in one process only skips removal. */
+static void readers_block_removal(void **state)
+{
+	struct store *s = open_store(), *r;
+	_cleanup_free_ char *dir = path("store");
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 100, false, 1, NULL), 0);
+	assert_int_equal(store_open(cfg, dir, STORE_READ, &r), 0);
+	assert_int_equal(commit(s, "config", 2, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "1 2");
+	assert_int_equal(store_apply_retention(s, "config", 1), 0);
+	store_close(r);
+	assert_int_equal(commit(s, "config", 3, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "3");
+	store_close(s);
+}
+
+/* The seal record names the effective pin: pinned generations of a seal
+ * that did not complete are no pin. */
+static void seal_record_pins(void **state)
+{
+	struct store *s = open_store();
+	const char *comp[] = {"config"};
+	uint64_t seq, one = 1;
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 100, true, 1, NULL), 0);
+	assert_int_equal(store_put_seal(s, comp, &one, 1), 0);
+	assert_int_equal(store_sealed_seq(s, "config", &seq), 0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(store_sealed_seq(s, "os", &seq), -ENOENT);
+	/* A half seal (2), then ordinary backups: 1 stays, 2 is not pinned. */
+	assert_int_equal(commit(s, "config", 2, 100, true, 1, NULL), 0);
+	assert_int_equal(commit(s, "config", 3, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "1 3");
+	/* A malformed record is refused, not half-used. */
+	assert_int_equal(store_put_file(s, "SEALED", "config = 3\n", 11), 0);
+	assert_int_equal(store_sealed_seq(s, "config", &seq), -EINVAL);
+	store_close(s);
+}
+
 static void commit_numbers_and_sweep(void **state)
 {
 	struct store *s = open_store();
@@ -548,6 +592,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(digest_ignores_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(digest_sees_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_numbers_and_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(readers_block_removal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(seal_record_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_keep_n, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_pinned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_invalid, setup, teardown),
