@@ -28,14 +28,6 @@ struct fsapply {
 	struct osapply_result *res;
 };
 
-static const struct generation *gen_of(const struct gen_list *gl, uint64_t seq)
-{
-	for (size_t i = 0; i < gl->n; i++)
-		if (gl->g[i].seq == seq && gl->g[i].valid)
-			return &gl->g[i];
-	return NULL;
-}
-
 /* ---- placing entries ---- */
 
 /* A new name beside rel, then renamed over it: the old entry (and the
@@ -214,106 +206,16 @@ static int make_file(int dfd, const char *tmp, void *arg)
 	return c->first ? copy_from_first(fd, c) : write_from_archive(fd, c);
 }
 
-/* Entries of the state whose content is in generation seq, by name. */
-struct wanted {
-	const struct osidx_ent **e;
-	size_t n;
-};
-
-static int cmp_wanted(const void *a, const void *b)
+/* An osupd_contents() callback: the content of e onto the disk. */
+static int put_content(void *arg, struct archive *a, const struct osidx_ent *e, const struct osidx_ent *first)
 {
-	const struct osidx_ent *x = *(const struct osidx_ent *const *)a, *y = *(const struct osidx_ent *const *)b;
-	int c = strcmp(x->ref_name, y->ref_name);
+	struct fsapply *fa = arg;
+	struct content c = {a, e, first ? first->path : NULL, fa->rootfd, &fa->res->bytes};
+	int r = osmeta_clear_for(fa->rootfd, e->path, OSIDX_FILE);
 
-	return c ? c : strcmp(x->path, y->path);
-}
-
-static void wanted_from(const struct osidx *st, uint64_t seq, struct wanted *w)
-{
-	w->e = xcalloc(st->n ? st->n : 1, sizeof(*w->e));
-	w->n = 0;
-	for (size_t i = 0; i < st->n; i++)
-		if (st->e[i].op == OSIDX_ADD && st->e[i].type == OSIDX_FILE && st->e[i].ref == seq)
-			w->e[w->n++] = &st->e[i];
-	if (w->n)
-		qsort(w->e, w->n, sizeof(*w->e), cmp_wanted);
-}
-
-/* Index of the first wanted entry named name, or w->n. */
-static size_t wanted_find(const struct wanted *w, const char *name)
-{
-	size_t lo = 0, hi = w->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(w->e[mid]->ref_name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < w->n && streq(w->e[lo]->ref_name, name) ? lo : w->n;
-}
-
-static int take_content(struct fsapply *fa, struct archive *a, const char *name, const struct wanted *w, bool *done)
-{
-	char prefix[16];
-	size_t k;
-	int r = 0;
-
-	snprintf(prefix, sizeof(prefix), "p%u/", fa->part);
-	if (!startswith(name, prefix) || (k = wanted_find(w, name + strlen(prefix))) == w->n)
-		return archive_read_data_skip(a) == ARCHIVE_OK ? 0 : abur_fail(-EBADMSG, "%s", archive_error_string(a));
-	for (size_t i = k; r == 0 && i < w->n && streq(w->e[i]->ref_name, w->e[k]->ref_name); i++) {
-		struct content c = {a, w->e[i], i == k ? NULL : w->e[k]->path, fa->rootfd, &fa->res->bytes};
-		if (done[i])
-			return abur_fail(-EBADMSG, "%s twice in the files payload", name);
-		r = osmeta_clear_for(fa->rootfd, c.e->path, OSIDX_FILE);
-		if (r == 0)
-			r = place(fa, c.e->path, make_file, &c);
-		done[i] = r == 0;
-		fa->res->files += r == 0;
-	}
-	return r;
-}
-
-static int content_of(struct fsapply *fa, uint64_t seq)
-{
-	const struct generation *g = gen_of(fa->gl, seq);
-	struct wanted w;
-	struct archive *a = NULL;
-	struct archive_entry *ae;
-	int k = ARCHIVE_OK, r;
-
-	if (!g)
-		return abur_fail(-ENOENT, "os update needs g%06llu, which the store does not hold",
-				 (unsigned long long)seq);
-	wanted_from(fa->st, seq, &w);
-	_cleanup_free_ bool *done = xcalloc(w.n ? w.n : 1, sizeof(bool));
-	r = payload_read_open(fa->s, g, OSUPD_FILES, &a);
-	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
-		r = take_content(fa, a, archive_entry_pathname(ae), &w, done);
-	if (r == 0 && k != ARCHIVE_EOF)
-		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)seq, archive_error_string(a));
-	for (size_t i = 0; r == 0 && i < w.n; i++)
-		if (!done[i])
-			r = abur_fail(-EBADMSG, "g%06llu holds no content for %s", (unsigned long long)seq,
-				      w.e[i]->path);
-	if (a && r < 0)
-		payload_read_discard(a);
-	else if (a)
-		r = payload_read_close(a);
-	free(w.e);
-	return r;
-}
-
-static int contents(struct fsapply *fa)
-{
-	size_t n;
-	_cleanup_free_ uint64_t *refs = osdiff_refs(fa->st, &n);
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = content_of(fa, refs[i]);
+	if (r == 0)
+		r = place(fa, e->path, make_file, &c);
+	fa->res->files += r == 0;
 	return r;
 }
 
@@ -361,6 +263,61 @@ static int metadata(struct fsapply *fa)
 	return r;
 }
 
+/* Directories the state does not list hold the base's times, which is
+ * what the captured system had; placing entries in them changes their
+ * mtimes, so their times are taken before and set again at the end. */
+struct kept_time {
+	char *path;
+	struct timespec ts[2];
+};
+
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? strndup(path, (size_t)(slash - path)) : xstrdup(OSIDX_ROOT);
+}
+
+static void keep_parent_times(struct fsapply *fa, struct kept_time **v, size_t *n)
+{
+	for (size_t i = 0; i < fa->st->n; i++) {
+		_cleanup_free_ char *dir = streq(fa->st->e[i].path, OSIDX_ROOT) ? NULL : parent_of(fa->st->e[i].path);
+		struct stat st;
+		bool have = false;
+		if (!dir || osidx_find(fa->st, dir))
+			continue;
+		for (size_t k = *n; k-- > 0 && !have;)
+			have = streq((*v)[k].path, dir);
+		_cleanup_close_ int fd =
+		    have ? -1 : io_open_beneath(fa->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (streq(dir, OSIDX_ROOT) && !have)
+			fd = dup(fa->rootfd);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			abur_fail_clear(); /* not there in the base: a new directory of the state makes it */
+			continue;
+		}
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = (struct kept_time){xstrdup(dir), {st.st_atim, st.st_mtim}};
+	}
+}
+
+static int restore_times(struct fsapply *fa, struct kept_time *v, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int fd =
+		    streq(v[i].path, OSIDX_ROOT)
+			? dup(fa->rootfd)
+			: io_open_beneath(fa->rootfd, v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (r == 0 && (fd < 0 || futimens(fd, v[i].ts) < 0))
+			r = fd < 0 ? abur_fail_wrap(fd, "%s", v[i].path) : abur_fail(-errno, "%s: %m", v[i].path);
+		free(v[i].path);
+	}
+	free(v);
+	return r;
+}
+
 static int apply_fs(struct fsapply *fa, const char *dev)
 {
 	struct rootfs rf = {.num = fa->part};
@@ -372,16 +329,23 @@ static int apply_fs(struct fsapply *fa, const char *dev)
 		if (fa->rootfd < 0)
 			r = abur_fail(-errno, "%s: %m", rf.mnt);
 	}
+	struct kept_time *kept = NULL;
+	size_t nkept = 0;
+	if (r == 0)
+		keep_parent_times(fa, &kept, &nkept);
 	if (r == 0)
 		r = deletions(fa);
 	if (r == 0)
 		r = structure(fa);
 	if (r == 0)
-		r = contents(fa);
+		r = osupd_contents(fa->s, fa->gl, fa->st, fa->part, put_content, fa);
 	if (r == 0)
 		r = hardlinks(fa);
 	if (r == 0)
 		r = metadata(fa);
+	int rt = restore_times(fa, kept, nkept);
+	if (r == 0)
+		r = rt;
 	if (r == 0 && syncfs(fa->rootfd) < 0)
 		r = abur_fail(-errno, "syncing partition %u: %m", fa->part);
 	if (fa->rootfd >= 0)
@@ -453,7 +417,7 @@ static int apply_raw(struct osapply_ctx *ax, const struct generation *upd, const
 	if (!src)
 		return 0; /* as sealed */
 	if (!streq(src, ".")) {
-		g = gen_of(ax->gl, strtoull(src, NULL, 10));
+		g = osupd_gen(ax->gl, strtoull(src, NULL, 10));
 		if (!g)
 			return abur_fail(-ENOENT, "raw area %s is in g%s, which the store does not hold", area->name,
 					 src);

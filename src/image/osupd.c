@@ -5,6 +5,7 @@
 
 #include "core/parse.h"
 #include "imgint.h"
+#include "osdiff.h"
 
 bool osupd_is_update(const struct generation *g)
 {
@@ -133,4 +134,116 @@ const struct generation *image_newest_update(const struct gen_list *l, const str
 		if (osupd_is_update(&l->g[i]) && osupd_base(&l->g[i]) == seal->seq)
 			return &l->g[i];
 	return NULL;
+}
+
+const struct generation *osupd_gen(const struct gen_list *l, uint64_t seq)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->g[i].seq == seq && l->g[i].valid)
+			return &l->g[i];
+	return NULL;
+}
+
+/* Entries of a state whose content is in one generation, by entry name. */
+struct wanted {
+	const struct osidx_ent **e;
+	bool *done;
+	size_t n;
+};
+
+static int cmp_wanted(const void *a, const void *b)
+{
+	const struct osidx_ent *x = *(const struct osidx_ent *const *)a, *y = *(const struct osidx_ent *const *)b;
+	int c = strcmp(x->ref_name, y->ref_name);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static void wanted_from(const struct osidx *st, uint64_t seq, struct wanted *w)
+{
+	w->e = xcalloc(st->n ? st->n : 1, sizeof(*w->e));
+	w->n = 0;
+	for (size_t i = 0; i < st->n; i++)
+		if (st->e[i].op == OSIDX_ADD && st->e[i].type == OSIDX_FILE && st->e[i].ref == seq)
+			w->e[w->n++] = &st->e[i];
+	if (w->n)
+		qsort(w->e, w->n, sizeof(*w->e), cmp_wanted);
+	w->done = xcalloc(w->n ? w->n : 1, sizeof(bool));
+}
+
+/* Index of the first wanted entry named name, or w->n. */
+static size_t wanted_find(const struct wanted *w, const char *name)
+{
+	size_t lo = 0, hi = w->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(w->e[mid]->ref_name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->n && streq(w->e[lo]->ref_name, name) ? lo : w->n;
+}
+
+static int take_content(struct archive *a, const char *name, unsigned part, struct wanted *w, osupd_content_fn fn,
+			void *arg)
+{
+	char prefix[16];
+	size_t k;
+	int r = 0;
+
+	snprintf(prefix, sizeof(prefix), "p%u/", part);
+	if (!startswith(name, prefix) || (k = wanted_find(w, name + strlen(prefix))) == w->n)
+		return archive_read_data_skip(a) == ARCHIVE_OK ? 0 : abur_fail(-EBADMSG, "%s", archive_error_string(a));
+	for (size_t i = k; r == 0 && i < w->n && streq(w->e[i]->ref_name, w->e[k]->ref_name); i++) {
+		if (w->done[i])
+			return abur_fail(-EBADMSG, "%s twice in the files payload", name);
+		r = fn(arg, a, w->e[i], i == k ? NULL : w->e[k]);
+		w->done[i] = r == 0;
+	}
+	return r;
+}
+
+static int contents_of(struct store *s, const struct gen_list *gl, const struct osidx *st, unsigned part, uint64_t seq,
+		       osupd_content_fn fn, void *arg)
+{
+	const struct generation *g = osupd_gen(gl, seq);
+	struct wanted w;
+	struct archive *a = NULL;
+	struct archive_entry *ae;
+	int k = ARCHIVE_OK, r;
+
+	if (!g)
+		return abur_fail(-ENOENT, "the os update needs g%06llu, which the store does not hold",
+				 (unsigned long long)seq);
+	wanted_from(st, seq, &w);
+	r = payload_read_open(s, g, OSUPD_FILES, &a);
+	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
+		r = take_content(a, archive_entry_pathname(ae), part, &w, fn, arg);
+	if (r == 0 && k != ARCHIVE_EOF)
+		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)seq, archive_error_string(a));
+	for (size_t i = 0; r == 0 && i < w.n; i++)
+		if (!w.done[i])
+			r = abur_fail(-EBADMSG, "g%06llu holds no content for %s", (unsigned long long)seq,
+				      w.e[i]->path);
+	if (a && r < 0)
+		payload_read_discard(a);
+	else if (a)
+		r = payload_read_close(a);
+	free(w.e);
+	free(w.done);
+	return r;
+}
+
+int osupd_contents(struct store *s, const struct gen_list *gl, const struct osidx *state, unsigned part,
+		   osupd_content_fn fn, void *arg)
+{
+	size_t n;
+	_cleanup_free_ uint64_t *refs = osdiff_refs(state, &n);
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = contents_of(s, gl, state, part, refs[i], fn, arg);
+	return r;
 }

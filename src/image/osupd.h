@@ -33,6 +33,20 @@ struct osupd {
  * filesystem; OSIDX_REF_SELF refs become g's number. */
 int osupd_load(struct store *s, const struct generation *g, struct osupd *u) MUST_CHECK;
 void osupd_free(struct osupd *u);
+/* The generation of l numbered seq (valid), or NULL. */
+const struct generation *osupd_gen(const struct gen_list *l, uint64_t seq);
+
+/* For every '+' file of state (partition part), in the order of the files
+ * payload holding its content (needed generations ascending): fn gets the
+ * payload's archive positioned at that content, which fn reads; for a
+ * second path with the same content in that payload, first is the entry
+ * fn already got it for (the data is gone: fn copies from first's result).
+ * Each payload's hash is checked once it is read; content the state names
+ * but the payload lacks is -EBADMSG. */
+typedef int (*osupd_content_fn)(void *arg, struct archive *a, const struct osidx_ent *e, const struct osidx_ent *first);
+int osupd_contents(struct store *s, const struct gen_list *gl, const struct osidx *state, unsigned part,
+		   osupd_content_fn fn, void *arg) MUST_CHECK;
+
 /* The state of partition part, or NULL. */
 const struct osidx *osupd_state(const struct osupd *u, unsigned part);
 #endif

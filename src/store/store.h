@@ -210,6 +210,19 @@ int payload_read_close(struct archive *a) MUST_CHECK;
 /* Frees a reader after an error without reading the rest of the stream. */
 void payload_read_discard(struct archive *a);
 
+/* abur export (src/store/export.c): a pax tar.zst written to path, a file
+ * outside the store, through the I/O layer.  It appears at path only once
+ * complete and synced (-EEXIST when path exists: nothing is overwritten). */
+struct store_archive;
+int store_archive_create(const char *path, struct store_archive **x, struct archive **a) MUST_CHECK;
+/* Ends the archive and publishes it; frees x and a. */
+int store_archive_finish(struct store_archive *x, struct archive *a) MUST_CHECK;
+/* Ends after a failure: nothing stays at path; frees x and a. */
+void store_archive_abort(struct store_archive *x, struct archive *a);
+/* Copies payload name of g (a standard pax tar.zst) to path, checking its
+ * hash and size against the manifest. */
+int store_export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
+
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */
 int store_put_file(struct store *s, const char *rel, const void *data, size_t n) MUST_CHECK;

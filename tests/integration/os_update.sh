@@ -11,34 +11,10 @@ need_root "os update" || exit 0
 . "$TOP/tests/lib/image.sh"
 command -v setcap >/dev/null && command -v setfacl >/dev/null || { skip "os update: needs setcap and setfacl"; exit 0; }
 
-STORE=$TMP/store
-sed -i -e "s#^state_dir = .*#state_dir = $TMP/state#" "$INI"
-MNT=$TMP/root
-mkdir -p "$MNT"
-list() { python3 "$TOP/tests/lib/treelist.py" "$1" lost+found var/log; }
-gens() { find "$STORE/abur/os" -maxdepth 1 -name 'g*' -printf '%f\n' | sort | tr '\n' ' '; }
-newest() { find "$STORE/abur/os" -maxdepth 1 -name 'g*' -printf '%f\n' | sort | tail -1; }
-extra() { sed -n "s/^$2 = //p" "$STORE/abur/os/$1/manifest.ini"; }
-
-make_store "$STORE" 96 || { fail "os update: store"; exit 0; }
-vms_disk "$TMP/sys.img" gpt 2>"$TMP/mk.log" || { fail "os update: test disk: $(tail -3 "$TMP/mk.log")"; exit 0; }
+. "$TOP/tests/lib/osupd.sh"
+sealed_disk && pass "seal" || { fail "os update: a sealed disk: $(tail -3 "$TMP/mk.log" "$TMP/seal.log")"; exit 0; }
 dev=$DEV
-
-# What the delivered server holds besides the VMS tree: files an update
-# replaces, deletes or changes.
-mount "${dev}p2" "$MNT"
-mkdir -p "$MNT/usr/bin" "$MNT/usr/share/doc/legacy" "$MNT/usr/lib/modules/6.1.0-18-amd64/kernel" "$MNT/etc/vms.d"
-rand 150000 >"$MNT/usr/bin/vmsctl"
-rand 20000 >"$MNT/usr/bin/ping"
-chmod 0755 "$MNT/usr/bin/vmsctl" "$MNT/usr/bin/ping"
-for i in 1 2 3; do echo "legacy $i" >"$MNT/usr/share/doc/legacy/$i.txt"; done
-rand 40000 >"$MNT/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
-echo "motd v1" >"$MNT/etc/motd"
-echo "big" >"$MNT/etc/big.conf"
-umount "$MNT"
-
-check "seal" abur seal --disk "$dev"
-seal=$(newest)
+seal=$SEAL
 mount "${dev}p2" "$MNT"
 
 out=$(abur backup os --root "$MNT" 2>&1)
@@ -47,27 +23,7 @@ rc=$?
 	fail "nothing changed since the seal: rc $rc, $(gens): $out"
 
 # ---- night 1: an update ----
-rand 160000 >"$MNT/usr/bin/vmsctl.new" && mv "$MNT/usr/bin/vmsctl.new" "$MNT/usr/bin/vmsctl"
-chmod 0755 "$MNT/usr/bin/vmsctl"
-mkdir -p "$MNT/usr/lib/modules/6.1.0-18-amd64/extra" "$MNT/usr/lib/firmware/acme"
-rand 30000 >"$MNT/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko"
-rand 9000 >"$MNT/usr/lib/firmware/acme/cam7.bin"
-rm -r "$MNT/usr/share/doc/legacy" "$MNT/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
-chmod 0600 "$MNT/etc/big.conf"
-chown 1000:1000 "$MNT/etc/motd"
-setcap cap_net_raw+ep "$MNT/usr/bin/ping"
-setfattr -n user.vendor -v acme "$MNT/usr/lib/firmware/acme/cam7.bin"
-setfacl -m u:1234:rw "$MNT/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko"
-setfacl -d -m g:4321:rx "$MNT/usr/lib/firmware/acme"
-ln "$MNT/usr/bin/vmsctl" "$MNT/usr/bin/vmsctl.hard"
-ln -s vmsctl "$MNT/usr/bin/vms"
-ln -s /dev/null "$MNT/etc/vms.d/disabled.conf"
-touch -d '2001-02-03 04:05:06' "$MNT/usr/bin/ping"
-rand 440 | dd of="$dev" bs=440 count=1 conv=notrunc 2>/dev/null                # boot loader update: MBR code
-rand 30000 | dd of="${dev}p1" bs=30000 count=1 seek=3 conv=notrunc 2>/dev/null # and its core image
-mkdir -p "$MNT/var/log/new" && echo log >"$MNT/var/log/new/x.log"              # excluded: not captured
-echo "v2" >>"$MNT/opt/vms/bin/vmsd"                                            # the software component's
-sync
+night_one
 check "night 1: capture os and software" abur backup os software --root "$MNT" --trigger nightly
 n1=$(newest)
 [ "$(extra "$n1" kind)" = update ] && [ "$(extra "$n1" base)" = "$((10#${seal#g}))" ] &&
@@ -82,10 +38,7 @@ out=$(abur backup os --root "$MNT" 2>&1)
 [ $? = 4 ] && pass "night 1 again: unchanged, exit 4" || fail "night 1 again: $out"
 
 # ---- night 2: a smaller update ----
-echo "motd v2" >"$MNT/etc/motd"
-rand 5000 >"$MNT/usr/bin/vmsctl-helper"
-rm "$MNT/usr/lib/firmware/acme/cam7.bin"
-sync
+night_two
 check "night 2: capture" abur backup os --root "$MNT" --trigger nightly
 n2=$(newest)
 n1_bytes=$(stat -c %s "$STORE/abur/os/$n1/files.tar.zst")
@@ -103,7 +56,7 @@ echo "$out" | grep "^os *$n2 " | grep -q "update of $seal: +" && echo "$out" | g
 out=$(abur status)
 echo "$out" | grep -q "seal: $seal" && echo "$out" | grep -q "newest update: $n2" &&
 	pass "status names the seal and its newest update" || fail "status: $out"
-list "$MNT" >"$TMP/updated.list"
+tree_list "$MNT" >"$TMP/updated.list"
 dd if="$dev" of="$TMP/updated.boot" bs=440 count=1 2>/dev/null
 cp "${dev}p1" "$TMP/updated.p1"
 umount "$MNT"
@@ -114,7 +67,7 @@ new=$DEV
 if abur reimage --disk "$new" >"$TMP/reimage.out" 2>&1; then pass "reimage onto a larger blank disk"; else fail "reimage: $(grep -v "\[#" "$TMP/reimage.out" | tail -3)"; fi
 check "the restored root is e2fsck clean" e2fsck -fn "${new}p2"
 mount "${new}p2" "$MNT"
-list "$MNT" >"$TMP/restored.list"
+tree_list "$MNT" >"$TMP/restored.list"
 check "the restored tree equals the updated one (content, types, modes, owners, mtimes, xattrs, caps, ACLs, links)" \
 	diff "$TMP/updated.list" "$TMP/restored.list"
 check "deleted files stay deleted" test ! -e "$MNT/usr/share/doc/legacy" -a ! -e "$MNT/usr/lib/firmware/acme/cam7.bin"
