@@ -110,6 +110,15 @@ bool image_update_info(const struct generation *g, struct update_info *u);
 const struct generation *image_newest_seal(struct store *s, const struct gen_list *l);
 const struct generation *image_newest_update(const struct gen_list *l, const struct generation *seal);
 
+struct export_result {
+	uint64_t files; /* file contents written */
+	unsigned raw;   /* raw areas written */
+};
+/* abur export of an os update generation g (of the os generations gl):
+ * one pax tar.zst at path (doc/design.md "Seeing and getting updates"). */
+int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
+			struct export_result *res) MUST_CHECK;
+
 struct capture_result {
 	uint64_t seq;  /* the new update generation; 0 when unchanged */
 	uint64_t base; /* the seal it is based on */

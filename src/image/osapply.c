@@ -358,38 +358,6 @@ static int apply_fs(struct fsapply *fa, const char *dev)
 
 /* ---- raw areas ---- */
 
-static int raw_bytes(struct store *s, const struct generation *g, const struct osraw *area, char **out)
-{
-	_cleanup_free_ char *name = xasprintf("%s.bin", area->name);
-	struct archive *a;
-	struct archive_entry *ae;
-	size_t len = 0;
-	int k, r = payload_read_open(s, g, OSUPD_RAW, &a);
-
-	*out = NULL;
-	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK && !*out) {
-		if (streq(archive_entry_pathname(ae), name))
-			r = diskimg_read_small(a, name, area->len + 1, out, &len);
-	}
-	if (r == 0 && (!*out || len != area->len))
-		r = abur_fail(-EBADMSG, "g%06llu: %s missing or of the wrong size", (unsigned long long)g->seq, name);
-	payload_read_discard(a); /* the area was checked by its hash below */
-	if (r == 0) {
-		char sha[SHA256_HEX_LEN];
-		_cleanup_free_ char *key = xasprintf("raw_%s", area->name);
-		const char *want = manifest_extra(&g->m, key);
-		sha256_hex(*out, len, sha);
-		if (!want || !streq(want, sha))
-			r = abur_fail(-EBADMSG, "g%06llu: %s does not match its hash", (unsigned long long)g->seq,
-				      name);
-	}
-	if (r < 0) {
-		free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
 /* Through the partition's own device: its page cache (which a probe may
  * have filled) is what a later reader of the partition sees. */
 static int write_part(struct osapply_ctx *ax, const struct osraw *area, const char *bytes)
@@ -409,22 +377,11 @@ static int write_part(struct osapply_ctx *ax, const struct osraw *area, const ch
 
 static int apply_raw(struct osapply_ctx *ax, const struct generation *upd, const struct osraw *area)
 {
-	_cleanup_free_ char *key = xasprintf("rawsrc_%s", area->name), *bytes = NULL;
-	const char *src = manifest_extra(&upd->m, key);
-	const struct generation *g = upd;
-	int r;
+	_cleanup_free_ char *bytes = NULL;
+	int r = osupd_raw(ax->s, ax->gl, upd, area, &bytes);
 
-	if (!src)
-		return 0; /* as sealed */
-	if (!streq(src, ".")) {
-		g = osupd_gen(ax->gl, strtoull(src, NULL, 10));
-		if (!g)
-			return abur_fail(-ENOENT, "raw area %s is in g%s, which the store does not hold", area->name,
-					 src);
-	}
-	r = raw_bytes(ax->s, g, area, &bytes);
-	if (r < 0)
-		return r;
+	if (r < 0 || !bytes)
+		return r;                    /* !bytes: as sealed */
 	if (streq(area->name, "bootcode")) { /* written last, by the reimage's arm_boot */
 		if (ax->bootarea_len < area->len)
 			return abur_fail(-EBADMSG, "the sealed boot area is shorter than the boot code");

@@ -6,6 +6,7 @@
 #include "core/parse.h"
 #include "imgint.h"
 #include "osdiff.h"
+#include "osraw.h"
 
 bool osupd_is_update(const struct generation *g)
 {
@@ -246,4 +247,55 @@ int osupd_contents(struct store *s, const struct gen_list *gl, const struct osid
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = contents_of(s, gl, state, part, refs[i], fn, arg);
 	return r;
+}
+
+static int raw_bytes(struct store *s, const struct generation *g, const struct osraw *area, char **out)
+{
+	_cleanup_free_ char *name = xasprintf("%s.bin", area->name);
+	struct archive *a;
+	struct archive_entry *ae;
+	size_t len = 0;
+	int k, r = payload_read_open(s, g, OSUPD_RAW, &a);
+
+	*out = NULL;
+	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK && !*out) {
+		if (streq(archive_entry_pathname(ae), name))
+			r = diskimg_read_small(a, name, area->len + 1, out, &len);
+	}
+	if (r == 0 && (!*out || len != area->len))
+		r = abur_fail(-EBADMSG, "g%06llu: %s missing or of the wrong size", (unsigned long long)g->seq, name);
+	payload_read_discard(a); /* the area was checked by its hash below */
+	if (r == 0) {
+		char sha[SHA256_HEX_LEN];
+		_cleanup_free_ char *key = xasprintf("raw_%s", area->name);
+		const char *want = manifest_extra(&g->m, key);
+		sha256_hex(*out, len, sha);
+		if (!want || !streq(want, sha))
+			r = abur_fail(-EBADMSG, "g%06llu: %s does not match its hash", (unsigned long long)g->seq,
+				      name);
+	}
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int osupd_raw(struct store *s, const struct gen_list *gl, const struct generation *upd, const struct osraw *area,
+	      char **bytes)
+{
+	_cleanup_free_ char *key = xasprintf("rawsrc_%s", area->name);
+	const char *src = manifest_extra(&upd->m, key);
+	const struct generation *g = upd;
+
+	*bytes = NULL;
+	if (!src)
+		return 0; /* as sealed */
+	if (!streq(src, ".")) {
+		g = osupd_gen(gl, strtoull(src, NULL, 10));
+		if (!g)
+			return abur_fail(-ENOENT, "raw area %s is in g%s, which the store does not hold", area->name,
+					 src);
+	}
+	return raw_bytes(s, g, area, bytes);
 }

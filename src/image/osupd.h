@@ -47,6 +47,13 @@ typedef int (*osupd_content_fn)(void *arg, struct archive *a, const struct osidx
 int osupd_contents(struct store *s, const struct gen_list *gl, const struct osidx *state, unsigned part,
 		   osupd_content_fn fn, void *arg) MUST_CHECK;
 
+/* The bytes of raw area `area` that update upd restores (malloc'd, area->len
+ * of them, checked against their hash), or *bytes NULL when the area is as
+ * sealed. */
+struct osraw;
+int osupd_raw(struct store *s, const struct gen_list *gl, const struct generation *upd, const struct osraw *area,
+	      char **bytes) MUST_CHECK;
+
 /* The state of partition part, or NULL. */
 const struct osidx *osupd_state(const struct osupd *u, unsigned part);
 #endif

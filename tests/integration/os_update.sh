@@ -56,6 +56,29 @@ echo "$out" | grep "^os *$n2 " | grep -q "update of $seal: +" && echo "$out" | g
 out=$(abur status)
 echo "$out" | grep -q "seal: $seal" && echo "$out" | grep -q "newest update: $n2" &&
 	pass "status names the seal and its newest update" || fail "status: $out"
+# ---- any generation as a standard archive ----
+check "export of night 2" abur export os --generation "$((10#${n2#g}))" -o "$TMP/n2.tar.zst"
+mkdir -p "$TMP/x"
+if tar --zstd -xpf "$TMP/n2.tar.zst" --xattrs --xattrs-include='*' --acls -C "$TMP/x" 2>"$TMP/tar.err"; then
+	pass "GNU tar extracts the export of an update"
+else
+	fail "GNU tar extracts the export: $(tail -3 "$TMP/tar.err")"
+fi
+x=$TMP/x/p2
+cmp -s "$x/usr/bin/vmsctl" "$MNT/usr/bin/vmsctl" && cmp -s "$x/etc/motd" "$MNT/etc/motd" &&
+	[ "$(stat -c %i "$x/usr/bin/vmsctl")" = "$(stat -c %i "$x/usr/bin/vmsctl.hard")" ] &&
+	getfacl -p "$x/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko" 2>/dev/null | grep -q '^user:1234:rw-' &&
+	[ "$(stat -c %U "$x/etc/motd")" = "$(stat -c %U "$MNT/etc/motd")" ] &&
+	pass "the export holds night 1's and night 2's content, owners, ACLs and hard links" ||
+	fail "the export: $(ls -lR "$x" 2>&1 | head -20 | tr '\n' ' ')"
+# (cam7.bin came and went after the seal: not a deletion of the seal's)
+grep -qx 'p2/usr/share/doc/legacy' "$TMP/x/.abur/deleted" && ! grep -q 'cam7.bin' "$TMP/x/.abur/deleted" &&
+	cmp -s -n 440 "$TMP/x/.abur/raw/bootcode.bin" "$dev" &&
+	pass "the export lists the deleted paths and holds the new boot code" || fail "export .abur: $(ls "$TMP/x/.abur" | tr '\n' ' ')"
+check "export of the config component is its payload" sh -c \
+	"'$ABUR' -c '$INI' --store '$STORE' export config -o '$TMP/config.tar.zst' && tar --zstd -tf '$TMP/config.tar.zst' | grep -q 'etc/vms/server.ini'"
+out=$(abur export config -o "$TMP/config.tar.zst" 2>&1)
+[ $? = 1 ] && echo "$out" | grep -q "exists" && pass "export never overwrites a file" || fail "export over a file: $out"
 tree_list "$MNT" >"$TMP/updated.list"
 dd if="$dev" of="$TMP/updated.boot" bs=440 count=1 2>/dev/null
 cp "${dev}p1" "$TMP/updated.p1"
