@@ -4,6 +4,7 @@
  * corrupt archive writes nothing. */
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -68,23 +69,45 @@ static void set_free(struct strset *s)
 struct check {
 	const struct restore_limits *lim;
 	uint64_t entries, bytes;
-	struct strset files, symlinks;
+	struct strset seen, files, symlinks;
 };
 
-/* Relative, no "..", no empty path; a leading "./" is allowed. */
-static const char *safe_path(const char *p)
+/* The one spelling of an archive path that every check and the extraction
+ * use: leading "./" and "/." runs, "//" and trailing "/" collapsed, so
+ * "a/./l/x", "a//l/x" and "l/" name what "a/l/x" and "l" name.  NULL (with
+ * *why) when the path is empty, absolute, has a ".." component or is too
+ * long for a restore (PATH_MAX, NAME_MAX per component). Malloc'd. */
+static char *normal_path(const char *raw, const char **why)
 {
-	while (startswith(p, "./"))
-		p += 2;
-	if (!*p || *p == '/')
+	size_t n = strlen(raw), o = 0;
+	char *out;
+
+	*why = n >= PATH_MAX ? "name too long" : "path leaves the restore root or is empty";
+	if (!n || raw[0] == '/' || n >= PATH_MAX)
 		return NULL;
-	for (const char *c = p; c; c = strchr(c, '/')) {
-		if (*c == '/')
-			c++;
-		if (startswith(c, "..") && (c[2] == '/' || c[2] == '\0'))
+	out = xcalloc(n + 1, 1);
+	for (const char *c = raw; *c;) {
+		size_t len = strcspn(c, "/");
+		if (len > NAME_MAX)
+			*why = "name too long";
+		if (len > NAME_MAX || (len == 2 && c[0] == '.' && c[1] == '.')) {
+			free(out);
 			return NULL;
+		}
+		if (len && !(len == 1 && c[0] == '.')) {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
 	}
-	return p;
+	if (!o) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* Fails when any leading component of path is a symlink from this archive. */
@@ -118,36 +141,98 @@ static const char *type_name(mode_t t)
 	}
 }
 
-static int check_entry(struct check *ck, struct archive_entry *e)
+static int check_link(struct check *ck, const char *path, const char *hl)
 {
-	const char *raw = archive_entry_pathname(e), *path = raw ? safe_path(raw) : NULL;
-	const char *hl = archive_entry_hardlink(e);
-	mode_t t = archive_entry_filetype(e);
+	const char *why;
+	_cleanup_free_ char *target = normal_path(hl, &why);
 
-	if (!path)
-		return abur_fail(-EPERM, "entry '%s': path leaves the restore root", raw ? raw : "(none)");
+	/* Only to a regular file of this archive, so never to a symlink or
+	 * anything outside; its name was already checked for symlinks. */
+	if (!target || !set_has(&ck->files, target))
+		return abur_fail(-EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path,
+				 hl);
+	return 0;
+}
+
+/* Checks one entry; *norm gets its normalised path (malloc'd) on success. */
+static int check_one(struct check *ck, struct archive_entry *e, char **norm)
+{
+	const char *raw = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *why = "no path";
+	_cleanup_free_ char *path = raw ? normal_path(raw, &why) : NULL;
+	mode_t t = archive_entry_filetype(e);
+	int r;
+
+	if (!path) /* a name of 4 KiB would hide the reason: its start will do */
+		return abur_fail(-EPERM, "entry '%.200s%s': %s", raw ? raw : "", raw && strlen(raw) > 200 ? "..." : "",
+				 why);
 	if (++ck->entries > ck->lim->max_entries)
 		return abur_fail(-EFBIG, "more than %llu entries (restore max_entries)",
 				 (unsigned long long)ck->lim->max_entries);
 	if (through_symlink(ck, path))
-		return abur_fail(-EPERM, "entry '%s' goes through a symlink in the archive", path);
-	if (hl) {
-		const char *target = safe_path(hl);
-		if (!target || !set_has(&ck->files, target))
-			return abur_fail(
-			    -EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path, hl);
-		return 0;
-	}
-	if (t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)
+		return abur_fail(-EPERM, "entry '%s' goes through a symlink in the archive", raw);
+	/* A second entry of a name would replace the first, type and all
+	 * (a file by a symlink, a symlink by a directory): the checks above
+	 * were made against the first. */
+	if (set_has(&ck->seen, path))
+		return abur_fail(-EPERM, "entry '%s': '%s' appears twice in the archive", raw, path);
+	set_add(&ck->seen, path);
+	if (hl && (r = check_link(ck, path, hl)) < 0)
+		return r;
+	if (!hl && t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)
 		return abur_fail(-EPERM, "entry '%s' is %s: not allowed in a restore", path, type_name(t));
 	if (archive_entry_size(e) < 0 || (ck->bytes += (uint64_t)archive_entry_size(e)) > ck->lim->max_total_size)
 		return abur_fail(-EFBIG, "entry '%s': contents exceed %llu bytes (restore max_total_size)", path,
 				 (unsigned long long)ck->lim->max_total_size);
-	if (t == AE_IFREG)
+	if (!hl && t == AE_IFREG)
 		set_add(&ck->files, path);
-	else if (t == AE_IFLNK)
+	else if (!hl && t == AE_IFLNK)
 		set_add(&ck->symlinks, path);
+	*norm = path;
+	path = NULL;
 	return 0;
+}
+
+/* check_one(), then the entry names exactly what was checked. */
+static int check_entry(struct check *ck, struct archive_entry *e)
+{
+	_cleanup_free_ char *path = NULL, *link = NULL;
+	int r = check_one(ck, e, &path);
+
+	if (r < 0)
+		return r;
+	if (archive_entry_hardlink(e)) {
+		const char *why;
+		link = normal_path(archive_entry_hardlink(e), &why);
+		archive_entry_copy_hardlink(e, link);
+	}
+	archive_entry_copy_pathname(e, path);
+	return 0;
+}
+
+static void check_free(struct check *ck)
+{
+	set_free(&ck->seen);
+	set_free(&ck->files);
+	set_free(&ck->symlinks);
+}
+
+int restore_check_archive(struct archive *a, const struct restore_limits *lim)
+{
+	struct check ck = {.lim = lim};
+	struct archive_entry *e;
+	int r = 0, k;
+
+	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		r = check_entry(&ck, e);
+		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
+			k = ARCHIVE_FATAL;
+		if (r < 0 || k != ARCHIVE_OK)
+			break;
+	}
+	if (r == 0 && k != ARCHIVE_EOF)
+		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
+	check_free(&ck);
+	return r;
 }
 
 static int open_data(struct store *s, const struct generation *g, const struct restore_limits *lim, struct archive **a)
@@ -167,28 +252,18 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 /* Pass 1: read everything, check every entry, check the hash. */
 static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim)
 {
-	struct check ck = {.lim = lim};
 	struct archive *a;
-	struct archive_entry *e;
-	int r = open_data(s, g, lim, &a), k;
+	int r = open_data(s, g, lim, &a);
 
 	if (r < 0)
 		return r;
-	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		r = check_entry(&ck, e);
-		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
-			k = ARCHIVE_FATAL;
-		if (r == 0 && k != ARCHIVE_OK)
-			break;
-	}
-	if (r == 0 && k != ARCHIVE_EOF)
-		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, archive_error_string(a));
+	r = restore_check_archive(a, lim);
+	if (r == -EBADMSG)
+		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	if (r < 0)
 		payload_reader_discard(a); /* do not decompress the rest of a hostile stream */
 	else
 		r = payload_reader_close(a);
-	set_free(&ck.files);
-	set_free(&ck.symlinks);
 	return r;
 }
 
@@ -232,8 +307,6 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	w = disk_writer();
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
-		if (r == 0)
-			archive_entry_set_pathname(e, safe_path(archive_entry_pathname(e)));
 		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
 			r = abur_fail(-EIO, "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 		if (r == 0 && archive_entry_size(e) > 0)
@@ -250,8 +323,7 @@ static int extract(struct store *s, const struct generation *g, const struct res
 		payload_reader_discard(a);
 	else
 		r = payload_reader_close(a);
-	set_free(&ck.files);
-	set_free(&ck.symlinks);
+	check_free(&ck);
 	return r;
 }
 

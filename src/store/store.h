@@ -201,6 +201,15 @@ struct restore_limits {
 	uint64_t max_entries;
 };
 
+/* The restore pre-check over an archive already open for reading: reads
+ * every entry (skipping data) and checks its path (normalised: "./", "//"
+ * and a trailing "/" collapsed; nothing absolute, no "..", nothing through
+ * a symlink of the archive, no name twice), type (regular file, directory,
+ * symlink, hard link to a regular file before it) and the limits.  Returns
+ * 0, or -EPERM / -EFBIG / -EBADMSG with the reason.  The caller closes a.
+ * Exposed for the fuzzers, which feed it archives in memory. */
+int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
+
 /* Extracts generation g of a file-level component into root with
  * libarchive's secure extraction plus our limits (regular files, dirs,
  * symlinks, hard links inside root only; total size; entry count). */
