@@ -66,8 +66,19 @@ static void set_free(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A configured path that was a symlink when backed up (manifest [extra]
+ * linkN*): its content, archived under the link's name, goes back to the
+ * link's target, and the link is recreated where it was. */
+struct linkmap {
+	char *from;   /* "etc/vms", normalised */
+	char *to;     /* "data/vms", normalised */
+	char *target; /* the link's text */
+};
+
 struct check {
 	const struct restore_limits *lim;
+	const struct linkmap *map;
+	size_t nmap;
 	uint64_t entries, bytes;
 	struct strset seen, files, symlinks;
 };
@@ -110,6 +121,21 @@ static char *normal_path(const char *raw, const char **why)
 	return out;
 }
 
+/* The name an entry restores to: under a followed link's name, the same
+ * under its target. Takes path, returns it or a replacement. */
+static char *map_path(const struct check *ck, char *path)
+{
+	for (size_t i = 0; path && i < ck->nmap; i++) {
+		size_t n = strlen(ck->map[i].from);
+		if (strncmp(path, ck->map[i].from, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+			char *m = xasprintf("%s%s", ck->map[i].to, path + n);
+			free(path);
+			return m;
+		}
+	}
+	return path;
+}
+
 /* Fails when any leading component of path is a symlink from this archive. */
 static bool through_symlink(const struct check *ck, const char *path)
 {
@@ -144,7 +170,7 @@ static const char *type_name(mode_t t)
 static int check_link(struct check *ck, const char *path, const char *hl)
 {
 	const char *why;
-	_cleanup_free_ char *target = normal_path(hl, &why);
+	_cleanup_free_ char *target = map_path(ck, normal_path(hl, &why));
 
 	/* Only to a regular file of this archive, so never to a symlink or
 	 * anything outside; its name was already checked for symlinks. */
@@ -158,7 +184,7 @@ static int check_link(struct check *ck, const char *path, const char *hl)
 static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 {
 	const char *raw = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *why = "no path";
-	_cleanup_free_ char *path = raw ? normal_path(raw, &why) : NULL;
+	_cleanup_free_ char *path = raw ? map_path(ck, normal_path(raw, &why)) : NULL;
 	mode_t t = archive_entry_filetype(e);
 	int r;
 
@@ -202,7 +228,7 @@ static int check_entry(struct check *ck, struct archive_entry *e)
 		return r;
 	if (archive_entry_hardlink(e)) {
 		const char *why;
-		link = normal_path(archive_entry_hardlink(e), &why);
+		link = map_path(ck, normal_path(archive_entry_hardlink(e), &why));
 		archive_entry_copy_hardlink(e, link);
 	}
 	archive_entry_copy_pathname(e, path);
@@ -216,9 +242,9 @@ static void check_free(struct check *ck)
 	set_free(&ck->symlinks);
 }
 
-int restore_check_archive(struct archive *a, const struct restore_limits *lim)
+static int check_all(struct archive *a, const struct restore_limits *lim, const struct linkmap *map, size_t nmap)
 {
-	struct check ck = {.lim = lim};
+	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
 	struct archive_entry *e;
 	int r = 0, k;
 
@@ -235,14 +261,102 @@ int restore_check_archive(struct archive *a, const struct restore_limits *lim)
 	return r;
 }
 
+int restore_check_archive(struct archive *a, const struct restore_limits *lim)
+{
+	return check_all(a, lim, NULL, 0);
+}
+
+static void links_free(struct linkmap *map, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(map[i].from);
+		free(map[i].to);
+		free(map[i].target);
+	}
+	free(map);
+}
+
+/* The manifest's followed links; a malformed one refuses the restore. */
+static int read_links(const struct generation *g, struct linkmap **out, size_t *n)
+{
+	struct linkmap *map = NULL;
+	size_t k = 0;
+	int r = 0;
+
+	for (unsigned i = 1; r == 0; i++) {
+		char key[3][32];
+		const char *v[3], *why;
+		snprintf(key[0], sizeof(key[0]), "link%u", i);
+		snprintf(key[1], sizeof(key[1]), "link%u_target", i);
+		snprintf(key[2], sizeof(key[2]), "link%u_content", i);
+		for (int j = 0; j < 3; j++)
+			v[j] = manifest_extra(&g->m, key[j]);
+		if (!v[0])
+			break;
+		map = xrealloc(map, (k + 1) * sizeof(*map));
+		map[k] = (struct linkmap){v[0][0] == '/' ? normal_path(v[0] + 1, &why) : NULL,
+					  v[2] && v[2][0] == '/' ? normal_path(v[2] + 1, &why) : NULL,
+					  v[1] && *v[1] ? xstrdup(v[1]) : NULL};
+		if (!map[k].from || !map[k].to || !map[k].target)
+			r = abur_fail(-EBADMSG, "g%06llu: manifest: bad followed link %s", (unsigned long long)g->seq,
+				      key[0]);
+		k++;
+	}
+	if (r < 0) {
+		links_free(map, k);
+		return r;
+	}
+	*out = map;
+	*n = k;
+	return 0;
+}
+
+/* Opens (creating) directory rel under dir, never through a symlink. */
+static int open_dirs(int dir, const char *rel)
+{
+	_cleanup_free_ char *p = xstrdup(rel);
+	int fd = dup(dir);
+
+	for (char *c = strtok(p, "/"); c && fd >= 0; c = strtok(NULL, "/")) {
+		int next = -1, err;
+		if (mkdirat(fd, c, 0755) == 0 || errno == EEXIST)
+			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = errno;
+		close(fd);
+		fd = next;
+		errno = err;
+	}
+	return fd < 0 ? abur_fail(-errno, "restore %s: %m", rel) : fd;
+}
+
+/* Recreates a followed link where it was, unless something is there. */
+static int place_link(int root, const struct linkmap *l)
+{
+	_cleanup_free_ char *parent = xstrdup(l->from);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : l->from;
+	_cleanup_close_ int pfd = -1;
+	struct stat st;
+
+	if (slash)
+		*slash = '\0';
+	pfd = slash ? open_dirs(root, parent) : dup(root);
+	if (pfd < 0)
+		return slash ? pfd : abur_fail(-errno, "restore %s: %m", l->from);
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* the target system has it already (a link, or not): left as it is */
+	if (errno != ENOENT || symlinkat(l->target, pfd, name) < 0)
+		return abur_fail(-errno, "restore the symlink %s -> %s: %m", l->from, l->target);
+	return 0;
+}
+
 static int open_data(struct store *s, const struct generation *g, const struct restore_limits *lim, struct archive **a)
 {
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		if (!streq(g->m.payloads[i].name, DATA_PAYLOAD))
 			continue;
 		_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, DATA_PAYLOAD);
-		/* tar headers and padding add at most a few KiB per entry */
-		uint64_t cap = lim->max_total_size + lim->max_entries * 4096 + (1 << 20);
+		uint64_t cap = restore_stream_cap(lim);
 		(void)s;
 		return payload_reader_open(path, g->m.payloads[i].sha256, g->m.payloads[i].size, cap, a);
 	}
@@ -250,14 +364,15 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 }
 
 /* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim)
+static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim,
+			 const struct linkmap *map, size_t nmap)
 {
 	struct archive *a;
 	int r = open_data(s, g, lim, &a);
 
 	if (r < 0)
 		return r;
-	r = restore_check_archive(a, lim);
+	r = check_all(a, lim, map, nmap);
 	if (r == -EBADMSG)
 		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	if (r < 0)
@@ -295,9 +410,10 @@ static struct archive *disk_writer(void)
 }
 
 /* Pass 2: extract (the entries were all checked; checked again as we go). */
-static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim)
+static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim,
+		   const struct linkmap *map, size_t nmap)
 {
-	struct check ck = {.lim = lim};
+	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
 	struct archive *a, *w;
 	struct archive_entry *e;
 	int r = open_data(s, g, lim, &a), k = ARCHIVE_OK;
@@ -327,15 +443,13 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	return r;
 }
 
-int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim,
+			const struct linkmap *map, size_t nmap)
 {
 	_cleanup_close_ int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dir = -1;
-	int r;
+	int r = check_archive(s, g, lim, map, nmap);
 
-	if (!g->valid)
-		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
-	r = check_archive(s, g, lim);
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
 	r = mkdir_p(root, 0755);
@@ -347,9 +461,27 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 	/* libarchive extracts relative to the working directory. */
 	if (fchdir(dir) < 0)
 		return abur_fail(-errno, "chdir %s: %m", root);
-	r = extract(s, g, lim);
+	r = extract(s, g, lim, map, nmap);
 	if (fchdir(here) < 0 && r == 0)
 		r = abur_fail(-errno, "chdir back: %m");
+	for (size_t i = 0; r == 0 && i < nmap; i++)
+		r = place_link(dir, &map[i]);
+	return r;
+}
+
+int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+{
+	struct linkmap *map = NULL;
+	size_t nmap = 0;
+	int r;
+
+	if (!g->valid)
+		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
+	r = read_links(g, &map, &nmap);
+	if (r < 0)
+		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
+	r = restore_into(s, g, root, lim, map, nmap);
+	links_free(map, nmap);
 	return r;
 }
 
