@@ -156,6 +156,21 @@ out=$(abur backup --root "$src" 2>&1)
 	pass "tree: a followed link whose target another path covers is refused at backup" ||
 	fail "tree: link into another path: $out"
 
+# A configured path that is a symlink to a file (and one that dangles).
+rm -rf "$store/abur" "$src" "$TMP/r7"
+mkdir -p "$src/etc" "$src/data"
+echo "lic" >"$src/data/license.lic"
+ln -s ../data/license.lic "$src/etc/license.lic"
+ln -s /nowhere "$src/etc/gone"
+mkini "$TMP/abur.ini" 1G 1000 /etc/license.lic /etc/gone
+out=$(abur backup --root "$src" 2>&1) && out=$(abur restore config --to "$TMP/r7" 2>&1)
+if [ $? = 0 ] && [ "$(readlink "$TMP/r7/etc/license.lic")" = ../data/license.lic ] &&
+	[ "$(cat "$TMP/r7/data/license.lic")" = lic ] && [ "$(readlink "$TMP/r7/etc/gone")" = /nowhere ]; then
+	pass "tree: a configured symlink to a file restores as the file at its target and the link; a dangling one as the link"
+else
+	fail "tree: symlink to a file: $out $(find "$TMP/r7" -printf '%P %y %l\n' 2>/dev/null | tr '\n' ' ')"
+fi
+
 # ---- 12: a file that never stops changing ----
 rm -rf "$store/abur" "$src"
 mkdir -p "$src/etc/vms"
