@@ -180,6 +180,28 @@ static int check_link(struct check *ck, const char *path, const char *hl)
 	return 0;
 }
 
+/* A name seen again replaces the earlier entry.  With the same type that
+ * is harmless (an older backup with overlapping paths archived some names
+ * twice); another type would undo what was checked against the first (a
+ * file that becomes a symlink for a later hard link to write through, a
+ * symlink that becomes a directory): refused. */
+static int check_again(struct check *ck, const char *raw, const char *path, mode_t t)
+{
+	static const mode_t types[] = {AE_IFREG, AE_IFDIR, AE_IFLNK};
+	char tag[2] = {0};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		_cleanup_free_ char *key = NULL;
+		tag[0] = (char)('0' + i);
+		key = xasprintf("%s%s", tag, path);
+		if (types[i] == t)
+			set_add(&ck->seen, key);
+		else if (set_has(&ck->seen, key))
+			return abur_fail(-EPERM, "entry '%s': '%s' appeared before as another type", raw, path);
+	}
+	return 0;
+}
+
 /* Checks one entry; *norm gets its normalised path (malloc'd) on success. */
 static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 {
@@ -196,12 +218,8 @@ static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 				 (unsigned long long)ck->lim->max_entries);
 	if (through_symlink(ck, path))
 		return abur_fail(-EPERM, "entry '%s' goes through a symlink in the archive", raw);
-	/* A second entry of a name would replace the first, type and all
-	 * (a file by a symlink, a symlink by a directory): the checks above
-	 * were made against the first. */
-	if (set_has(&ck->seen, path))
-		return abur_fail(-EPERM, "entry '%s': '%s' appears twice in the archive", raw, path);
-	set_add(&ck->seen, path);
+	if ((r = check_again(ck, raw, path, hl ? AE_IFREG : t)) < 0)
+		return r;
 	if (hl && (r = check_link(ck, path, hl)) < 0)
 		return r;
 	if (!hl && t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)

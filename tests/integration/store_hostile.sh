@@ -46,6 +46,10 @@ d = (info("etc/vms", tarfile.DIRTYPE, mode=0o755), None)
 if case == "benign":
     write([d, ok, (info("etc/vms/link.ini", tarfile.SYMTYPE, linkname="ok.ini"), None),
            (info("etc/vms/hard.ini", tarfile.LNKTYPE, linkname="etc/vms/ok.ini"), None)])
+elif case == "overlap-old":
+    # What an older abur wrote for overlapping paths (/etc/vms/sub and
+    # /etc/vms): the same directory and file twice.
+    write([d, ok, d, (info("etc/vms/ok.ini", size=6), b"ok=1\n\n")])
 elif case == "dotdot":
     write([d, ok, (info("../canary/abur-hostile-dotdot", size=4), b"evil")])
 elif case == "dotdot-inner":
@@ -249,6 +253,14 @@ else
 	fail "hostile/benign: $out"
 fi
 
+place overlap-old
+out=$("$ABUR" -c "$ini" --store "$store" restore config --generation $seq --to "$TMP/root-overlap" 2>&1)
+if [ $? = 0 ] && [ "$(cat "$TMP/root-overlap/etc/vms/ok.ini")" = "ok=1" ]; then
+	pass "hostile/overlap-old: names archived twice with the same type (an older backup's overlapping paths) still restore"
+else
+	fail "hostile/overlap-old: $out"
+fi
+
 hostile dotdot "path leaves the restore root"
 hostile dotdot-inner "path leaves the restore root"
 hostile absolute "path leaves the restore root"
@@ -270,16 +282,16 @@ echo "# bomb-header: $(($(date +%s) - t0)) s"
 hostile pax-bomb "decompresses to more than|too large|max_total_size"
 hostile longname-bomb "decompresses to more than|too large|max_total_size"
 # Other spellings of a path through a symlink, and names that replace an
-# earlier entry: refused before anything is written.
+# earlier entry of another type: refused before anything is written.
 hostile dot-slash "goes through a symlink"
 hostile double-slash "goes through a symlink"
 hostile slash-symlink "goes through a symlink"
 hostile dot-end-symlink "goes through a symlink"
 hostile hardlink-to-symlink "hard link to"
-hostile dir-after-symlink "appears twice"
+hostile dir-after-symlink "appeared before as another type"
 hostile abs-symlink-spelled "goes through a symlink"
-hostile file-then-symlink "appears twice"
-hostile trailing-slash-dup "appears twice"
+hostile file-then-symlink "appeared before as another type"
+hostile trailing-slash-dup "appeared before as another type"
 hostile pax-nul "path leaves the restore root"
 hostile pax-long "too long"
 hostile pax-long-name "too long"

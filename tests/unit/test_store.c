@@ -556,6 +556,7 @@ static const struct {
 } check_cases[] = {
     {"benign", {{"etc/vms", AE_IFDIR}, {"etc/vms/a", AE_IFREG}, {"etc/vms/l", AE_IFLNK, "a"}}, 0},
     {"hard link spelled otherwise", {{"etc/vms/a", AE_IFREG}, {"./etc/vms/h", 0, "etc/vms//a"}}, 0},
+    {"same file twice (overlapping paths of an older backup)", {{"a", AE_IFREG}, {"./a", AE_IFREG}}, 0},
     {"a/./l/x", {{"a/l", AE_IFLNK, "/"}, {"a/./l/x", AE_IFREG}}, -EPERM},
     {"a//l/x", {{"a/l", AE_IFLNK, "/"}, {"a//l/x", AE_IFREG}}, -EPERM},
     {"symlink l/", {{"l/", AE_IFLNK, "/"}, {"l/x", AE_IFREG}}, -EPERM},
