@@ -9,7 +9,10 @@
 static const struct cmd commands[] = {
     {"backup", "snapshot components into the flash store now", "[COMPONENT...]",
      "  Backs up the named file-level components (all of them by default).\n"
-     "  Unchanged content writes nothing and exits with status 4.\n"
+     "  Unchanged content writes nothing and exits with status 4. FIFOs and\n"
+     "  device nodes are left out with a warning; a tree beyond the [restore]\n"
+     "  limits fails and commits nothing. A file that keeps changing is retried,\n"
+     "  then the backup is deferred (status 3, naming the file).\n"
      "  --trigger WHY   recorded in the manifest (default: manual): 1-64 printable\n"
      "                  ASCII characters, none of = [ ] ; # \" \\\n",
      cmd_backup, "the snapshot store"},
