@@ -15,9 +15,10 @@ struct outcome {
 	int written, unchanged, failed, deferred;
 };
 
-static void count(struct outcome *o, int r, bool unchanged)
+/* deferred: a file kept changing (the result says which). */
+static void count(struct outcome *o, int r, bool unchanged, bool deferred)
 {
-	if (r == -EAGAIN)
+	if (r == -EAGAIN && deferred)
 		o->deferred++;
 	else if (r < 0)
 		o->failed++;
@@ -27,41 +28,68 @@ static void count(struct outcome *o, int r, bool unchanged)
 		o->written++;
 }
 
+static const char *result_name(int r, const struct backup_result *res)
+{
+	if (r == -EAGAIN && res->busy)
+		return "deferred";
+	return r < 0 ? "error" : res->unchanged ? "unchanged" : "written";
+}
+
+static void report_json(struct json *j, const struct abur_component *c, int r, const struct backup_result *res)
+{
+	json_obj_begin(j, NULL);
+	json_str(j, "component", c->name);
+	json_str(j, "result", result_name(r, res));
+	if (r < 0)
+		json_str(j, "error", abur_errmsg(r));
+	if (res->busy)
+		json_str(j, "busy", res->busy);
+	if (r == 0 && !res->unchanged) {
+		json_uint(j, "generation", res->seq);
+		json_uint(j, "payload_bytes", res->payload_bytes);
+		json_uint(j, "entries", res->files);
+	}
+	json_uint(j, "skipped", res->nskipped);
+	json_arr_begin(j, "skipped_files");
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		json_str(j, NULL, res->skipped[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 static void report(struct ctx *ctx, struct json *j, const struct abur_component *c, int r,
 		   const struct backup_result *res)
 {
 	char b[32];
 
-	if (ctx->json) {
-		json_obj_begin(j, NULL);
-		json_str(j, "component", c->name);
-		json_str(j, "result", r < 0 ? "error" : res->unchanged ? "unchanged" : "written");
-		if (r < 0)
-			json_str(j, "error", abur_errmsg(r));
-		else if (!res->unchanged) {
-			json_uint(j, "generation", res->seq);
-			json_uint(j, "payload_bytes", res->payload_bytes);
-			json_uint(j, "entries", res->files);
-		}
-		json_obj_end(j);
-	} else if (r < 0) {
+	if (ctx->json)
+		return report_json(j, c, r, res);
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		log_warn("%s: skipped %s: a restore cannot create it", c->name, res->skipped[i]);
+	if (res->nskipped > BACKUP_SKIPPED_MAX)
+		log_warn("%s: skipped %llu more special files", c->name,
+			 (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+	if (r == -EAGAIN && res->busy)
+		log_warn("%s: backup deferred: %s", c->name, abur_errmsg(r));
+	else if (r < 0)
 		log_error("%s: backup failed: %s", c->name, abur_errmsg(r));
-	} else if (res->unchanged) {
+	else if (res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
-	} else {
+	else
 		printf("%s: g%06llu written (%llu entries, %s)\n", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, fmt_bytes(res->payload_bytes, b, sizeof(b)));
-	}
 }
 
 static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
 		       const char *root, const char *trigger, struct outcome *o)
 {
+	struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
 	struct backup_result res;
-	int r = backup_component(s, c, root, trigger, false, &res);
+	int r = backup_component(s, c, root, trigger, false, &lim, &res);
 
 	report(ctx, j, c, r, &res);
-	count(o, r, res.unchanged);
+	count(o, r, res.unchanged, res.busy != NULL);
+	backup_result_free(&res);
 }
 
 static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res)
@@ -122,7 +150,7 @@ static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const c
 	int r = image_capture(ctx->cfg, s, root, trigger, &res);
 
 	report_os(ctx, j, r, &res);
-	count(o, r, res.unchanged);
+	count(o, r, res.unchanged, true);
 }
 
 /* Without names, os is captured when its policy asks for it and there is a
@@ -190,7 +218,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	store_close(s);
 	if (o.failed)
 		return EXIT_FAIL;
-	if (o.deferred)
+	if (o.deferred) /* a file kept changing: the next run tries again */
 		return EXIT_DEFERRED;
 	return o.written ? EXIT_OK : EXIT_NOTHING;
 }

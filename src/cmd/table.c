@@ -12,6 +12,9 @@ static const struct cmd commands[] = {
      "  when its policy is nightly and it is sealed).  For os, an update\n"
      "  generation of the seal: what changed on the sealed filesystems and raw\n"
      "  areas since it.  Unchanged content writes nothing and exits with status 4.\n"
+     "  FIFOs and device nodes are left out with a warning; a tree beyond the\n"
+     "  [restore] limits fails and commits nothing.  A file that keeps changing\n"
+     "  is retried, then the backup is deferred (status 3, naming the file).\n"
      "  --root DIR      the running system's / (default /)\n"
      "  --trigger WHY   recorded in the manifest (default: manual): 1-64 printable\n"
      "                  ASCII characters, none of = [ ] ; # \" \\\n",

@@ -187,10 +187,12 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 {
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		const struct abur_component *c = &cfg->comps[i];
+		struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 		struct backup_result br = {0};
 		if (c->type != COMP_FILES)
 			continue;
-		int r = backup_component(s, c, mnt, "seal", true, &br);
+		int r = backup_component(s, c, mnt, "seal", true, &lim, &br);
+		backup_result_free(&br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);
 		sealed_add(sd, c->name, br.seq);

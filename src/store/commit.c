@@ -287,15 +287,20 @@ static ssize_t effective_pin(struct store *s, const char *component, const struc
 	return -1;
 }
 
-/* Adds to keep[] every generation a kept one needs (store_needs()), and
- * what those need.  false when a kept generation's list is malformed: then
- * nothing may go, since what it needs is unknown. */
+/* Adds to keep[] every generation a kept one needs (store_needs()).  Not
+ * what those need in turn: a generation names everything a restore of it
+ * reads, and one kept only for its content is no restore point.  false
+ * when a kept generation's list is malformed: then nothing may go, since
+ * what it needs is unknown. */
 static bool keep_needed(const struct gen_list *l, bool *keep)
 {
-	for (size_t i = l->n; i-- > 0;) { /* needs point to older: one pass down */
+	_cleanup_free_ bool *by_policy = xcalloc(l->n ? l->n : 1, sizeof(bool));
+
+	memcpy(by_policy, keep, l->n * sizeof(bool));
+	for (size_t i = 0; i < l->n; i++) {
 		uint64_t *needs;
 		size_t n;
-		if (!keep[i])
+		if (!by_policy[i])
 			continue;
 		if (store_needs(&l->g[i], &needs, &n) < 0) {
 			abur_fail_clear();

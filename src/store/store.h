@@ -250,22 +250,56 @@ uint64_t store_os_base_max(struct store *s);
  * modes, owners, symlink targets, xattrs/ACLs and file contents, not mtimes. */
 int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN]) MUST_CHECK;
 
+/* How many special files a backup names (it counts them all). */
+#define BACKUP_SKIPPED_MAX 16
+/* A file that keeps changing: this many attempts, the first pause this
+ * long (ms), doubling, then -EAGAIN (deferred). */
+#define BACKUP_ATTEMPTS 4
+#define BACKUP_RETRY_MS 250
+
 struct backup_result {
 	uint64_t seq;   /* 0 when unchanged */
 	bool unchanged; /* content digest equal to the newest valid generation */
 	uint64_t payload_bytes;
 	uint64_t files;
+	/* FIFOs and device nodes left out (a restore refuses them; sockets
+	 * are left out without a word): how many, and the first
+	 * BACKUP_SKIPPED_MAX as "PATH (a FIFO)". Set on success and failure. */
+	uint64_t nskipped;
+	char **skipped;
+	char *busy; /* -EAGAIN: the file that kept changing */
 };
-
-/* Backs up one file-level component from root into the store (which the
- * caller opened STORE_WRITE). Unchanged content writes nothing. */
-int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
-		     bool pinned, struct backup_result *res) MUST_CHECK;
 
 struct restore_limits {
 	uint64_t max_total_size;
 	uint64_t max_entries;
 };
+
+/* Backs up one file-level component from root into the store (which the
+ * caller opened STORE_WRITE). Unchanged content writes nothing.
+ *
+ * Every generation it commits restores under lim ([restore] limits): a
+ * tree with more entries, more bytes (apparent sizes, as a restore counts)
+ * or a bigger tar stream than lim allows fails (-EFBIG) naming the limit
+ * and the path, and nothing is committed.  FIFOs and device nodes are left
+ * out and listed in res.  A configured path that is a symlink is followed
+ * once (see DESIGN.md "configured paths"): its target's content is stored
+ * under the configured name and the link recorded in the manifest's
+ * [extra] (linkN, linkN_target, linkN_content).  A file that keeps
+ * changing is tried BACKUP_ATTEMPTS times, then -EAGAIN with res->busy.
+ * The caller frees res with backup_result_free() whatever the result. */
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
+		     bool pinned, const struct restore_limits *lim, struct backup_result *res) MUST_CHECK;
+void backup_result_free(struct backup_result *res);
+
+/* The restore pre-check over an archive already open for reading: reads
+ * every entry (skipping data) and checks its path (normalised: "./", "//"
+ * and a trailing "/" collapsed; nothing absolute, no "..", nothing through
+ * a symlink of the archive, no name twice), type (regular file, directory,
+ * symlink, hard link to a regular file before it) and the limits.  Returns
+ * 0, or -EPERM / -EFBIG / -EBADMSG with the reason.  The caller closes a.
+ * Exposed for the fuzzers, which feed it archives in memory. */
+int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
 
 /* Extracts generation g of a file-level component into root with
  * libarchive's secure extraction plus our limits (regular files, dirs,

@@ -39,6 +39,12 @@ int gen_payload_open(struct store *s, const struct generation *g, const struct p
 int store_opendir(struct store *s, const char *rel, DIR **d) MUST_CHECK;
 /* Highest generation number in the whole store (monotonic per store). */
 int store_max_seq(struct store *s, uint64_t *max) MUST_CHECK;
+/* The most tar bytes a restore reads under lim (headers and padding add
+ * at most a few KiB per entry); a backup must stay within it too. */
+static inline uint64_t restore_stream_cap(const struct restore_limits *lim)
+{
+	return lim->max_total_size + lim->max_entries * 4096 + (1 << 20);
+}
 /* Bytes a directory tree beneath the store root occupies on disk. */
 uint64_t dir_usage(struct store *s, const char *rel);
 #endif

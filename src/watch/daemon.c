@@ -123,6 +123,7 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 	if (out->decision == SCHED_FORCED)
 		event_emit(&d->ev, now, EV_FORCED, NULL, 0, "deferred %u nights in a row: backing up anyway",
 			   d->st.deferrals);
+	d->run_deferrals = d->st.deferrals;
 	d->st.deferrals = 0;
 	d->st.deferred_until = 0;
 	state_set_text(&d->st.defer_reason, NULL);

@@ -29,6 +29,9 @@ struct daemon {
 	bool *changed;    /* scratch, one per cfg->comps */
 	time_t *retry_at; /* per component, after a failure; 0 none */
 	bool save;        /* state changed: write it before sleeping */
+	/* Consecutive deferred nights before the current nightly run: a run
+	 * that is deferred because a file kept changing continues the count. */
+	unsigned run_deferrals;
 	bool stop;
 	char *skip[6]; /* never watched: our own files and the store */
 	char *status;  /* last STATUS= sent */

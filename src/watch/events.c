@@ -23,6 +23,7 @@ static const struct {
     [EV_RESCAN] = {"rescan", LOG_LVL_INFO},
     [EV_CHANGED_OFFLINE] = {"changed-offline", LOG_LVL_INFO},
     [EV_ERROR] = {"error", LOG_LVL_ERROR},
+    [EV_WARNING] = {"warning", LOG_LVL_WARN},
 };
 
 const char *event_name(enum event_kind k)

@@ -126,3 +126,34 @@ dd if=/dev/zero of="$new" bs=1M 2>/dev/null
 out=$(abur reimage --disk "$new" --generation "$((10#${n1#g}))" 2>&1)
 echo "$out" | grep -q "applied os update $n1" && pass "--generation N of an update applies its seal, then it" ||
 	fail "--generation $n1: $out"
+
+# ---- ten nights, each adding a file: the chain stays bounded ----
+mount "${dev}p2" "$MNT"
+for i in $(seq 1 10); do
+	rand 20000 >"$MNT/usr/bin/nightly-$i"
+	abur backup os --root "$MNT" >/dev/null 2>&1 || fail "chain: night $i capture"
+done
+last=$(newest)
+nneeds=$(extra "$last" needs | wc -w)
+[ "$nneeds" -le 8 ] && pass "after ten nights the newest update needs $nneeds generations (at most the seal and 7)" ||
+	fail "chain: needs $(extra "$last" needs)"
+tree_list "$MNT" >"$TMP/ten.list"
+umount "$MNT"
+# keep = 2 (the board's): the seal, the two newest, and what they need
+needed="$((10#${seal#g})) $(extra "$last" needs) $(extra "$(gens | awk '{print $(NF-1)}')" needs)"
+extra_gens=""
+for g in $(gens); do
+	seq=$((10#${g#g}))
+	[ "$g" = "$last" ] || [ "$g" = "$(gens | awk '{print $(NF-1)}')" ] || echo " $needed " | grep -q " $seq " ||
+		extra_gens="$extra_gens $g"
+done
+[ -z "$extra_gens" ] && pass "retention keeps only the seal, the two newest updates and what they need ($(gens | wc -w) generations)" ||
+	fail "chain: kept without a reason:$extra_gens (needs: $needed)"
+check "every kept update verifies" abur verify os
+dd if=/dev/zero of="$new" bs=1M 2>/dev/null
+check "reimage after ten nights" abur reimage --disk "$new"
+mount "${new}p2" "$MNT"
+tree_list "$MNT" | grep -v "^'opt/vms" >"$TMP/ten.restored"
+grep -v "^'opt/vms" "$TMP/ten.list" | diff - "$TMP/ten.restored" >"$TMP/ten.diff" &&
+	pass "after ten nights the restored tree is the live one" || fail "chain restore: $(head -5 "$TMP/ten.diff" | tr '\n' ' ')"
+umount "$MNT"

@@ -585,6 +585,69 @@ static bool user_ns(void)
 	return write_proc("/proc/self/setgroups", "deny") && write_proc("/proc/self/gid_map", map);
 }
 
+/* ---- the restore pre-check over an archive in memory ---- */
+
+struct ent {
+	const char *name;
+	mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK; 0: a hard link to link */
+	const char *link;
+};
+
+static const struct {
+	const char *what;
+	struct ent e[4];
+	int want;
+} check_cases[] = {
+    {"benign", {{"etc/vms", AE_IFDIR}, {"etc/vms/a", AE_IFREG}, {"etc/vms/l", AE_IFLNK, "a"}}, 0},
+    {"hard link spelled otherwise", {{"etc/vms/a", AE_IFREG}, {"./etc/vms/h", 0, "etc/vms//a"}}, 0},
+    {"same file twice (overlapping paths of an older backup)", {{"a", AE_IFREG}, {"./a", AE_IFREG}}, 0},
+    {"a/./l/x", {{"a/l", AE_IFLNK, "/"}, {"a/./l/x", AE_IFREG}}, -EPERM},
+    {"a//l/x", {{"a/l", AE_IFLNK, "/"}, {"a//l/x", AE_IFREG}}, -EPERM},
+    {"symlink l/", {{"l/", AE_IFLNK, "/"}, {"l/x", AE_IFREG}}, -EPERM},
+    {"file then dir a/", {{"a", AE_IFREG}, {"a/", AE_IFDIR}}, -EPERM},
+    {"file then symlink", {{"a", AE_IFREG}, {"a", AE_IFLNK, "/etc/passwd"}}, -EPERM},
+    {"hard link to a symlink", {{"l", AE_IFLNK, "/etc/passwd"}, {"h", 0, "l"}}, -EPERM},
+    {"dot", {{".", AE_IFLNK, "/"}}, -EPERM},
+    {"inner ..", {{"a/../b", AE_IFREG}}, -EPERM},
+    {"over max_entries", {{"a", AE_IFREG}, {"b", AE_IFREG}, {"c", AE_IFREG}}, -EFBIG},
+};
+
+static void check_in_memory(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
+		static char buf[64 * 1024];
+		size_t used = 0;
+		struct archive *w = archive_write_new(), *r = archive_read_new();
+		struct restore_limits lim = {1 << 20, streq(check_cases[i].what, "over max_entries") ? 2 : 100};
+
+		archive_write_set_format_pax(w);
+		assert_int_equal(archive_write_open_memory(w, buf, sizeof(buf), &used), ARCHIVE_OK);
+		for (const struct ent *e = check_cases[i].e; e < check_cases[i].e + 4 && e->name; e++) {
+			struct archive_entry *ae = archive_entry_new();
+			archive_entry_copy_pathname(ae, e->name);
+			archive_entry_set_filetype(ae, e->type ? e->type : AE_IFREG);
+			archive_entry_set_perm(ae, 0644);
+			if (e->type == AE_IFLNK)
+				archive_entry_copy_symlink(ae, e->link);
+			else if (!e->type)
+				archive_entry_copy_hardlink(ae, e->link);
+			assert_true(archive_write_header(w, ae) >= ARCHIVE_WARN);
+			archive_entry_free(ae);
+		}
+		assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+		archive_write_free(w);
+		archive_read_support_format_tar(r);
+		assert_int_equal(archive_read_open_memory(r, buf, used), ARCHIVE_OK);
+		int got = restore_check_archive(r, &lim);
+		if (got != check_cases[i].want)
+			fail_msg("%s: got %d (%s), want %d", check_cases[i].what, got, abur_errmsg(got),
+				 check_cases[i].want);
+		archive_read_free(r);
+		abur_fail_clear();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +663,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(space_planning, setup, teardown),
 	    cmocka_unit_test_setup_teardown(verify_all, setup, teardown),
+	    cmocka_unit_test(check_in_memory),
 	};
 
 	/* A private mount namespace for the tmpfs of the space test, entered
