@@ -153,7 +153,7 @@ check "every kept update verifies" abur verify os
 dd if=/dev/zero of="$new" bs=1M 2>/dev/null
 check "reimage after ten nights" abur reimage --disk "$new"
 mount "${new}p2" "$MNT"
-tree_list "$MNT" | grep -v "^'opt/vms" >"$TMP/ten.restored"
-grep -v "^'opt/vms" "$TMP/ten.list" | diff - "$TMP/ten.restored" >"$TMP/ten.diff" &&
+tree_list "$MNT" >"$TMP/ten.restored"
+diff "$TMP/ten.list" "$TMP/ten.restored" >"$TMP/ten.diff" &&
 	pass "after ten nights the restored tree is the live one" || fail "chain restore: $(head -5 "$TMP/ten.diff" | tr '\n' ' ')"
 umount "$MNT"

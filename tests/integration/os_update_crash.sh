@@ -14,7 +14,7 @@ sealed_disk || { fail "os update crash: a sealed disk: $(tail -3 "$TMP/mk.log" "
 dev=$DEV
 mount "${dev}p2" "$MNT"
 night_one
-abur backup os --root "$MNT" >/dev/null 2>&1 || { fail "os update crash: night 1 capture"; exit 0; }
+abur backup os software --root "$MNT" >/dev/null 2>&1 || { fail "os update crash: night 1 capture"; exit 0; }
 n1=$(newest)
 night_two
 cp -a "$STORE/abur" "$TMP/prepared"
@@ -89,7 +89,7 @@ for n in $stage_calls; do
 	# device's serial is its kernel name), as the agent's marker does.
 	abur reimage --disk "$new" --yes="$(basename "$new")" >/dev/null 2>&1 || { bad="$bad $n:resume"; continue; }
 	mount "${new}p2" "$MNT" || { bad="$bad $n:mount"; continue; }
-	tree_list "$MNT" | diff -q "$TMP/updated.list" - >/dev/null || bad="$bad $n:tree"
+	tree_list "$MNT" | diff "$TMP/updated.list" - >"$TMP/diff.$n" || bad="$bad $n:tree($(head -4 "$TMP/diff.$n" | tr "\n" " "))"
 	umount "$MNT"
 done
 [ -z "$bad" ] && pass "reimage cut at each I/O call of its update stage: the marker says update, the next run restores the updated server" ||
