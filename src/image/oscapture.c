@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/io.h"
+#include "core/pkgmgr.h"
 #include "image.h"
 #include "osbase.h"
 #include "osdiff.h"
@@ -523,9 +524,22 @@ static int prepare(struct cap *c)
 	return 0;
 }
 
+/* Files the package manager is rewriting would be captured half old, half
+ * new: wait while it holds its lock (the busy-file rule's tries). */
+static int pkgmgr_idle(const struct cap *c)
+{
+	const struct abur_component *os = config_component(c->cfg, IMAGE_COMPONENT);
+	_cleanup_free_ char *lock = os ? pkgmgr_locked(os, c->root) : NULL;
+
+	return lock ? abur_fail(-EAGAIN, "the package manager is at work (%s is locked)", lock) : 0;
+}
+
 static int attempt(struct cap *c, const char *trigger, struct capture_result *res)
 {
-	int r = prepare(c);
+	int r = pkgmgr_idle(c);
+
+	if (r == 0)
+		r = prepare(c);
 
 	for (size_t i = 0; r == 0 && i < c->nfs; i++) {
 		struct fsrun *f = &c->fs[i];
