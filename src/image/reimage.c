@@ -185,7 +185,8 @@ static int verify_image(struct run *run)
 	uint64_t first = run->g->seq;
 	bool parsed;
 
-	if (run->o->verified && run->o->generation)
+	/* The caller verified what it named; a named update's seal it did not. */
+	if (run->o->verified && run->o->generation == run->g->seq)
 		return 0;
 	progress(run, "verify", 0, 0);
 	int r = dry_run(run, run->g, DI_CHECK, &parsed);
@@ -206,13 +207,13 @@ static int verify_image(struct run *run)
 
 /* A generation and everything it needs pass store_verify() (the seal was
  * checked by the image's own verification). */
-static int verify_closure(struct run *run, const struct generation *upd)
+static int verify_closure(struct run *run, const struct generation *upd, bool verified)
 {
 	uint64_t *needs;
 	size_t n;
 	int r = store_needs(upd, &needs, &n);
 
-	if (r == 0)
+	if (r == 0 && !verified)
 		r = store_verify(run->s, upd);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct generation *g = NULL;
@@ -236,7 +237,7 @@ static int select_update(struct run *run)
 	if (run->o->no_update)
 		return 0;
 	if (run->upd) {
-		int r = run->o->verified ? 0 : verify_closure(run, run->upd);
+		int r = verify_closure(run, run->upd, run->o->verified);
 		return r < 0 ? abur_fail_wrap(r, "os update %llu fails verification", (unsigned long long)run->upd->seq)
 			     : 0;
 	}
@@ -245,7 +246,7 @@ static int select_update(struct run *run)
 		const struct generation *g = &run->gl.g[i];
 		if (g->seq < run->g->seq || !osupd_is_update(g) || osupd_base(g) != run->g->seq)
 			continue;
-		int r = verify_closure(run, g);
+		int r = verify_closure(run, g, false);
 		if (r == 0) {
 			run->upd = g;
 			return 0;

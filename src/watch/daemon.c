@@ -110,13 +110,17 @@ static bool nightly_disk(const struct abur_component *c)
 }
 
 /* Its last change for the deferral rule: the package manager's, now while
- * it holds its lock.  An ordinary log line is not the package manager's. */
+ * it holds its lock.  An ordinary log line is not the package manager's.
+ * A change time ahead of the clock (a clock set back, an image built
+ * elsewhere) cannot be placed: it does not defer (a held lock still does). */
 static time_t disk_last_change(const struct abur_component *c, time_t now)
 {
 	_cleanup_free_ char *lock = pkgmgr_locked(c, "/");
 	time_t t = pkgmgr_last_change(c, "/");
 
-	return lock || t > now ? now : t;
+	if (lock)
+		return now;
+	return t > now ? 0 : t;
 }
 
 static void nightly_decision(struct daemon *d, const struct sched_out *out)

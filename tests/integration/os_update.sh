@@ -157,3 +157,65 @@ tree_list "$MNT" >"$TMP/ten.restored"
 diff "$TMP/ten.list" "$TMP/ten.restored" >"$TMP/ten.diff" &&
 	pass "after ten nights the restored tree is the live one" || fail "chain restore: $(head -5 "$TMP/ten.diff" | tr '\n' ' ')"
 umount "$MNT"
+
+# ---- consistency without a snapshot: busy files and the package manager ----
+mount "${dev}p2" "$MNT"
+mkdir -p "$MNT/srv" "$MNT/var/lib/dpkg"
+# Reading 64 MiB takes long enough that a writer appending every 2 ms
+# always changes the file while it is read: every try meets it.
+head -c $((64 << 20)) /dev/zero >"$MNT/srv/hot.log"
+python3 - "$MNT/srv/hot.log" <<'PYEOF' &
+import os, sys, time
+path = sys.argv[1]
+with open(path, "a") as f:
+    while not os.path.exists(path + ".stop"):
+        f.write("line %f\n" % time.time()); f.flush()
+        time.sleep(0.002)
+PYEOF
+wpid=$!
+out=$(abur backup os --root "$MNT" 2>&1)
+rc=$?
+touch "$MNT/srv/hot.log.stop"
+wait "$wpid"
+[ $rc = 3 ] && echo "$out" | grep -q "srv/hot.log" && pass "a file that keeps changing defers the capture (exit 3), naming it" ||
+	fail "busy file: rc $rc: $out"
+rm -f "$MNT/srv/hot.log.stop"
+: >"$MNT/var/lib/dpkg/lock"
+python3 - "$MNT/var/lib/dpkg/lock" <<'PYEOF' &
+import fcntl, os, sys, time
+with open(sys.argv[1], "r+") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    open(sys.argv[1] + ".held", "w").close()
+    while not os.path.exists(sys.argv[1] + ".stop"):
+        time.sleep(0.05)
+PYEOF
+lpid=$!
+wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+wait_for test -e "$MNT/var/lib/dpkg/lock.held"
+before=$(newest)
+out=$(abur backup os --root "$MNT" 2>&1)
+rc=$?
+touch "$MNT/var/lib/dpkg/lock.stop"
+wait "$lpid"
+rm -f "$MNT/var/lib/dpkg/lock.held" "$MNT/var/lib/dpkg/lock.stop"
+[ $rc = 3 ] && echo "$out" | grep -q "package manager is at work" && [ "$(newest)" = "$before" ] &&
+	pass "while the package manager holds its lock the capture waits (exit 3), nothing written" ||
+	fail "dpkg lock: rc $rc: $out"
+check "once it is done, the capture runs" abur backup os --root "$MNT"
+
+# ---- a technician's re-seal starts a new base ----
+umount "$MNT"
+old_updates=$(for g in $(gens); do [ "$(extra "$g" kind)" = update ] && echo "$g"; done | tr '\n' ' ')
+check "re-seal" abur seal --disk "$dev"
+reseal=$(newest)
+mount "${dev}p2" "$MNT"
+for i in 1 2 3; do
+	echo "after the re-seal $i" >"$MNT/etc/motd"
+	abur backup os --root "$MNT" >/dev/null 2>&1 || fail "after re-seal: capture $i"
+done
+[ "$(extra "$(newest)" base)" = "$((10#${reseal#g}))" ] && pass "updates after a re-seal name the new seal" ||
+	fail "after re-seal: base $(extra "$(newest)" base), seal $reseal"
+left=""
+for g in $old_updates; do [ -d "$STORE/abur/os/$g" ] && left="$left $g"; done
+[ -z "$left" ] && pass "the old seal's updates went by retention" || fail "old updates kept:$left ($(gens))"
+umount "$MNT"
