@@ -161,25 +161,35 @@ umount "$MNT"
 # ---- consistency without a snapshot: busy files and the package manager ----
 mount "${dev}p2" "$MNT"
 mkdir -p "$MNT/srv" "$MNT/var/lib/dpkg"
-# Reading 64 MiB takes long enough that a writer appending every 2 ms
-# always changes the file while it is read: every try meets it.
-head -c $((64 << 20)) /dev/zero >"$MNT/srv/hot.log"
-python3 - "$MNT/srv/hot.log" <<'PYEOF' &
+# The capture reads a new file twice: when it scans, and when it archives
+# it.  The writer appends each time a commit's temporary directory appears
+# (after the scan), and an 8 MiB new file archived before srv/hot.log keeps
+# that window open: every try finds the file changed.
+head -c $((8 << 20)) /dev/urandom >"$MNT/etc/a-big.bin"
+echo start >"$MNT/srv/hot.log"
+python3 - "$MNT/srv/hot.log" "$STORE/abur/os" <<'PYEOF' &
 import os, sys, time
-path = sys.argv[1]
+path, comp = sys.argv[1], sys.argv[2]
+seen = set()
 with open(path, "a") as f:
+    open(path + ".ready", "w").close()
     while not os.path.exists(path + ".stop"):
-        f.write("line %f\n" % time.time()); f.flush()
-        time.sleep(0.002)
+        tmp = {n for n in os.listdir(comp) if n.startswith(".tmp-g")}
+        for n in tmp - seen:
+            f.write("commit %s %f\n" % (n, time.time())); f.flush()
+        seen = tmp
+        time.sleep(0.0005)
 PYEOF
 wpid=$!
+wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+wait_for test -e "$MNT/srv/hot.log.ready" || fail "busy file: the writer does not start"
 out=$(abur backup os --root "$MNT" 2>&1)
 rc=$?
 touch "$MNT/srv/hot.log.stop"
 wait "$wpid"
 [ $rc = 3 ] && echo "$out" | grep -q "srv/hot.log" && pass "a file that keeps changing defers the capture (exit 3), naming it" ||
 	fail "busy file: rc $rc: $out"
-rm -f "$MNT/srv/hot.log.stop"
+rm -f "$MNT/srv/hot.log.stop" "$MNT/srv/hot.log.ready" "$MNT/etc/a-big.bin"
 : >"$MNT/var/lib/dpkg/lock"
 python3 - "$MNT/var/lib/dpkg/lock" <<'PYEOF' &
 import fcntl, os, sys, time
@@ -190,7 +200,6 @@ with open(sys.argv[1], "r+") as f:
         time.sleep(0.05)
 PYEOF
 lpid=$!
-wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 wait_for test -e "$MNT/var/lib/dpkg/lock.held"
 before=$(newest)
 out=$(abur backup os --root "$MNT" 2>&1)
