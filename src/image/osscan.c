@@ -196,32 +196,19 @@ static int hash_fd(int fd, const char *abs, const struct stat *before, char sha[
 	return 0;
 }
 
-/* xattrs (security.capability among them) and ACLs, as libarchive reads
- * them for an archive, so a capture and its payload agree. */
-static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int fd, const struct stat *st)
+/* The xattrs of ae into h, and (keep) as "HEXNAME=HEXVAL;" text. */
+static bool xattrs_of(struct archive_entry *ae, struct sha256 *h, bool keep, char **text)
 {
-	struct archive_entry *ae = archive_entry_new();
+	size_t tlen = 0, size;
+	FILE *tf = keep ? open_memstream(text, &tlen) : NULL;
 	const char *name;
 	const void *val;
-	size_t size;
-	struct sha256 h;
-	char *acl;
-	int r = 0;
-
-	archive_entry_copy_sourcepath(ae, abs);
-	if (archive_read_disk_entry_from_file(sc->disk, ae, fd, st) < ARCHIVE_WARN) {
-		r = abur_fail(-EIO, "%s: %s", abs, archive_error_string(sc->disk));
-		goto out;
-	}
-	sha256_init(&h);
-	_cleanup_free_ char *text = NULL;
-	size_t tlen = 0;
-	FILE *tf = sc->o->keep_meta_text ? open_memstream(&text, &tlen) : NULL;
 	bool any = false;
+
 	archive_entry_xattr_reset(ae);
 	while (archive_entry_xattr_next(ae, &name, &val, &size) == ARCHIVE_OK) {
-		sha256_update(&h, name, strlen(name) + 1);
-		sha256_update(&h, val, size);
+		sha256_update(h, name, strlen(name) + 1);
+		sha256_update(h, val, size);
 		for (size_t i = 0; tf && name[i]; i++)
 			fprintf(tf, "%02x", (unsigned char)name[i]);
 		if (tf)
@@ -234,6 +221,19 @@ static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int 
 	}
 	if (tf)
 		fclose(tf);
+	return any;
+}
+
+/* e's meta digest (and, keep_meta_text, its texts) from what libarchive read. */
+static void meta_of(struct scan *sc, struct osidx_ent *e, struct archive_entry *ae)
+{
+	_cleanup_free_ char *text = NULL;
+	struct sha256 h;
+	char *acl;
+	bool any;
+
+	sha256_init(&h);
+	any = xattrs_of(ae, &h, sc->o->keep_meta_text, &text);
 	/* Only extended ACLs: the three entries a mode implies are the mode. */
 	acl = archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0
 		  ? archive_entry_acl_to_text(ae, NULL, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT)
@@ -250,7 +250,20 @@ static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int 
 		sha256_final_hex(&h, e->meta);
 	if (any && text && *text)
 		e->xattrs = xstrdup(text);
-out:
+}
+
+/* xattrs (security.capability among them) and ACLs, as libarchive reads
+ * them for an archive, so a capture and its payload agree. */
+static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int fd, const struct stat *st)
+{
+	struct archive_entry *ae = archive_entry_new();
+	int r = 0;
+
+	archive_entry_copy_sourcepath(ae, abs);
+	if (archive_read_disk_entry_from_file(sc->disk, ae, fd, st) < ARCHIVE_WARN)
+		r = abur_fail(-EIO, "%s: %s", abs, archive_error_string(sc->disk));
+	else
+		meta_of(sc, e, ae);
 	archive_entry_free(ae);
 	return r;
 }
