@@ -36,7 +36,8 @@ LDFLAGS += -Wl,--gc-sections
 LDLIBS += -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic -lacl \
 	$(shell $(PKG_CONFIG) --libs $(filter-out $(STATIC_PKGS),$(PKGS)) 2>/dev/null) -lpthread
 else
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# libacl: the os update apply sets ACLs itself (src/image/osmeta.c).
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lacl -lpthread
 endif
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

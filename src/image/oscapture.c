@@ -30,6 +30,7 @@ struct fsrun {
 	const struct osidx *prev; /* the previous capture's state, or NULL */
 	const char *mnt, *sys;
 	struct osidx cur, skipped, state;
+	char cache_sha[SHA256_HEX_LEN]; /* of the stat cache as loaded, "" none */
 };
 
 struct cap {
@@ -99,9 +100,9 @@ static char *cache_path(const struct cap *c, unsigned part)
 			 part);
 }
 
-static bool cache_load(const struct cap *c, unsigned part, struct osidx *x)
+static bool cache_load(const struct cap *c, struct fsrun *f, struct osidx *x)
 {
-	_cleanup_free_ char *path = cache_path(c, part), *text = NULL;
+	_cleanup_free_ char *path = cache_path(c, f->part), *text = NULL;
 	size_t len;
 
 	if (!c->cfg->daemon.state_dir || read_file(path, OSBASE_INDEX_MAX, &text, &len) < 0 ||
@@ -109,6 +110,7 @@ static bool cache_load(const struct cap *c, unsigned part, struct osidx *x)
 		abur_fail_clear();
 		return false;
 	}
+	sha256_hex(text, len, f->cache_sha);
 	return true;
 }
 
@@ -117,9 +119,11 @@ static void cache_save(const struct cap *c, const struct fsrun *f)
 	_cleanup_free_ char *path = cache_path(c, f->part), *dir = NULL;
 	size_t len;
 	_cleanup_free_ char *text = osidx_format(&f->cur, &len);
+	char sha[SHA256_HEX_LEN];
 
-	if (!c->cfg->daemon.state_dir)
-		return;
+	sha256_hex(text, len, sha);
+	if (!c->cfg->daemon.state_dir || streq(sha, f->cache_sha))
+		return; /* a quiet night: the same stats, nothing to write */
 	dir = xasprintf("%s/os-cache", c->cfg->daemon.state_dir);
 	if (mkdir_p(dir, 0700) < 0 || io_write_file_atomic(path, text, len, 0600) < 0)
 		abur_fail_clear(); /* the next capture reads more content, nothing worse */
@@ -130,7 +134,7 @@ static void cache_save(const struct cap *c, const struct fsrun *f)
 static int scan_fs(struct cap *c, struct fsrun *f)
 {
 	struct osidx cache, overlay;
-	bool cached = cache_load(c, f->part, &cache);
+	bool cached = cache_load(c, f, &cache);
 	struct osscan_opts o = {
 	    .root = f->mnt, .sysprefix = f->sys, .skip = osrun_skip, .skip_arg = &c->run, .keep_meta_text = true};
 	int r;
