@@ -173,15 +173,15 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 echo
 echo "os update capture: $entries files and links, $dirs dirs, $(numfmt --to=iec "$used") on ext4; update:" \
 	"$(numfmt --to=iec "$new_bytes") of new content; $(nproc) cores, cold caches, synced"
-printf '%-12s %10s %11s %13s %13s %9s %9s %9s\n' tool "update s" "update MiB" "unchanged s" "unchanged B" \
-	"RSS MiB" "I/O MiB" "RSS2 MiB"
-row() { printf '%-12s %10s %11s %13s %13s %9s %9s %9s\n' "$1" "$2" "$(mib "$3")" "$4" "$5" "$(mib "$(($6 * 1024))")" \
-	"$(mib "$7")" "$8"; }
+printf '%-12s %10s %11s %13s %13s %9s %9s %9s %9s\n' tool "update s" "update MiB" "unchanged s" "unchanged B" \
+	"RSS MiB" "I/O MiB" "RSS2 MiB" "I/O2 MiB"
+row() { printf '%-12s %10s %11s %13s %13s %9s %9s %9s %9s\n' "$1" "$2" "$(mib "$3")" "$4" "$5" \
+	"$(mib "$(($6 * 1024))")" "$(mib "$7")" "$8" "$9"; }
 t[floor2]=- w[floor2]=0
 for p in abur restic borg floor; do
-	r2=-
-	[ -n "${rss[${p}2]:-}" ] && r2=$(mib "$((rss[${p}2] * 1024))")
-	row "$p" "${t[$p]}" "${w[$p]}" "${t[${p}2]}" "${w[${p}2]}" "${rss[$p]}" "${io[$p]}" "$r2"
+	r2=- i2=-
+	[ -n "${rss[${p}2]:-}" ] && r2=$(mib "$((rss[${p}2] * 1024))") i2=$(mib "${io[${p}2]}")
+	row "$p" "${t[$p]}" "${w[$p]}" "${t[${p}2]}" "${w[${p}2]}" "${rss[$p]}" "${io[$p]}" "$r2" "$i2"
 done
 for k in "" 2; do
 	t[best$k]=$(best "${t[restic$k]}" "${t[borg$k]}") w[best$k]=$(best "${w[restic$k]}" "${w[borg$k]}")
@@ -192,9 +192,10 @@ for p in restic borg best floor; do
 done
 echo "(bytes = growth of the store or repository; abur's payloads alone: $(mib "$abur_payload") MiB.  RSS, I/O:"
 echo " max RSS and the kernel's write accounting of the process on the update night (I/O includes its"
-echo " caches outside the repository); RSS2: max RSS on the unchanged night.  Ratios below 1.00 mean"
-echo " abur is faster or smaller; best = the better of restic and borg per column.  restic encrypts"
-echo " always (AES-256 + Poly1305); borg runs unencrypted (-e none);"
+echo " caches outside the repository); RSS2, I/O2: the same on the unchanged night (abur: its stat"
+echo " cache in state_dir, on the system disk).  Ratios below 1.00 mean abur is faster or smaller;"
+echo " best = the better of restic and borg per column.  restic encrypts always (AES-256 + Poly1305);"
+echo " borg runs unencrypted (-e none);"
 echo " compression: abur zstd -$level, $threads threads; borg zstd,$level; restic auto (zstd default level);"
 echo " floor: tar | zstd -$level -T$threads of just the changed files.)"
 goal() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
