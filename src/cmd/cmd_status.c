@@ -37,7 +37,7 @@ static void print_os_text(const struct comp_summary *cs)
 	char when[32];
 	struct update_info u;
 
-	if (!cs->seal)
+	if (!IS_ENABLED(CONFIG_IMAGE) || !cs->seal)
 		return;
 	printf("  seal: g%06llu at %s\n", (unsigned long long)cs->seal->seq,
 	       fmt_time(cs->seal->m.time, when, sizeof(when)));

@@ -134,12 +134,21 @@ bool startswith(const char *s, const char *prefix)
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The first buffer: the file's own size (and one byte to see its end),
+ * else a page; never all of max, which may be hundreds of MiB. */
+static size_t first_cap(const struct stat *st, size_t max)
+{
+	size_t cap = S_ISREG(st->st_mode) && st->st_size > 0 ? (size_t)st->st_size + 1 : 4096;
+
+	return cap < max + 1 ? cap : max + 1;
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf;
-	size_t n = 0;
+	size_t n = 0, cap;
 
 	if (fd < 0)
 		return abur_fail(-errno, "%s: %m", path);
@@ -149,9 +158,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	 * bytes actually read count against max. */
 	if (S_ISREG(st.st_mode) && st.st_blocks > 0 && (uint64_t)st.st_size > max)
 		return abur_fail(-EFBIG, "%s: larger than %zu bytes", path, max);
-	buf = xmalloc(max + 1);
+	cap = first_cap(&st, max);
+	buf = xmalloc(cap);
 	for (;;) {
-		ssize_t k = read(fd, buf + n, max + 1 - n);
+		if (n == cap) { /* it grew, or its size was not its size: double, up to max + 1 */
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t k = read(fd, buf + n, cap - n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -167,6 +181,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 			return abur_fail(-EFBIG, "%s: larger than %zu bytes", path, max);
 		}
 	}
+	if (n == cap)
+		buf = xrealloc(buf, cap + 1);
 	buf[n] = '\0';
 	*out = buf;
 	if (len)
