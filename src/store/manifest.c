@@ -65,6 +65,10 @@ static int bad(struct mparse *p, int line, const char *what, const char *v)
 	return -EINVAL;
 }
 
+/* 9999-12-31T23:59:59Z: gmtime_r() and a four-digit year hold any time
+ * up to it (a larger one crashed manifest_format() and abur list). */
+#define MANIFEST_TIME_MAX 253402300799ULL
+
 static int parse_u64(const char *v, uint64_t *out)
 {
 	return parse_uint(v, 0, UINT64_MAX >> 1, out);
@@ -88,7 +92,7 @@ static int gen_key(struct mparse *p, const char *k, const char *v, int line)
 	} else if (streq(k, "trigger") && !m->trigger && *v) {
 		m->trigger = xstrdup(v);
 		p->have[2] = true;
-	} else if (streq(k, "time") && parse_u64(v, &u) == 0) {
+	} else if (streq(k, "time") && parse_uint(v, 0, MANIFEST_TIME_MAX, &u) == 0) {
 		m->time = (int64_t)u;
 		p->have[3] = true;
 	} else if (streq(k, "time_utc")) {
@@ -162,7 +166,8 @@ static int on_line(void *user, const char *section, const char *key, const char 
 		m->sources[m->nsources++] = xstrdup(value);
 		return 0;
 	}
-	if (streq(section, "extra")) {
+	if (streq(section, "extra") && *key) {
+		/* (an empty key would be written as " = v", which reads back as a continuation line) */
 		manifest_add_extra(m, key, value);
 		return 0;
 	}
