@@ -164,16 +164,12 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 	return abur_fail(-ENOENT, "g%06llu has no %s", (unsigned long long)g->seq, DATA_PAYLOAD);
 }
 
-/* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim)
+int restore_check_archive(struct archive *a, const struct restore_limits *lim)
 {
 	struct check ck = {.lim = lim};
-	struct archive *a;
 	struct archive_entry *e;
-	int r = open_data(s, g, lim, &a), k;
+	int r = 0, k;
 
-	if (r < 0)
-		return r;
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
 		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
@@ -182,13 +178,25 @@ static int check_archive(struct store *s, const struct generation *g, const stru
 			break;
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
-		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, archive_error_string(a));
+		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
+	set_free(&ck.files);
+	set_free(&ck.symlinks);
+	return r;
+}
+
+/* Pass 1: read everything, check every entry, check the hash. */
+static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim)
+{
+	struct archive *a;
+	int r = open_data(s, g, lim, &a);
+
+	if (r < 0)
+		return r;
+	r = restore_check_archive(a, lim);
 	if (r < 0)
 		payload_reader_discard(a); /* do not decompress the rest of a hostile stream */
 	else
 		r = payload_reader_close(a);
-	set_free(&ck.files);
-	set_free(&ck.symlinks);
 	return r;
 }
 

@@ -171,29 +171,41 @@ static int parse_line(struct daemon_state *st, struct comp_state **comp, char *l
 	return fd ? get_field(fd, st, val) : 0;
 }
 
+int state_parse(const char *text, size_t len, const char *name, struct daemon_state *st)
+{
+	_cleanup_free_ char *copy = NULL;
+	struct comp_state *comp = NULL;
+	char *line, *save = NULL;
+	int lineno = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (len > STATE_MAX || memchr(text, '\0', len))
+		return abur_fail(-EINVAL, "%s: not a state file", name);
+	copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (parse_line(st, &comp, line) < 0) {
+			state_free(st);
+			return abur_fail(-EINVAL, "%s: damaged near line %d", name, lineno);
+		}
+	}
+	return 0;
+}
+
 int state_load(const char *dir, struct daemon_state *st)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, STATE_FILE);
 	_cleanup_free_ char *text = NULL;
-	struct comp_state *comp = NULL;
-	char *line, *save = NULL;
 	size_t len;
-	int r, lineno = 0;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	r = read_file(path, STATE_MAX, &text, &len);
 	if (r < 0)
 		return abur_fail(r, "%s: %s", path, strerror(-r));
-	if (memchr(text, '\0', len))
-		return abur_fail(-EINVAL, "%s: not a state file", path);
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (parse_line(st, &comp, line) < 0) {
-			state_free(st);
-			return abur_fail(-EINVAL, "%s: damaged near line %d", path, lineno);
-		}
-	}
-	return 0;
+	return state_parse(text, len, path, st);
 }
 
 int state_save(const char *dir, const struct daemon_state *st)

@@ -46,6 +46,8 @@ struct daemon_state {
 /* Reads <dir>/daemon.state into st (zeroed first). -ENOENT when there is
  * none; -EINVAL on a damaged file (st is then empty). */
 int state_load(const char *dir, struct daemon_state *st) MUST_CHECK;
+/* The same from memory: text[0..len) of the file `name` (for messages). */
+int state_parse(const char *text, size_t len, const char *name, struct daemon_state *st) MUST_CHECK;
 /* Writes it with io_write_file_atomic(); creates dir. */
 int state_save(const char *dir, const struct daemon_state *st) MUST_CHECK;
 /* The entry for name, added (clean, all zero) when missing. */
