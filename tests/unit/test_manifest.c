@@ -271,6 +271,9 @@ static void unknown_section_or_key(void **state)
 	 * which reads back as a continuation of the key before it. */
 	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n= w\n[end]\n"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n[end]\n"), 0);
+	/* and a continuation line (added to the key before it, its " ; x" kept) */
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n  w ; x\n[end]\n"), -EINVAL);
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n \t\n[end]\n"), 0);
 }
 
 static void missing_required(void **state)
