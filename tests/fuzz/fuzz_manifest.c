@@ -14,7 +14,8 @@ static void same(const struct manifest *a, const struct manifest *b)
 	FUZZ_ASSERT(a->nsources == b->nsources && a->npayloads == b->npayloads && a->nextra == b->nextra,
 		    "counts differ after a round trip");
 	for (size_t i = 0; i < a->nsources; i++)
-		FUZZ_ASSERT(streq(a->sources[i], b->sources[i]), "source %zu differs", i);
+		FUZZ_ASSERT(streq(a->sources[i], b->sources[i]), "source %zu differs: '%s', back '%s'", i,
+			    a->sources[i], b->sources[i]);
 	for (size_t i = 0; i < a->npayloads; i++)
 		FUZZ_ASSERT(streq(a->payloads[i].name, b->payloads[i].name) &&
 				a->payloads[i].size == b->payloads[i].size &&
