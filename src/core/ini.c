@@ -110,3 +110,22 @@ int ini_walk(const char *text, size_t len, ini_cb cb, ini_syntax_cb syntax, void
 	}
 	return w.failed ? -EINVAL : 0;
 }
+
+/* The line number of the first continuation line (one that starts with a
+ * blank and is not blank), 0 when none. */
+int ini_continuation_line(const char *text, size_t len)
+{
+	int line = 1;
+
+	for (const char *p = text, *end = text + len; p < end; p++) {
+		if ((p == text || p[-1] == '\n') && (*p == ' ' || *p == '\t')) {
+			const char *q = p;
+			while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+				q++;
+			if (q < end && *q != '\n')
+				return line;
+		}
+		line += *p == '\n';
+	}
+	return 0;
+}

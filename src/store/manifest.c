@@ -179,27 +179,6 @@ static void syntax(void *user, int line, const char *what)
 	bad(user, line, what, NULL);
 }
 
-/* The line number of the first continuation line (one that starts with a
- * blank and is not blank), 0 when none.  manifest_format() writes none, and
- * the INI reader would add it to the key before it, with no inline
- * comment stripped. */
-static int continuation_line(const char *text, size_t len)
-{
-	int line = 1;
-
-	for (const char *p = text, *end = text + len; p < end; p++) {
-		if ((p == text || p[-1] == '\n') && (*p == ' ' || *p == '\t')) {
-			const char *q = p;
-			while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
-				q++;
-			if (q < end && *q != '\n')
-				return line;
-		}
-		line += *p == '\n';
-	}
-	return 0;
-}
-
 int manifest_parse(const char *text, size_t len, struct manifest *m)
 {
 	struct mparse p = {.m = m};
@@ -210,7 +189,8 @@ int manifest_parse(const char *text, size_t len, struct manifest *m)
 		return abur_fail(-EINVAL, "manifest larger than %d bytes", STORE_MANIFEST_MAX);
 	if (len == 0 || text[len - 1] != '\n')
 		return abur_fail(-EINVAL, "manifest truncated (no final newline)");
-	r = continuation_line(text, len);
+	/* manifest_format() writes none; the reader would keep its " ; comment" */
+	r = ini_continuation_line(text, len);
 	if (r)
 		return abur_fail(-EINVAL, "manifest line %d: continuation line", r);
 	r = ini_walk(text, len, on_line, syntax, &p);
