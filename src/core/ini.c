@@ -1,5 +1,6 @@
 #include "ini.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <string.h>
 
@@ -56,6 +57,20 @@ static void check_syntax(struct walk *w, const char *line)
 	flag(w);
 }
 
+/* inih strips "value ; comment" on a key's line but not on a continuation
+ * line (one that starts with a blank): do it here, the same way. */
+static void strip_continuation_comment(char *s)
+{
+	if (*s != ' ' && *s != '\t')
+		return;
+	for (char *p = s + 1; *p; p++)
+		if (*p == ';' && isspace((unsigned char)p[-1])) {
+			p[0] = '\n';
+			p[1] = '\0';
+			return;
+		}
+}
+
 static char *reader(char *str, int num, void *stream)
 {
 	struct walk *w = stream;
@@ -79,6 +94,7 @@ static char *reader(char *str, int num, void *stream)
 	}
 	memcpy(str, w->p, take);
 	str[take] = '\0';
+	strip_continuation_comment(str);
 	if (take)
 		check_syntax(w, str);
 	section_header(w, str, take);

@@ -182,6 +182,10 @@ static void long_list_prints_back(void **state)
 	assert_int_equal(parse("[component c]\npaths = /a\v/b,\f/c\n"), 0);
 	assert_int_equal(cfg->comps[0].npaths, 3);
 	assert_string_equal(cfg->comps[0].paths[2], "/c");
+	/* a continuation line's inline comment is a comment too */
+	assert_int_equal(parse("[component c]\npaths = /a ; one\n  /b ; the cache\n"), 0);
+	assert_int_equal(cfg->comps[0].npaths, 2);
+	assert_string_equal(cfg->comps[0].paths[1], "/b");
 }
 
 static void long_line_and_nul(void **state)
