@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = manifest_format(&m);
 	/* Known, not fixed: a value that starts with ';' is written as "key = ;...",
 	 * which INI reads back as a comment (as in layout.ini).  Not read back. */
-	if (strstr(text, "= ;")) {
+	if (fuzz_ini_comment(text)) {
 		free(text);
 		manifest_clear(&m);
 		abur_fail_clear();
