@@ -72,6 +72,7 @@ ABUR_CMD(cmd_list);
 ABUR_CMD(cmd_status);
 ABUR_CMD(cmd_verify);
 ABUR_CMD(cmd_restore);
+ABUR_CMD(cmd_export);
 ABUR_CMD(cmd_seal);
 ABUR_CMD(cmd_reimage);
 ABUR_CMD(cmd_probe);

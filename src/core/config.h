@@ -17,6 +17,10 @@ struct abur_component {
 	size_t npaths;
 	char **excludes; /* absolute paths or fnmatch() patterns */
 	size_t nexcludes;
+	char **busy_locks; /* the package manager's locks: a capture waits while one is held */
+	size_t nbusy_locks;
+	char **changed_by; /* paths the package manager changes: the deferral rule's last change */
+	size_t nchanged_by;
 	enum comp_policy policy;
 	uint64_t quiet; /* seconds, policy = change */
 	unsigned keep;

@@ -111,6 +111,13 @@ static int put_part(struct archive *a, const struct diskimg_src *s, const struct
 	return r;
 }
 
+int diskimg_put_blob(struct archive *a, const char *name, const void *data, size_t len)
+{
+	int r = put_header(a, name, len, NULL);
+
+	return r < 0 ? r : put_bytes(a, data, len, name);
+}
+
 int diskimg_fill(struct archive *a, void *arg)
 {
 	const struct diskimg_src *s = arg;
@@ -121,9 +128,7 @@ int diskimg_fill(struct archive *a, void *arg)
 
 	for (size_t i = 0; i < s->l->nparts; i++)
 		total += s->l->parts[i].used;
-	r = put_header(a, "layout.ini", tlen, NULL);
-	if (r == 0)
-		r = put_bytes(a, s->layout_text, tlen, "layout.ini");
+	r = diskimg_put_blob(a, "layout.ini", s->layout_text, tlen);
 	if (r == 0)
 		r = put_header(a, "bootarea.bin", s->l->bootarea, NULL);
 	if (r == 0)
@@ -181,7 +186,7 @@ int diskimg_zero(struct diskimg_dst *d, uint64_t off, uint64_t len, const char *
 	return 0;
 }
 
-static int read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len)
+int diskimg_read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = xmalloc(cap + 1);
@@ -225,7 +230,7 @@ static int take_layout(struct archive *a, struct diskimg_dst *d)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r = read_small(a, "layout.ini", LAYOUT_MAX, &text, &len);
+	int r = diskimg_read_small(a, "layout.ini", LAYOUT_MAX, &text, &len);
 
 	if (r == 0)
 		r = layout_parse(text, len, &d->l);
@@ -249,7 +254,7 @@ static int take_layout(struct archive *a, struct diskimg_dst *d)
 static int take_bootarea(struct archive *a, struct diskimg_dst *d)
 {
 	uint64_t gap = layout_gap_start(&d->l);
-	int r = read_small(a, "bootarea.bin", BOOTAREA_MAX, &d->bootarea, &d->bootarea_len);
+	int r = diskimg_read_small(a, "bootarea.bin", BOOTAREA_MAX, &d->bootarea, &d->bootarea_len);
 
 	if (r < 0)
 		return r;

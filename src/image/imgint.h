@@ -124,6 +124,11 @@ struct diskimg_src {
 };
 /* A payload_spec fill callback: arg is a struct diskimg_src. */
 int diskimg_fill(struct archive *a, void *arg);
+/* One regular-file entry holding len bytes of data (mtime 0: repeatable). */
+int diskimg_put_blob(struct archive *a, const char *name, const void *data, size_t len) MUST_CHECK;
+/* The current entry's data (at most max bytes, else -EFBIG), NUL-terminated;
+ * caller frees. */
+int diskimg_read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len) MUST_CHECK;
 
 /* How far diskimg_extract() goes. */
 enum diskimg_mode {

@@ -7,17 +7,20 @@
 #include "core/blk.h"
 #include "image.h"
 #include "imgint.h"
+#include "osbase.h"
+#include "osraw.h"
+#include "osupd.h"
 #include "rootfs.h"
 
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
 {
 	struct gen_list l = {0};
-	const struct generation *g;
+	const struct generation *g = NULL;
 	const char *v;
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
-	if (r == 0)
-		r = store_newest_valid(s, &l, false, store_os_base_max(s), &g, NULL);
+	if (r == 0 && !(g = osupd_newest_seal(&l, store_os_base_max(s))))
+		r = -ENOENT;
 	if (r < 0) {
 		gen_list_free(&l);
 		return abur_fail(-ENOENT, "the store holds no os image");
@@ -72,6 +75,31 @@ static int scan_disk(const char *dev, int fd, struct layout *l, uint64_t *used)
 	return r;
 }
 
+/* What an update capture compares with: the raw areas' hashes, and which
+ * filesystems have a base index. */
+static int base_extra(struct manifest *m, const struct disk_info *d, int fd, const struct layout *l,
+		      const struct osbase *b)
+{
+	size_t nraw;
+	_cleanup_free_ struct osraw *raw = osraw_list(l, &nraw);
+	char *parts = xstrdup("");
+	int r = osraw_hash(fd, d->dev, raw, nraw);
+
+	for (size_t i = 0; r == 0 && i < nraw; i++) {
+		_cleanup_free_ char *key = xasprintf("raw_%s", raw[i].name);
+		manifest_add_extra(m, key, raw[i].sha);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		char *more = xasprintf("%s%s%u", parts, i ? " " : "", b->fs[i].part);
+		free(parts);
+		parts = more;
+	}
+	if (b->n)
+		manifest_add_extra(m, "index", parts);
+	free(parts);
+	return r;
+}
+
 /* What goes into layout.ini must obey the rules reimage checks and read
  * back as the same text: a name or type that would not is refused now,
  * not when the disk is restored. */
@@ -95,12 +123,12 @@ static int check_storable(const char *dev, const struct layout *l, const char *t
 }
 
 static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
-		     struct layout *l, const struct seal_opts *o, struct seal_result *res)
+		     struct layout *l, const struct seal_opts *o, struct osbase *base, struct seal_result *res)
 {
 	_cleanup_free_ char *text = layout_format(l);
 	const struct abur_component *comp = config_component(cfg, IMAGE_COMPONENT);
 	struct diskimg_src src = {.dev = d->dev, .fd = fd, .l = l, .layout_text = text};
-	struct payload_spec spec = {IMAGE_PAYLOAD, diskimg_fill, &src};
+	struct payload_spec spec[] = {{IMAGE_PAYLOAD, diskimg_fill, &src}, {OSBASE_PAYLOAD, osbase_fill, base}};
 	const char *sources[] = {d->dev};
 	char digest[SHA256_HEX_LEN];
 	struct manifest m = {0};
@@ -117,6 +145,13 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	 * holds: the same text means the same disk captured the same way. */
 	sha256_hex(text, strlen(text), digest);
 	seal_extra(&m, d, l, res->used_bytes);
+	free(base->layout_text);
+	base->layout_text = xstrdup(text);
+	r = base_extra(&m, d, fd, l, base);
+	if (r < 0) {
+		manifest_clear(&m);
+		return r;
+	}
 	struct commit_info ci = {.component = IMAGE_COMPONENT,
 				 .trigger = "seal",
 				 .content_digest = digest,
@@ -125,7 +160,7 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 				 .nsources = 1,
 				 .keep = comp ? comp->keep : 2,
 				 .extra = &m};
-	r = store_commit(s, &ci, &spec, 1, &res->seq);
+	r = store_commit(s, &ci, spec, ARRAY_SIZE(spec), &res->seq);
 	manifest_clear(&m);
 	if (r == 0)
 		res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
@@ -211,6 +246,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	struct disk_info *d = NULL;
 	struct layout l = {0};
 	struct rootfs rf = {0};
+	struct osbase base = {0};
 	struct sealed sd = {0};
 	int fd = -1, r;
 
@@ -224,6 +260,8 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		r = rootfs_find(cfg, dev, &rf); /* mounts, looks, unmounts */
 	if (r == 0)
 		r = check_root(cfg, dev, &rf);
+	if (r == 0) /* what later update captures compare with */
+		r = osbase_scan(d, dev, &base);
 	if (r == 0) {
 		fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
 		if (fd < 0)
@@ -234,7 +272,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	if (r == 0) {
 		l.root = rf.num;
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		r = commit_os(cfg, s, d, fd, &l, o, res);
+		r = commit_os(cfg, s, d, fd, &l, o, &base, res);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -251,6 +289,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	free(sd.names);
 	free(sd.seqs);
 	(void)rootfs_release(&rf);
+	osbase_free(&base);
 	layout_free(&l);
 	disk_info_free(d);
 	return r;

@@ -287,6 +287,33 @@ static ssize_t effective_pin(struct store *s, const char *component, const struc
 	return -1;
 }
 
+/* Adds to keep[] every generation a kept one needs (store_needs()).  Not
+ * what those need in turn: a generation names everything a restore of it
+ * reads, and one kept only for its content is no restore point.  false
+ * when a kept generation's list is malformed: then nothing may go, since
+ * what it needs is unknown. */
+static bool keep_needed(const struct gen_list *l, bool *keep)
+{
+	_cleanup_free_ bool *by_policy = xcalloc(l->n ? l->n : 1, sizeof(bool));
+
+	memcpy(by_policy, keep, l->n * sizeof(bool));
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t *needs;
+		size_t n;
+		if (!by_policy[i])
+			continue;
+		if (store_needs(&l->g[i], &needs, &n) < 0) {
+			abur_fail_clear();
+			return false;
+		}
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < i; j++)
+				keep[j] |= l->g[j].seq == needs[k];
+		free(needs);
+	}
+	return true;
+}
+
 /* Generations of one component that may go, oldest first: not the pinned
  * one, not the newest valid one, nor invalid ones newer than it (kept for
  * inspection). */
@@ -303,9 +330,14 @@ static void removable(struct store *s, const char *component, struct victim **v,
 	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || store_verify(s, newest) < 0)
 		newest = NULL;
 	pin = effective_pin(s, component, &l);
+	_cleanup_free_ bool *keep = xcalloc(l.n ? l.n : 1, sizeof(bool));
+	for (size_t i = 0; newest && i < l.n; i++)
+		keep[i] = (ssize_t)i == pin || &l.g[i] == newest || l.g[i].seq > newest->seq;
+	if (newest && !keep_needed(&l, keep))
+		newest = NULL;
 	for (size_t i = 0; newest && i < l.n; i++) {
 		const struct generation *g = &l.g[i];
-		if ((ssize_t)i == pin || g == newest || g->seq > newest->seq)
+		if (keep[i])
 			continue;
 		*v = xrealloc(*v, (*nv + 1) * sizeof(**v));
 		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->rel), dir_usage(s, g->rel)};
@@ -393,32 +425,42 @@ static int make_room(struct store *s, const struct commit_info *info, const stru
 	return r;
 }
 
+/* What retention keeps: the pin, the newest valid one and anything newer
+ * (kept for inspection), `keep` more valid ones, and what those need. */
+static bool retained(struct store *s, const char *component, const struct gen_list *l, const struct generation *newest,
+		     unsigned keep, bool *out)
+{
+	ssize_t pin = effective_pin(s, component, l);
+	unsigned kept = 0;
+
+	for (size_t i = l->n; i-- > 0;) {
+		const struct generation *g = &l->g[i];
+		out[i] = (ssize_t)i == pin || g->seq >= newest->seq || (g->valid && kept < keep);
+		kept += out[i] && g->seq <= newest->seq && (ssize_t)i != pin;
+	}
+	return keep_needed(l, out);
+}
+
 int store_apply_retention(struct store *s, const char *component, unsigned keep)
 {
 	struct gen_list l;
 	const struct generation *newest = NULL;
-	unsigned kept = 0;
 	int removed = 0, r;
 	bool locked = false;
-	ssize_t pin;
 
 	r = store_list(s, component, &l);
 	if (r < 0)
 		return r;
-	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0) {
+	_cleanup_free_ bool *kept = xcalloc(l.n ? l.n : 1, sizeof(bool));
+	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || !retained(s, component, &l, newest, keep, kept)) {
 		gen_list_free(&l);
 		abur_fail_clear();
-		return 0; /* nothing valid: remove nothing */
+		return 0; /* nothing valid, or what is needed is unknown: remove nothing */
 	}
-	pin = effective_pin(s, component, &l);
 	for (size_t i = l.n; r == 0 && i-- > 0;) {
 		const struct generation *g = &l.g[i];
-		if ((ssize_t)i == pin || g->seq > newest->seq)
+		if (kept[i])
 			continue;
-		if (g == newest || (g->valid && kept < keep)) {
-			kept++;
-			continue;
-		}
 		/* Checked once, and only when something is to go (a seal pays nothing). */
 		if (!locked && store_verify(s, newest) < 0) {
 			abur_fail_clear();

@@ -545,3 +545,25 @@ int store_foreign(struct store *s, char ***out, size_t *n)
 	free(names);
 	return 0;
 }
+
+int store_needs(const struct generation *g, uint64_t **needs, size_t *n)
+{
+	const char *v = g->valid ? manifest_extra(&g->m, "needs") : NULL;
+	_cleanup_free_ char *copy = xstrdup(v ? v : "");
+	char *save = NULL;
+
+	*needs = NULL;
+	*n = 0;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		uint64_t seq;
+		if (parse_uint(w, 1, STORE_SEQ_MAX, &seq) < 0 || seq >= g->seq || *n >= 4096) {
+			free(*needs);
+			*needs = NULL;
+			*n = 0;
+			return abur_fail(-EBADMSG, "g%06llu: bad needs '%s'", (unsigned long long)g->seq, v);
+		}
+		*needs = xrealloc(*needs, (*n + 1) * sizeof(**needs));
+		(*needs)[(*n)++] = seq;
+	}
+	return 0;
+}

@@ -47,7 +47,8 @@ static bool is_hex64(const char *s)
 /* Exactly the names ABUR writes: a name off the flash becomes a path. */
 static bool is_payload_name(const char *s)
 {
-	static const char *const known[] = {STORE_PAYLOAD_DATA, STORE_PAYLOAD_DISK};
+	static const char *const known[] = {STORE_PAYLOAD_DATA,  STORE_PAYLOAD_DISK,  STORE_PAYLOAD_INDEX,
+					    STORE_PAYLOAD_STATE, STORE_PAYLOAD_FILES, STORE_PAYLOAD_RAW};
 
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if (streq(s, known[i]))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/io.h"
 #include "payload.h"
 #include "store_int.h"
 
@@ -425,19 +426,108 @@ static struct archive *disk_writer(void)
 }
 
 /* Pass 2: extract (the entries were all checked; checked again as we go). */
+/* Directory times.  libarchive sets an existing directory's times at once,
+ * and the entries placed in it afterwards move its mtime again; and a
+ * directory above the restored paths (etc for etc/vms) is no entry at all.
+ * So: the archive's directories' times, and each outside parent's times
+ * before its first change, are set again once the writer has closed,
+ * deepest first, every path opened beneath the root without following a
+ * symlink. */
+struct dirtime {
+	char *path;
+	struct timespec ts[2];
+	size_t depth;
+};
+
+struct dirtimes {
+	struct dirtime *v;
+	size_t n;
+	struct strset dirs; /* the archive's directories seen so far */
+};
+
+static size_t path_depth(const char *p)
+{
+	size_t d = 1;
+
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+static void dt_add(struct dirtimes *d, const char *path, const struct timespec ts[2])
+{
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	d->v[d->n++] = (struct dirtime){xstrdup(path), {ts[0], ts[1]}, path_depth(path)};
+}
+
+/* Before e is written: its parent's times, when the archive does not hold
+ * the parent and they are not recorded yet. */
+static void dt_note(struct dirtimes *d, int root, struct archive_entry *e)
+{
+	const char *path = archive_entry_pathname(e), *slash = strrchr(path, '/');
+	_cleanup_free_ char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+	struct stat st;
+
+	if (archive_entry_filetype(e) == AE_IFDIR) {
+		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
+					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+		dt_add(d, path, ts);
+		set_add(&d->dirs, path);
+	}
+	if (!parent || set_has(&d->dirs, parent))
+		return;
+	set_add(&d->dirs, parent); /* recorded once, before its first change */
+	_cleanup_close_ int fd = io_open_beneath(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		dt_add(d, parent, (struct timespec[2]){st.st_atim, st.st_mtim});
+	else
+		abur_fail_clear(); /* created by this restore: it has no times to keep */
+}
+
+static int cmp_deeper(const void *a, const void *b)
+{
+	size_t x = ((const struct dirtime *)a)->depth, y = ((const struct dirtime *)b)->depth;
+
+	return x > y ? -1 : x < y;
+}
+
+static int dt_apply(struct dirtimes *d, int root)
+{
+	int r = 0;
+
+	if (d->n)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_deeper);
+	for (size_t i = 0; i < d->n; i++) {
+		_cleanup_close_ int fd = io_open_beneath(root, d->v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (r == 0 && fd >= 0 && futimens(fd, d->v[i].ts) < 0)
+			r = abur_fail(-errno, "restore %s: setting its times: %m", d->v[i].path);
+		if (fd < 0)
+			abur_fail_clear(); /* not a directory we restored (a link on the way) */
+		free(d->v[i].path);
+	}
+	free(d->v);
+	set_free(&d->dirs);
+	return r;
+}
+
 static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim,
 		   const struct linkmap *map, size_t nmap)
 {
 	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
+	struct dirtimes dt = {0};
+	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct archive *a, *w;
 	struct archive_entry *e;
-	int r = open_data(s, g, lim, &a), k = ARCHIVE_OK;
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &a);
+	int k = ARCHIVE_OK;
 
 	if (r < 0)
 		return r;
 	w = disk_writer();
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
+		if (r == 0)
+			dt_note(&dt, root, e);
 		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
 			r = abur_fail(-EIO, "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 		if (r == 0 && archive_entry_size(e) > 0)
@@ -450,6 +540,9 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
 		r = abur_fail(-EIO, "restore: %s", archive_error_string(w));
 	archive_write_free(w);
+	int rt = dt_apply(&dt, root);
+	if (r == 0)
+		r = rt;
 	if (r < 0)
 		payload_reader_discard(a);
 	else

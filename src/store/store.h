@@ -42,6 +42,11 @@
 /* The payload names a manifest may hold (nothing else becomes a path). */
 #define STORE_PAYLOAD_DATA "data.tar.zst"
 #define STORE_PAYLOAD_DISK "disk.tar.zst"
+/* os seals and update generations (doc/design.md "Updates after delivery") */
+#define STORE_PAYLOAD_INDEX "index.tar.zst"
+#define STORE_PAYLOAD_STATE "state.tar.zst"
+#define STORE_PAYLOAD_FILES "files.tar.zst"
+#define STORE_PAYLOAD_RAW "raw.tar.zst"
 /* gNNNNNN holds six digits: the store refuses to commit past g999999. */
 #define STORE_SEQ_MAX 999999ULL
 /* Largest payload size a manifest may state (1 PiB). */
@@ -137,6 +142,12 @@ uint64_t generation_bytes(const struct generation *g);
  * it is not there or not valid. */
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq);
 
+/* The generations g needs to be restored ([extra] needs = "SEQ SEQ ...",
+ * each lower than g's own): retention keeps them while g is kept, and a
+ * restore of g verifies them too.  -EBADMSG when the list is malformed.
+ * *needs is malloc'd (NULL when none). */
+int store_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
+
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
 int store_verify(struct store *s, const struct generation *g) MUST_CHECK;
@@ -198,6 +209,19 @@ int payload_read_open(struct store *s, const struct generation *g, const char *n
 int payload_read_close(struct archive *a) MUST_CHECK;
 /* Frees a reader after an error without reading the rest of the stream. */
 void payload_read_discard(struct archive *a);
+
+/* abur export (src/store/export.c): a pax tar.zst written to path, a file
+ * outside the store, through the I/O layer.  It appears at path only once
+ * complete and synced (-EEXIST when path exists: nothing is overwritten). */
+struct store_archive;
+int store_archive_create(const char *path, struct store_archive **x, struct archive **a) MUST_CHECK;
+/* Ends the archive and publishes it; frees x and a. */
+int store_archive_finish(struct store_archive *x, struct archive *a) MUST_CHECK;
+/* Ends after a failure: nothing stays at path; frees x and a. */
+void store_archive_abort(struct store_archive *x, struct archive *a);
+/* Copies payload name of g (a standard pax tar.zst) to path, checking its
+ * hash and size against the manifest. */
+int store_export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
 
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */

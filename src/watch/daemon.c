@@ -11,6 +11,7 @@
 
 #include "core/io.h"
 #include "core/log.h"
+#include "core/pkgmgr.h"
 #include "core/parse.h"
 #include "daemon_int.h"
 #include "metrics.h"
@@ -101,6 +102,27 @@ static size_t collect(struct daemon *d, enum comp_policy policy, time_t now, tim
 	return n;
 }
 
+/* The os image, captured at every nightly run: its capture is the change
+ * check (a stat walk when nothing changed). */
+static bool nightly_disk(const struct abur_component *c)
+{
+	return c->type == COMP_DISK && c->policy == POLICY_NIGHTLY;
+}
+
+/* Its last change for the deferral rule: the package manager's, now while
+ * it holds its lock.  An ordinary log line is not the package manager's.
+ * A change time ahead of the clock (a clock set back, an image built
+ * elsewhere) cannot be placed: it does not defer (a held lock still does). */
+static time_t disk_last_change(const struct abur_component *c, time_t now)
+{
+	_cleanup_free_ char *lock = pkgmgr_locked(c, "/");
+	time_t t = pkgmgr_last_change(c, "/");
+
+	if (lock)
+		return now;
+	return t > now ? 0 : t;
+}
+
 static void nightly_decision(struct daemon *d, const struct sched_out *out)
 {
 	time_t now = dclock_now(&d->clk);
@@ -131,7 +153,8 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 		return;
 	for (size_t i = 0; i < d->cfg->ncomps; i++) {
 		const struct abur_component *c = &d->cfg->comps[i];
-		if (comp_watched(c) && c->policy == POLICY_NIGHTLY && state_comp(&d->st, c->name)->dirty)
+		if ((comp_watched(c) && c->policy == POLICY_NIGHTLY && state_comp(&d->st, c->name)->dirty) ||
+		    nightly_disk(c))
 			idx[n++] = i;
 	}
 	log_info("%s: %zu component(s) to back up", sched_reason_text(out->reason), n);
@@ -161,6 +184,12 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 		for (size_t i = 0; i < d->cfg->ncomps; i++) {
 			const struct abur_component *c = &d->cfg->comps[i];
 			const struct comp_state *cs;
+			if (nightly_disk(c)) {
+				time_t t = disk_last_change(c, now);
+				in.dirty = true;
+				if (t > in.last_change)
+					in.last_change = t;
+			}
 			if (!comp_watched(c) || c->policy != POLICY_NIGHTLY)
 				continue;
 			cs = state_comp(&d->st, c->name);
@@ -179,7 +208,9 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 	d->st.next_run = out.wake;
 	for (size_t i = 0; i < d->cfg->ncomps; i++) {
 		const struct abur_component *c = &d->cfg->comps[i];
-		if (comp_watched(c) && c->policy == POLICY_NIGHTLY) {
+		if (nightly_disk(c))
+			state_comp(&d->st, c->name)->next_run = out.wake;
+		else if (comp_watched(c) && c->policy == POLICY_NIGHTLY) {
 			struct comp_state *cs = state_comp(&d->st, c->name);
 			cs->next_run = cs->dirty ? out.wake : 0;
 		}

@@ -18,10 +18,20 @@
 #define ABUR_DAEMON_H
 
 #include "core/config.h"
+#include "store/store.h"
+
+/* Captures a type = disk component (os) into s at the nightly run, as
+ * backup_component() backs up a file component: res->unchanged, ->seq,
+ * ->payload_bytes, ->files; -EAGAIN with res->busy set (malloc'd) when it
+ * must wait (a busy file, the package manager at work).  The command layer
+ * passes the imaging module's capture; NULL when imaging is not built. */
+typedef int (*daemon_disk_fn)(const struct abur_config *cfg, struct store *s, const struct abur_component *c,
+			      const char *trigger, struct backup_result *res);
 
 struct daemon_opts {
 	const char *config_path; /* re-read on SIGHUP */
 	const char *store;       /* --store override, or NULL */
+	daemon_disk_fn disk_backup;
 };
 
 /* Runs until SIGTERM/SIGINT. *cfg may be replaced on reload (the caller

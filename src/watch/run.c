@@ -188,7 +188,8 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
 		state_set_text(&cs->result, msg);
 	}
-	learn_backed(d, s, c->name);
+	if (c->type == COMP_FILES) /* os has no digest to track: its capture is the check */
+		learn_backed(d, s, c->name);
 	if (cs->backed[0]) /* what was just captured is the content last seen */
 		memcpy(cs->seen, cs->backed, sizeof(cs->seen));
 	cs->last_backup = now;
@@ -218,6 +219,18 @@ static void store_unavailable(struct daemon *d, const size_t *idx, size_t n, int
 	}
 }
 
+/* A file component by the store; the disk image (os) by what the command
+ * layer handed the daemon. */
+static int backup_one(struct daemon *d, struct store *s, const struct abur_component *c, const char *trigger,
+		      const struct restore_limits *lim, struct backup_result *res)
+{
+	if (c->type == COMP_FILES)
+		return backup_component(s, c, "/", trigger, false, lim, res);
+	if (!d->opts->disk_backup)
+		return abur_fail(-ENOTSUP, "%s: this abur is built without disk imaging", c->name);
+	return d->opts->disk_backup(d->cfg, s, c, trigger, res);
+}
+
 void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *trigger)
 {
 	struct store *s = NULL;
@@ -241,7 +254,7 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 		struct restore_limits lim = {d->cfg->restore.max_total_size, d->cfg->restore.max_entries};
 		struct backup_result res = {0};
 		abur_fail_clear();
-		r = backup_component(s, c, "/", trigger, false, &lim, &res);
+		r = backup_one(d, s, c, trigger, &lim, &res);
 		record(d, c, s, r, &res);
 		backup_result_free(&res);
 	}
