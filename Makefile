@@ -19,7 +19,7 @@ BOARD := $(DEFAULT_BOARD)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
-PKGS := libarchive libzstd blkid inih $(if $(HAVE_LIBFDISK),fdisk) $(if $(HAVE_LIBEXT2FS),ext2fs)
+PKGS := libarchive libzstd blkid inih $(if $(HAVE_LIBFDISK),fdisk) $(if $(HAVE_LIBEXT2FS),ext2fs com_err)
 AUTOCONF := include/generated/autoconf.h
 
 CFLAGS ?= -O2 -g

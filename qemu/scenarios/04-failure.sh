@@ -25,21 +25,31 @@ scenario() {
 	fi
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 	narrate "Restored: power-on to login prompt took ${secs}s (QEMU TCG, no KVM)."
-	local got rec lic daemon
+	local got rec lic daemon ver drv shells legacy
+	ver=$(guest fail "cat /opt/vms/VERSION")
+	drv=$(guest fail "md5sum /lib/modules/extra/acme-cam.ko")
+	shells=$(guest fail "tail -1 /etc/shells")
+	legacy=$(guest fail "test -e /usr/share/vms/legacy-driver.txt && echo present || echo absent")
 	got=$(guest fail "cat /etc/vms/cameras.ini")
 	rec=$(guest fail "cat /etc/vms/recorder.ini")
 	lic=$(guest fail "cat /etc/vms/license.lic")
 	daemon=$(guest fail "pidof abur || ps | grep '[a]bur daemon'")
 	look "In the restored server, /etc/vms/recorder.ini is the newest backed-up one (fps = 30 since 22:30):"
 	printf '%s\n' "$rec" | show
+	look "and the server is as it was last night, not as delivered: VMS $ver, the camera driver, the changed"
+	look "system file; the file the update removed stays removed ($legacy):"
+	printf 'VERSION %s\ndriver %s\n/etc/shells ends with %s\n' "$ver" "$drv" "$shells" | show
 	if [ "$got" != "$want_cfg" ] || [ "$rec" != "$want_rec" ]; then
 		t_fail "config is not the newest backed-up one"
 	elif [ -z "$lic" ]; then
 		t_fail "license missing"
 	elif [ -z "$daemon" ]; then
 		t_fail "abur daemon is not running"
+	elif [ -f "$TMP/driver.md5" ] && { [ "$ver" != 5.3.0-rig ] || [ "$drv" != "$(cat "$TMP/driver.md5")" ] ||
+		[ "$shells" != /bin/rbash ] || [ "$legacy" != absent ]; }; then
+		t_fail "the update made after delivery did not come back: VERSION '$ver', driver '$drv', shells '$shells', legacy $legacy"
 	else
-		t_pass "4 failure: restored and booted in ${secs}s, newest config, license, daemon running"
+		t_pass "4 failure: restored and booted in ${secs}s, as last night: the update, newest config, license, daemon running"
 	fi
 	vm_poweroff fail
 }

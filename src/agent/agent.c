@@ -19,7 +19,9 @@ struct agent {
 	char *dev;
 	struct disk_info *disk;
 	struct agent_facts f;
-	uint64_t os_seq; /* the os generation that verified */
+	uint64_t os_seq;  /* the os generation that verified */
+	uint64_t upd_seq; /* its newest update (applied if it verifies), 0: none */
+	int64_t upd_time;
 	int64_t os_time;
 	uint64_t required;
 	struct report rep;
@@ -74,10 +76,13 @@ static void find_os_image(struct agent *ag, bool deep)
 	ag->f.store = ST_NO_IMAGE;
 	if (store_list(ag->s, IMAGE_COMPONENT, &l) < 0)
 		return;
-	if (store_newest_valid(ag->s, &l, deep, 0, &g, NULL) == 0) {
+	if (store_newest_valid(ag->s, &l, deep, store_os_base_max(ag->s), &g, NULL) == 0) {
+		const struct generation *u = image_newest_update(&l, g);
 		ag->f.store = ST_IMAGE_OK;
 		ag->os_seq = g->seq;
 		ag->os_time = g->m.time;
+		ag->upd_seq = u ? u->seq : 0;
+		ag->upd_time = u ? u->m.time : 0;
 	}
 	gen_list_free(&l);
 	abur_fail_clear();
@@ -159,8 +164,13 @@ static void show_plan(struct agent *ag, const char *what)
 	say(ag, "PLAN: %s", what);
 	say(ag, "  disk:   %s  model %s  serial %s  %.1f GB  (%s)", ag->dev, ag->disk->model, ag->disk->serial,
 	    (double)ag->disk->size / 1e9, disk_class_name(ag->disk->cls));
-	if (ag->o->mode == MODE_RESTORE)
+	if (ag->o->mode == MODE_RESTORE || ag->o->mode == MODE_AUTO)
 		say(ag, "  image:  os g%06llu sealed %s", (unsigned long long)ag->os_seq, when);
+	if (ag->upd_seq && (ag->o->mode == MODE_RESTORE || ag->o->mode == MODE_AUTO)) {
+		fmt_time(ag->upd_time, when, sizeof(when));
+		say(ag, "  update: os g%06llu captured %s (the newest; an older one, or none, if it fails its check)",
+		    (unsigned long long)ag->upd_seq, when);
+	}
 }
 
 /* Asks for the disk serial; an unanswered prompt does nothing. */
@@ -202,11 +212,19 @@ static enum agent_result do_reimage(struct agent *ag)
 	r = image_reimage(ag->cfg, ag->s, ag->dev, &ro, &res);
 	if (r < 0) {
 		say(ag, "REIMAGE FAILED: %s", abur_errmsg(r));
+		free(res.update_why);
 		return AGENT_FAILED;
 	}
 	set_attempts(ag, 0);
-	say(ag, "RESTORED: %s from os g%06llu, %u settings components, %.1f MB written", ag->dev,
-	    (unsigned long long)res.seq, res.components, (double)res.written / 1e6);
+	if (res.update_skipped)
+		say(ag, "passed over %llu damaged os update(s): %s", (unsigned long long)res.update_skipped,
+		    res.update_why);
+	free(res.update_why);
+	char upd[32] = "none";
+	if (res.update)
+		snprintf(upd, sizeof(upd), "g%06llu", (unsigned long long)res.update);
+	say(ag, "RESTORED: %s from os g%06llu, update %s, %u settings components, %.1f MB written", ag->dev,
+	    (unsigned long long)res.seq, upd, res.components, (double)res.written / 1e6);
 	return AGENT_DONE;
 }
 

@@ -13,6 +13,22 @@
 
 #define STORE_MIN (64ULL << 20)
 
+/* The bytes copied are the image's own: partition 1 inside the file,
+ * after sector 0 (a truncated image would fail half-way through the copy). */
+static int check_image_size(const char *image, uint64_t p1_start, uint64_t end)
+{
+	uint64_t size;
+	int r = blk_size(image, &size);
+
+	if (r < 0)
+		return r;
+	if (p1_start < 512 || end <= p1_start || end > size)
+		return abur_fail(
+		    -EINVAL, "%s: partition 1 (bytes %llu to %llu) does not lie inside the image (%llu bytes)", image,
+		    (unsigned long long)p1_start, (unsigned long long)end, (unsigned long long)size);
+	return 0;
+}
+
 /* Partition 1 of the flash image: where the boot area ends. */
 static int image_boot_end(const char *image, uint64_t *end, uint64_t *p1_start)
 {
@@ -32,13 +48,28 @@ static int image_boot_end(const char *image, uint64_t *end, uint64_t *p1_start)
 		r = 0;
 	}
 	blkid_free_probe(pr);
-	return r < 0 ? abur_fail(r, "%s: not an ABUR flash image (no DOS partition 1)", image) : 0;
+	if (r < 0)
+		return abur_fail(r, "%s: not an ABUR flash image (no DOS partition 1)", image);
+	return check_image_size(image, *p1_start, *end);
 }
 
 static int same_device(const char *a, const char *b)
 {
 	struct stat x, y;
 	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_rdev == y.st_rdev;
+}
+
+/* The flash image and the table written after it count 512-byte sectors. */
+static int check_sector_size(const char *dev)
+{
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	unsigned ss;
+	int r = fd < 0 ? abur_fail(-errno, "%s: %m", dev) : blk_sector_size(fd, dev, &ss);
+
+	if (r == 0 && ss != 512)
+		r = abur_fail(-EINVAL, "%s has %u-byte logical sectors; the flash image needs 512-byte sectors", dev,
+			      ss);
+	return r;
 }
 
 static int check_target(const struct abur_config *cfg, const char *dev, const struct flash_install_opts *o,
@@ -60,13 +91,14 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 	if ((r = image_probe(dev, NULL, &d)) < 0)
 		return r;
 	*size = d->size;
-	if (d->size < need)
+	r = check_sector_size(dev);
+	if (r == 0 && d->size < need)
 		r = abur_fail(-ENOSPC, "%s holds %s; the flash needs at least %s", dev, fmt_bytes(d->size, b1, 32),
 			      fmt_bytes(need, b2, 32));
-	else if (d->cls != DISK_BLANK && !streq(o->confirm, d->serial))
+	else if (r == 0 && d->cls != DISK_BLANK && !streq(o->confirm, d->serial))
 		r = abur_fail(-EPERM, "%s is not blank (%s: %s): give --yes=%s to overwrite it", dev,
 			      disk_class_name(d->cls), d->reason, d->serial);
-	else if (sys_unknown && !streq(o->confirm, d->serial))
+	else if (r == 0 && sys_unknown && !streq(o->confirm, d->serial))
 		r = abur_fail(-EPERM, "cannot tell which disk is the system disk ([disk] system = %s): give --yes=%s",
 			      cfg->disk.system, d->serial);
 	disk_info_free(d);

@@ -43,10 +43,20 @@ void abur_usage(FILE *f);
 /* Opens the store from --store or [flash] store; logs and returns
  * EXIT_FAIL (or EXIT_USAGE for a bad configuration) on failure. */
 int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s) MUST_CHECK;
+/* Warns on stderr about every entry of the store that is not ABUR's. */
+void warn_foreign(struct store *s, const char *cmd);
 /* The named component, or NULL after a usage error naming it. */
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
+/* --generation VALUE: 0, or EXIT_USAGE after a usage error naming it. */
+int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq) MUST_CHECK;
+/* A command-line value stored as one manifest or state value (--trigger):
+ * 1..max printable ASCII characters, none of = [ ] ; # " \, no space at
+ * either end. 0, or EXIT_USAGE after a usage error naming it (escaped). */
+int ctx_check_value(const struct cmd *self, const char *what, const char *v, size_t max) MUST_CHECK;
+/* v, cut and with anything but printable ASCII as \xHH, for messages. */
+const char *cli_escape(const char *v, char *buf, size_t n);
 
 const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);
@@ -62,6 +72,7 @@ ABUR_CMD(cmd_list);
 ABUR_CMD(cmd_status);
 ABUR_CMD(cmd_verify);
 ABUR_CMD(cmd_restore);
+ABUR_CMD(cmd_export);
 ABUR_CMD(cmd_seal);
 ABUR_CMD(cmd_reimage);
 ABUR_CMD(cmd_probe);

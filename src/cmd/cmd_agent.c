@@ -28,6 +28,9 @@ static char *cmdline_value(const char *key)
 	return NULL;
 }
 
+/* --timeout: a prompt waits at most a day (and fits the unsigned). */
+#define PROMPT_TIMEOUT_MAX 86400
+
 int cmd_agent(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
@@ -39,6 +42,7 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 	const char *mode = getenv("ABUR_MODE"), *confirm = getenv("ABUR_CONFIRM");
 	struct agent_opts o = {.prompt_timeout = 60, .in = stdin, .out = stdout};
 	struct progress bar;
+	char esc[160];
 	uint64_t t;
 	int c, r;
 
@@ -47,7 +51,10 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 			mode = optarg;
 		else if (c == 'y')
 			confirm = optarg;
-		else if (c == 't' && parse_duration(optarg, &t) == 0)
+		else if (c == 't' && (parse_duration(optarg, &t) < 0 || t > PROMPT_TIMEOUT_MAX))
+			return cmd_usage_error(self, "--timeout '%s': expected a duration up to 1d (60s, 5m)",
+					       cli_escape(optarg, esc, sizeof(esc)));
+		else if (c == 't')
 			o.prompt_timeout = (unsigned)t;
 		else
 			return cmd_usage_error(self, "bad option");

@@ -2,54 +2,167 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "abur/kconfig.h"
 #include "cmd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "image/image.h"
+
+/* --trigger: one manifest value. */
+#define TRIGGER_MAX 64
 
 struct outcome {
-	int written, unchanged, failed;
+	int written, unchanged, failed, deferred;
 };
+
+/* deferred: a file kept changing (the result says which). */
+static void count(struct outcome *o, int r, bool unchanged, bool deferred)
+{
+	if (r == -EAGAIN && deferred)
+		o->deferred++;
+	else if (r < 0)
+		o->failed++;
+	else if (unchanged)
+		o->unchanged++;
+	else
+		o->written++;
+}
+
+static const char *result_name(int r, const struct backup_result *res)
+{
+	if (r == -EAGAIN && res->busy)
+		return "deferred";
+	return r < 0 ? "error" : res->unchanged ? "unchanged" : "written";
+}
+
+static void report_json(struct json *j, const struct abur_component *c, int r, const struct backup_result *res)
+{
+	json_obj_begin(j, NULL);
+	json_str(j, "component", c->name);
+	json_str(j, "result", result_name(r, res));
+	if (r < 0)
+		json_str(j, "error", abur_errmsg(r));
+	if (res->busy)
+		json_str(j, "busy", res->busy);
+	if (r == 0 && !res->unchanged) {
+		json_uint(j, "generation", res->seq);
+		json_uint(j, "payload_bytes", res->payload_bytes);
+		json_uint(j, "entries", res->files);
+	}
+	json_uint(j, "skipped", res->nskipped);
+	json_arr_begin(j, "skipped_files");
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		json_str(j, NULL, res->skipped[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
 
 static void report(struct ctx *ctx, struct json *j, const struct abur_component *c, int r,
 		   const struct backup_result *res)
 {
 	char b[32];
 
-	if (ctx->json) {
-		json_obj_begin(j, NULL);
-		json_str(j, "component", c->name);
-		json_str(j, "result", r < 0 ? "error" : res->unchanged ? "unchanged" : "written");
-		if (r < 0)
-			json_str(j, "error", abur_errmsg(r));
-		else if (!res->unchanged) {
-			json_uint(j, "generation", res->seq);
-			json_uint(j, "payload_bytes", res->payload_bytes);
-			json_uint(j, "entries", res->files);
-		}
-		json_obj_end(j);
-	} else if (r < 0) {
+	if (ctx->json)
+		return report_json(j, c, r, res);
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		log_warn("%s: skipped %s: a restore cannot create it", c->name, res->skipped[i]);
+	if (res->nskipped > BACKUP_SKIPPED_MAX)
+		log_warn("%s: skipped %llu more special files", c->name,
+			 (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+	if (r == -EAGAIN && res->busy)
+		log_warn("%s: backup deferred: %s", c->name, abur_errmsg(r));
+	else if (r < 0)
 		log_error("%s: backup failed: %s", c->name, abur_errmsg(r));
-	} else if (res->unchanged) {
+	else if (res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
-	} else {
+	else
 		printf("%s: g%06llu written (%llu entries, %s)\n", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, fmt_bytes(res->payload_bytes, b, sizeof(b)));
-	}
 }
 
 static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
 		       const char *root, const char *trigger, struct outcome *o)
 {
+	struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
 	struct backup_result res;
-	int r = backup_component(s, c, root, trigger, false, &res);
+	int r = backup_component(s, c, root, trigger, false, &lim, &res);
 
 	report(ctx, j, c, r, &res);
-	if (r < 0)
-		o->failed++;
-	else if (res.unchanged)
-		o->unchanged++;
+	count(o, r, res.unchanged, res.busy != NULL);
+	backup_result_free(&res);
+}
+
+static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res)
+{
+	char b[32];
+
+	if (ctx->json) {
+		json_obj_begin(j, NULL);
+		json_str(j, "component", IMAGE_COMPONENT);
+		json_str(j, "result",
+			 r == -EAGAIN     ? "deferred"
+			 : r < 0          ? "error"
+			 : res->unchanged ? "unchanged"
+					  : "written");
+		if (r < 0)
+			json_str(j, "error", abur_errmsg(r));
+		json_uint(j, "base", res->base);
+		if (r == 0 && !res->unchanged) {
+			json_uint(j, "generation", res->seq);
+			json_uint(j, "payload_bytes", res->payload_bytes);
+		}
+		json_uint(j, "added", res->added);
+		json_uint(j, "changed", res->changed);
+		json_uint(j, "deleted", res->deleted);
+		json_uint(j, "metadata", res->metadata);
+		json_uint(j, "new_bytes", res->new_bytes);
+		json_uint(j, "raw_stored", res->raw_stored);
+		json_obj_end(j);
+		return;
+	}
+	if (r == -EAGAIN)
+		log_warn("%s: deferred: %s", IMAGE_COMPONENT, abur_errmsg(r));
+	else if (r < 0)
+		log_error("%s: capture failed: %s", IMAGE_COMPONENT, abur_errmsg(r));
+	else if (res->unchanged)
+		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
+		       (unsigned long long)res->base);
 	else
-		o->written++;
+		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
+		       "metadata only; %s new, %u raw areas; %s stored)\n",
+		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
+		       (unsigned long long)res->added, (unsigned long long)res->changed,
+		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
+		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
+		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
+	if (r == 0 && res->unmounted)
+		log_warn("%s: %u sealed filesystem(s) not mounted under the root: not captured", IMAGE_COMPONENT,
+			 res->unmounted);
+	if (r == 0 && res->skipped_updates)
+		log_warn("%s: %llu newer update generation(s) did not read back; compared with an older one",
+			 IMAGE_COMPONENT, (unsigned long long)res->skipped_updates);
+}
+
+static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const char *root, const char *trigger,
+		       struct outcome *o)
+{
+	struct capture_result res;
+	int r = image_capture(ctx->cfg, s, root, trigger, &res);
+
+	report_os(ctx, j, r, &res);
+	count(o, r, res.unchanged, true);
+}
+
+/* Without names, os is captured when its policy asks for it and there is a
+ * seal to capture against. */
+static bool os_due(struct store *s, const struct abur_component *k)
+{
+	if (!IS_ENABLED(CONFIG_IMAGE) || k->policy == POLICY_MANUAL)
+		return false;
+	if (image_sealed_info(s, NULL, NULL, NULL) == 0)
+		return true;
+	abur_fail_clear();
+	return false;
 }
 
 int cmd_backup(struct ctx *ctx, int argc, char **argv)
@@ -64,7 +177,9 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't')
+		if (c == 't' && (r = ctx_check_value(self, "--trigger", optarg, TRIGGER_MAX)))
+			return r;
+		else if (c == 't')
 			trigger = optarg;
 		else if (c == 'r')
 			root = optarg;
@@ -77,8 +192,9 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 		const struct abur_component *k = ctx_component(ctx, argv[i], self);
 		if (!k)
 			return EXIT_USAGE;
-		if (k->type != COMP_FILES)
-			return cmd_usage_error(self, "'%s' is the disk image: use 'abur seal'", k->name);
+		if (k->type != COMP_FILES && !IS_ENABLED(CONFIG_IMAGE))
+			return cmd_usage_error(self, "'%s' is the disk image: this abur is built without imaging",
+					       k->name);
 	}
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
@@ -92,6 +208,8 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 			named |= streq(argv[a], k->name);
 		if (named && k->type == COMP_FILES)
 			backup_one(ctx, s, &j, k, root, trigger, &o);
+		else if (k->type == COMP_DISK && IS_ENABLED(CONFIG_IMAGE) && (optind < argc ? named : os_due(s, k)))
+			capture_os(ctx, s, &j, root, trigger, &o);
 	}
 	if (ctx->json) {
 		json_arr_end(&j);
@@ -100,5 +218,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	store_close(s);
 	if (o.failed)
 		return EXIT_FAIL;
+	if (o.deferred) /* a file kept changing: the next run tries again */
+		return EXIT_DEFERRED;
 	return o.written ? EXIT_OK : EXIT_NOTHING;
 }

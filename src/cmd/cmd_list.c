@@ -1,10 +1,43 @@
 /* abur list [COMPONENT]: every stored generation. */
+#include "abur/kconfig.h"
 #include "cmd.h"
 #include "core/json.h"
+#include "image/image.h"
+
+static bool update_of(const struct generation *g, struct update_info *u)
+{
+	return IS_ENABLED(CONFIG_IMAGE) && image_update_info(g, u);
+}
+
+static void update_json(struct json *j, const struct update_info *u)
+{
+	json_obj_begin(j, "update");
+	json_uint(j, "base", u->base);
+	json_uint(j, "added", u->added);
+	json_uint(j, "changed", u->changed);
+	json_uint(j, "deleted", u->deleted);
+	json_uint(j, "metadata", u->metadata);
+	json_uint(j, "new_bytes", u->new_bytes);
+	json_str(j, "needs", u->needs);
+	json_obj_end(j);
+}
+
+/* "update of g000001: +3 ~2 -1 m1, 1.2 MiB new" */
+static char *update_note(const struct update_info *u)
+{
+	char b[32];
+
+	return xasprintf("update of g%06llu: +%llu ~%llu -%llu m%llu, %s new, needs %s", (unsigned long long)u->base,
+			 (unsigned long long)u->added, (unsigned long long)u->changed, (unsigned long long)u->deleted,
+			 (unsigned long long)u->metadata, fmt_bytes(u->new_bytes, b, sizeof(b)),
+			 u->needs ? u->needs : "-");
+}
 
 static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const struct generation *g)
 {
 	char when[32] = "-", size[32];
+	struct update_info u;
+	bool upd = update_of(g, &u);
 
 	if (ctx->json) {
 		json_obj_begin(j, NULL);
@@ -17,6 +50,8 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 			json_uint(j, "payload_bytes", generation_bytes(g));
 			json_bool(j, "pinned", g->m.pinned);
 			json_str(j, "content_digest", g->m.content_digest);
+			if (upd)
+				update_json(j, &u);
 		} else {
 			json_str(j, "problem", g->problem);
 		}
@@ -25,9 +60,10 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 	}
 	if (g->valid)
 		fmt_time(g->m.time, when, sizeof(when));
-	printf("%-10s g%06llu  %-19s  %-8s %10s  %s%s\n", comp, (unsigned long long)g->seq, when,
+	_cleanup_free_ char *note = upd ? update_note(&u) : NULL;
+	printf("%-10s g%06llu  %-19s  %-8s %10s  %s%s%s\n", comp, (unsigned long long)g->seq, when,
 	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(generation_bytes(g), size, sizeof(size)) : "-",
-	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem);
+	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem, note ? note : "");
 }
 
 int cmd_list(struct ctx *ctx, int argc, char **argv)
@@ -67,6 +103,8 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	free(names);
 	if (r < 0)
 		fprintf(stderr, "abur list: %s\n", abur_errmsg(r));
+	else
+		warn_foreign(s, "list");
 	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

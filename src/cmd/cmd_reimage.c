@@ -1,4 +1,4 @@
-/* abur reimage --disk DEV [--generation N] [--yes=SERIAL] */
+/* abur reimage --disk DEV [--generation N] [--no-update] [--yes=SERIAL] */
 #include <getopt.h>
 
 #include "cmd.h"
@@ -16,6 +16,12 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 		printf("reimaged %s from os g%06llu (%s written), restored %u file component%s\n", disk,
 		       (unsigned long long)res->seq, fmt_bytes(res->written, b1, sizeof(b1)), res->components,
 		       res->components == 1 ? "" : "s");
+		if (res->update)
+			printf("applied os update g%06llu: %llu files written, %llu paths removed, %u raw areas\n",
+			       (unsigned long long)res->update, (unsigned long long)res->update_files,
+			       (unsigned long long)res->update_deleted, res->update_raw);
+		else
+			printf("no os update applied: the server is as sealed\n");
 		return;
 	}
 	json_init(&j, stdout, false);
@@ -23,6 +29,8 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 	json_str(&j, "event", "reimaged");
 	json_str(&j, "disk", disk);
 	json_uint(&j, "generation", res->seq);
+	json_uint(&j, "update", res->update);
+	json_uint(&j, "update_skipped", res->update_skipped);
 	json_uint(&j, "written", res->written);
 	json_uint(&j, "components", res->components);
 	json_obj_end(&j);
@@ -57,10 +65,13 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 
 int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"disk", required_argument, NULL, 'd'},    {"generation", required_argument, NULL, 'g'},
-	    {"yes", required_argument, NULL, 'y'},     {"no-settings", no_argument, NULL, 'n'},
-	    {"settings-only", no_argument, NULL, 's'}, {}};
+	static const struct option opts[] = {{"disk", required_argument, NULL, 'd'},
+					     {"generation", required_argument, NULL, 'g'},
+					     {"yes", required_argument, NULL, 'y'},
+					     {"no-settings", no_argument, NULL, 'n'},
+					     {"settings-only", no_argument, NULL, 's'},
+					     {"no-update", no_argument, NULL, 'u'},
+					     {}};
 	const struct cmd *self = cmd_find("reimage");
 	struct reimage_opts o = {0};
 	struct reimage_result res;
@@ -79,8 +90,12 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 			o.skip_settings = true;
 		else if (c == 's')
 			settings_only = true;
-		else if (c != 'g' || parse_generation(optarg, &o.generation) < 0)
+		else if (c == 'u')
+			o.no_update = true;
+		else if (c != 'g')
 			return cmd_usage_error(self, "bad option");
+		else if ((r = ctx_generation(self, optarg, &o.generation)))
+			return r;
 	}
 	if (optind != argc || !disk)
 		return cmd_usage_error(self, "need --disk DEV");
@@ -100,11 +115,17 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	store_close(s);
 	if (r < 0) {
 		log_error("reimage %s: %s", disk, abur_errmsg(r));
+		free(res.update_why);
 		return EXIT_FAIL;
 	}
 	if (res.skipped)
 		log_warn("os g%06llu failed verification; wrote the newest one that verifies, g%06llu",
 			 (unsigned long long)res.skipped, (unsigned long long)res.seq);
+	if (res.update_skipped)
+		log_warn("passed over %llu damaged os update generation(s) (%s); %s",
+			 (unsigned long long)res.update_skipped, res.update_why,
+			 res.update ? "applied the newest one that verifies" : "wrote the bare seal");
 	print_result(ctx, disk, &res);
+	free(res.update_why);
 	return EXIT_OK;
 }

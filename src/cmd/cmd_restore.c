@@ -57,7 +57,9 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'g' && parse_generation(optarg, &want) == 0)
+		if (c == 'g' && (r = ctx_generation(self, optarg, &want)))
+			return r;
+		else if (c == 'g')
 			continue;
 		if (c == 't')
 			to = optarg;

@@ -5,16 +5,19 @@
 #include "abur/kconfig.h"
 #include "cmd.h"
 #include "core/json.h"
+#include "image/image.h"
 #include "watch/status.h"
 
 struct comp_summary {
-	const struct generation *newest; /* newest valid, cheap checks */
+	const struct generation *newest;        /* newest valid, cheap checks */
+	const struct generation *seal, *update; /* os: the effective seal and its newest update */
 	size_t count;
 	unsigned invalid;
 	uint64_t bytes;
 };
 
-static void summarise(const struct gen_list *l, struct store *s, struct comp_summary *cs)
+static void summarise(const struct gen_list *l, struct store *s, const struct abur_component *c,
+		      struct comp_summary *cs)
 {
 	memset(cs, 0, sizeof(*cs));
 	cs->count = l->n;
@@ -23,6 +26,30 @@ static void summarise(const struct gen_list *l, struct store *s, struct comp_sum
 	if (store_newest_valid(s, l, false, 0, &cs->newest, NULL) < 0)
 		cs->newest = NULL;
 	cs->bytes = cs->newest ? generation_bytes(cs->newest) : 0;
+	if (IS_ENABLED(CONFIG_IMAGE) && c->type == COMP_DISK) {
+		cs->seal = image_newest_seal(s, l);
+		cs->update = image_newest_update(l, cs->seal);
+	}
+}
+
+static void print_os_text(const struct comp_summary *cs)
+{
+	char when[32];
+	struct update_info u;
+
+	if (!cs->seal)
+		return;
+	printf("  seal: g%06llu at %s\n", (unsigned long long)cs->seal->seq,
+	       fmt_time(cs->seal->m.time, when, sizeof(when)));
+	if (!cs->update || !image_update_info(cs->update, &u)) {
+		printf("  updates: none captured since the seal: a reimage brings the server back as sealed\n");
+		return;
+	}
+	printf("  newest update: g%06llu at %s: %llu added, %llu changed, %llu deleted, %llu metadata only since the "
+	       "seal\n",
+	       (unsigned long long)cs->update->seq, fmt_time(cs->update->m.time, when, sizeof(when)),
+	       (unsigned long long)u.added, (unsigned long long)u.changed, (unsigned long long)u.deleted,
+	       (unsigned long long)u.metadata);
 }
 
 static void print_text(const struct abur_component *c, const struct comp_summary *cs)
@@ -39,6 +66,7 @@ static void print_text(const struct abur_component *c, const struct comp_summary
 	       fmt_time(g->m.time, when, sizeof(when)), g->m.trigger, fmt_bytes(cs->bytes, size, sizeof(size)),
 	       g->m.pinned ? ", pinned" : "");
 	printf("  generations: %zu%s\n", cs->count, cs->invalid ? " (some invalid: run 'abur verify')" : "");
+	print_os_text(cs);
 }
 
 static void print_json(struct json *j, const struct abur_component *c, const struct comp_summary *cs)
@@ -59,6 +87,10 @@ static void print_json(struct json *j, const struct abur_component *c, const str
 	json_uint(j, "payload_bytes", cs->bytes);
 	json_bool(j, "pinned", cs->newest->m.pinned);
 	json_obj_end(j);
+	if (cs->seal)
+		json_uint(j, "seal", cs->seal->seq);
+	if (cs->update)
+		json_uint(j, "update", cs->update->seq);
 }
 
 /* Without the store, the daemon's view is all there is to show. */
@@ -115,7 +147,7 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 		struct gen_list l;
 		if (store_list(s, c->name, &l) < 0)
 			l = (struct gen_list){0};
-		summarise(&l, s, &cs);
+		summarise(&l, s, c, &cs);
 		if (ctx->json) {
 			json_obj_begin(&j, NULL);
 			print_json(&j, c, &cs);

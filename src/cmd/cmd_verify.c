@@ -38,8 +38,10 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 	struct json j;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'g' || parse_generation(optarg, &only) < 0)
+		if (c != 'g')
 			return cmd_usage_error(self, "bad option");
+		else if ((r = ctx_generation(self, optarg, &only)))
+			return r;
 	if (argc - optind > 1)
 		return cmd_usage_error(self, "too many arguments");
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
@@ -50,6 +52,8 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only, print_outcome, &(struct verify_out){ctx, &j},
 			     &checked);
 	bad = r > 0 ? r : 0;
+	if (r >= 0)
+		warn_foreign(s, "verify");
 	if (ctx->json) {
 		json_arr_end(&j);
 		json_end(&j);

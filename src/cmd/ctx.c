@@ -1,3 +1,4 @@
+#include <string.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -37,13 +38,65 @@ int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s)
 	return 0;
 }
 
+void warn_foreign(struct store *s, const char *cmd)
+{
+	char **v;
+	size_t n;
+
+	if (store_foreign(s, &v, &n) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "abur %s: foreign entry %s/%s: not ABUR's, ignored (never followed or removed)\n", cmd,
+			store_root(s), v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+const char *cli_escape(const char *v, char *buf, size_t n)
+{
+	size_t o = 0;
+
+	for (; *v && o + 5 < n; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
+	}
+	if (*v && o + 4 < n)
+		o += (size_t)snprintf(buf + o, n - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self)
 {
 	const struct abur_component *c = config_component(ctx->cfg, name);
+	char esc[160];
 
 	if (!c)
-		cmd_usage_error(self, "no component '%s' in %s", name, ctx->cfg->path);
+		cmd_usage_error(self, "no component '%s' in %s", cli_escape(name, esc, sizeof(esc)), ctx->cfg->path);
 	return c;
+}
+
+int ctx_check_value(const struct cmd *self, const char *what, const char *v, size_t max)
+{
+	size_t n = strlen(v);
+	char esc[160];
+
+	if (n == 0 || n > max)
+		return cmd_usage_error(self, "%s '%s': must be 1 to %zu characters", what,
+				       cli_escape(v, esc, sizeof(esc)), max);
+	for (const char *p = v; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f || strchr("=[];#\"\\", *p))
+			return cmd_usage_error(self, "%s '%s': only printable ASCII, none of = [ ] ; # \" \\", what,
+					       cli_escape(v, esc, sizeof(esc)));
+	if (v[0] == ' ' || v[n - 1] == ' ')
+		return cmd_usage_error(self, "%s '%s': no space at either end", what, cli_escape(v, esc, sizeof(esc)));
+	return 0;
 }
 
 int parse_generation(const char *s, uint64_t *seq)
@@ -51,4 +104,14 @@ int parse_generation(const char *s, uint64_t *seq)
 	if (*s == 'g')
 		s++;
 	return parse_uint(s, 1, UINT64_MAX >> 1, seq);
+}
+
+int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq)
+{
+	char esc[160];
+
+	if (parse_generation(s, seq) == 0)
+		return 0;
+	return cmd_usage_error(self, "--generation '%s': expected a number from 1 to %llu, or gNNNNNN",
+			       cli_escape(s, esc, sizeof(esc)), (unsigned long long)(UINT64_MAX >> 1));
 }

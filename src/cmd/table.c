@@ -8,9 +8,16 @@
 
 static const struct cmd commands[] = {
     {"backup", "snapshot components into the flash store now", "[COMPONENT...]",
-     "  Backs up the named file-level components (all of them by default).\n"
-     "  Unchanged content writes nothing and exits with status 4.\n"
-     "  --trigger WHY   recorded in the manifest (default: manual)\n",
+     "  Backs up the named components (by default every file-level one, and os\n"
+     "  when its policy is nightly and it is sealed).  For os, an update\n"
+     "  generation of the seal: what changed on the sealed filesystems and raw\n"
+     "  areas since it.  Unchanged content writes nothing and exits with status 4.\n"
+     "  FIFOs and device nodes are left out with a warning; a tree beyond the\n"
+     "  [restore] limits fails and commits nothing.  A file that keeps changing\n"
+     "  is retried, then the backup is deferred (status 3, naming the file).\n"
+     "  --root DIR      the running system's / (default /)\n"
+     "  --trigger WHY   recorded in the manifest (default: manual): 1-64 printable\n"
+     "                  ASCII characters, none of = [ ] ; # \" \\\n",
      cmd_backup, "the snapshot store"},
     {"list", "list stored generations", "[COMPONENT]", "", cmd_list, "the snapshot store"},
     {"status", "show last backup, next run and deferrals per component", "", "", cmd_status, "the snapshot store"},
@@ -18,12 +25,23 @@ static const struct cmd commands[] = {
      "the snapshot store"},
     {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
      "the snapshot store"},
+    {"export", "write any generation as one standard pax tar.zst", "COMPONENT [--generation N] -o FILE",
+     "  The newest valid generation by default.  A file component or an os seal:\n"
+     "  its payload, checked against its hash.  An os update: what it adds or\n"
+     "  changes under pN/ (with xattrs and ACLs), and under .abur/ the deleted\n"
+     "  paths, links into the seal, its state and its raw areas.  GNU tar\n"
+     "  extracts it: tar --zstd -xpf FILE --xattrs --acls.  FILE must not exist.\n",
+     cmd_export, "the snapshot store"},
     {"seal", "capture the os image from an unmounted disk", "--disk DEV",
      "  Stores the partition table, the boot area and the used blocks of every\n"
      "  partition as a pinned os generation, then seals every file-level\n"
      "  component from the disk's root filesystem (mounted read-only).\n",
      FEATURE(CONFIG_IMAGE, cmd_seal), "disk imaging (CONFIG_IMAGE)"},
-    {"reimage", "write the os image and newest settings onto a disk", "--disk DEV [--generation N] [--yes=SERIAL]",
+    {"reimage", "write the os image and newest settings onto a disk",
+     "--disk DEV [--generation N] [--no-update] [--yes=SERIAL]",
+     "  The newest seal, then its newest update that verifies (an older one, or\n"
+     "  none, when it does not: said so).  --generation N: a seal, or an update\n"
+     "  (its seal, then it).  --no-update: the seal alone, the server as delivered.\n"
      "  A blank disk is written without asking; one that holds data (ours,\n"
      "  foreign) only with --yes=SERIAL (see abur probe); the flash never.\n"
      "  --no-settings   do not restore software, license and config afterwards\n"

@@ -1,5 +1,7 @@
 #include "blk.h"
 
+#include "mounts.h"
+
 #include <blkid.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -114,11 +116,11 @@ static bool same_disk(dev_t disk, dev_t d, const char *disk_sysname)
 
 int blk_find_mount(const char *dev, char **where)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	struct mount_list ml;
 	struct stat st;
-	char line[4096];
 	const char *sysname = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
 	char real[512];
+	int r = 0;
 
 	if (stat(dev, &st) < 0)
 		return abur_fail(-errno, "%s: %m", dev);
@@ -126,24 +128,15 @@ int blk_find_mount(const char *dev, char **where)
 		return 0;
 	if (realpath(dev, real))
 		sysname = strrchr(real, '/') + 1;
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return abur_fail(-errno, "/proc/self/mountinfo: %m");
-	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, mnr;
-		char mnt[2048];
-		if (sscanf(line, "%*d %*d %u:%u %*s %2047s", &maj, &mnr, mnt) != 3)
+	r = mounts_read(&ml);
+	for (size_t i = 0; r == 0 && i < ml.n; i++) {
+		if (!same_disk(st.st_rdev, ml.e[i].dev, sysname))
 			continue;
-		if (!same_disk(st.st_rdev, makedev(maj, mnr), sysname))
-			continue;
-		char *dash = strstr(line, " - ");
-		char src[1024] = "?";
-		if (dash)
-			sscanf(dash + 3, "%*s %1023s", src);
-		*where = xasprintf("%s on %s", src, mnt);
-		return 1;
+		*where = xasprintf("%s on %s", ml.e[i].source, ml.e[i].dir);
+		r = 1;
 	}
-	return 0;
+	mounts_free(&ml);
+	return r;
 }
 
 int blk_size(const char *dev, uint64_t *bytes)
@@ -162,4 +155,59 @@ int blk_size(const char *dev, uint64_t *bytes)
 	if (ioctl(fd, BLKGETSIZE64, bytes) < 0)
 		return abur_fail(-errno, "%s: size: %m", dev);
 	return 0;
+}
+
+int blk_sector_size(int fd, const char *dev, unsigned *bytes)
+{
+	struct stat st;
+	int ss;
+
+	if (fstat(fd, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (!S_ISBLK(st.st_mode)) {
+		*bytes = 512;
+		return 0;
+	}
+	if (ioctl(fd, BLKSSZGET, &ss) < 0)
+		return abur_fail(-errno, "%s: logical sector size: %m", dev);
+	*bytes = (unsigned)ss;
+	return 0;
+}
+
+/* "/sys/dev/block/M:m" links to ".../block/DISK/PART" for a partition. */
+static char *parent_disk(dev_t d)
+{
+	char link[64], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(d), minor(d));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return xstrdup("?");
+	target[n] = '\0';
+	char *slash = strrchr(target, '/');
+	if (!slash)
+		return xstrdup("?");
+	*slash = '\0';
+	slash = strrchr(target, '/');
+	return xasprintf("/dev/%s", slash ? slash + 1 : target);
+}
+
+int blk_check_whole_disk(const char *dev)
+{
+	_cleanup_free_ char *path = NULL, *num = NULL, *disk = NULL;
+	struct stat st;
+
+	if (stat(dev, &st) < 0)
+		return abur_fail(-errno, "%s: %m", dev);
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	path = xasprintf("/sys/dev/block/%u:%u/partition", major(st.st_rdev), minor(st.st_rdev));
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (read_file(path, 64, &num, NULL) < 0)
+		abur_fail_clear();
+	disk = parent_disk(st.st_rdev);
+	return abur_fail(-EINVAL, "%s is partition %s of %s, not a whole disk: give the disk itself (%s)", dev,
+			 num ? strstrip(num) : "?", disk, disk);
 }

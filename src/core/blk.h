@@ -23,4 +23,10 @@ int blk_umount(const char *dir) MUST_CHECK;
 int blk_find_mount(const char *dev, char **where) MUST_CHECK;
 /* Size of a block device or regular file in bytes. */
 int blk_size(const char *dev, uint64_t *bytes) MUST_CHECK;
+/* Logical sector size of the open device fd (512 for a regular file). */
+int blk_sector_size(int fd, const char *dev, unsigned *bytes) MUST_CHECK;
+/* 0 when dev is a whole disk (or a regular file); -EINVAL when it is a
+ * partition (sysfs has /sys/dev/block/M:m/partition), naming its number
+ * and its disk: imaging and flash install write whole disks only. */
+int blk_check_whole_disk(const char *dev) MUST_CHECK;
 #endif

@@ -49,6 +49,8 @@ static const struct key keys[] = {
     C("type", K_CTYPE, type, 0, 0),
     C("paths", K_LIST, paths, 0, 0),
     C("exclude", K_LIST, excludes, 0, 0),
+    C("busy_lock", K_LIST, busy_locks, 0, 0),
+    C("changed_by", K_LIST, changed_by, 0, 0),
     C("policy", K_POLICY, policy, 0, 0),
     C("quiet", K_DURATION, quiet, 0, 86400),
     C("keep", K_UINT, keep, 1, 1000),
@@ -91,7 +93,7 @@ static void syntax_err(void *user, int line, const char *what)
 	perr(user, line, "%s", what);
 }
 
-static bool valid_comp_name(const char *s)
+bool config_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -107,7 +109,7 @@ static int open_component(struct pstate *ps, const char *name, int line)
 {
 	struct abur_config *cfg = ps->cfg;
 
-	if (!valid_comp_name(name)) {
+	if (!config_valid_name(name)) {
 		perr(ps, line, "bad component name '%s' (expected 1-32 of a-z, 0-9, '-', '_')", name);
 		return -EINVAL;
 	}
@@ -309,16 +311,56 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	return on_key(ps, key, value, line);
 }
 
+/* What an os update capture leaves out unless the board says otherwise:
+ * volatile data that a restored server recreates. */
+static const char *const os_excludes[] = {"/tmp",     "/var/tmp",    "/var/cache/apt/archives",
+					  "/var/log", "/lost+found", "/var/lib/abur"};
+
+/* Debian's package manager: apt and dpkg hold these while they work, and
+ * change these when they are done. */
+static const char *const os_busy_locks[] = {"/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"};
+static const char *const os_changed_by[] = {"/var/lib/dpkg/status", "/boot"};
+
+static void set_list(char ***list, size_t *n, const char *const *v, size_t nv)
+{
+	*list = xcalloc(nv, sizeof(char *));
+	for (size_t i = 0; i < nv; i++)
+		(*list)[(*n)++] = xstrdup(v[i]);
+}
+
+/* What a disk component (os) takes unless the board says otherwise. */
+static void set_disk_defaults(struct abur_component *c)
+{
+	if (!c->nexcludes)
+		set_list(&c->excludes, &c->nexcludes, os_excludes, ARRAY_SIZE(os_excludes));
+	if (!c->nbusy_locks)
+		set_list(&c->busy_locks, &c->nbusy_locks, os_busy_locks, ARRAY_SIZE(os_busy_locks));
+	if (!c->nchanged_by)
+		set_list(&c->changed_by, &c->nchanged_by, os_changed_by, ARRAY_SIZE(os_changed_by));
+}
+
+static void absolute_list(struct pstate *ps, const struct abur_component *c, const char *key, char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i][0] != '/')
+			perr(ps, c->line, "component '%s': %s path '%s' must be absolute", c->name, key, l[i]);
+}
+
 static void validate_component(struct pstate *ps, struct abur_component *c, int *ndisk)
 {
+	absolute_list(ps, c, "busy_lock", c->busy_locks, c->nbusy_locks);
+	absolute_list(ps, c, "changed_by", c->changed_by, c->nchanged_by);
 	if (c->type == COMP_DISK) {
 		if (c->npaths)
 			perr(ps, c->line, "component '%s' is type = disk and takes no 'paths'", c->name);
 		if (++*ndisk > 1)
 			perr(ps, c->line, "component '%s': only one component may be type = disk", c->name);
-		if (c->policy != POLICY_MANUAL)
-			perr(ps, c->line, "component '%s': a disk image is taken by 'abur seal'; set policy = manual",
+		if (c->policy == POLICY_CHANGE)
+			perr(ps, c->line,
+			     "component '%s': a disk image is sealed by 'abur seal' and its updates are captured "
+			     "nightly; set policy = nightly or manual",
 			     c->name);
+		set_disk_defaults(c);
 		return;
 	}
 	if (!c->npaths)
@@ -400,6 +442,8 @@ void config_free(struct abur_config *cfg)
 		free(cfg->comps[i].name);
 		free_list(cfg->comps[i].paths, cfg->comps[i].npaths);
 		free_list(cfg->comps[i].excludes, cfg->comps[i].nexcludes);
+		free_list(cfg->comps[i].busy_locks, cfg->comps[i].nbusy_locks);
+		free_list(cfg->comps[i].changed_by, cfg->comps[i].nchanged_by);
 	}
 	free(cfg->comps);
 	free(cfg->path);
@@ -491,6 +535,8 @@ static void print_ini(const struct abur_config *c, FILE *f)
 		fprintf(f, "\n[component %s]\ntype = %s\n", k->name, comp_type_name(k->type));
 		print_list(f, "paths", k->paths, k->npaths);
 		print_list(f, "exclude", k->excludes, k->nexcludes);
+		print_list(f, "busy_lock", k->busy_locks, k->nbusy_locks);
+		print_list(f, "changed_by", k->changed_by, k->nchanged_by);
 		fprintf(f, "policy = %s\n", policy_name(k->policy));
 		if (k->policy == POLICY_CHANGE)
 			fprintf(f, "quiet = %s\n", fmt_duration(k->quiet, s1, 32));
@@ -548,6 +594,8 @@ static void print_json(const struct abur_config *c, FILE *f)
 		json_str(&j, "type", comp_type_name(k->type));
 		json_list(&j, "paths", k->paths, k->npaths);
 		json_list(&j, "exclude", k->excludes, k->nexcludes);
+		json_list(&j, "busy_lock", k->busy_locks, k->nbusy_locks);
+		json_list(&j, "changed_by", k->changed_by, k->nchanged_by);
 		json_str(&j, "policy", policy_name(k->policy));
 		json_uint(&j, "quiet_s", k->quiet);
 		json_uint(&j, "keep", k->keep);

@@ -17,6 +17,10 @@ struct abur_component {
 	size_t npaths;
 	char **excludes; /* absolute paths or fnmatch() patterns */
 	size_t nexcludes;
+	char **busy_locks; /* the package manager's locks: a capture waits while one is held */
+	size_t nbusy_locks;
+	char **changed_by; /* paths the package manager changes: the deferral rule's last change */
+	size_t nchanged_by;
 	enum comp_policy policy;
 	uint64_t quiet; /* seconds, policy = change */
 	unsigned keep;
@@ -63,6 +67,8 @@ int config_load(const char *path, struct abur_config **out, char **errors) MUST_
 void config_free(struct abur_config *cfg);
 
 const struct abur_component *config_component(const struct abur_config *cfg, const char *name);
+/* A component name: 1..32 of [a-z0-9_-] (it names a store directory). */
+bool config_valid_name(const char *s);
 const char *policy_name(enum comp_policy p);
 const char *comp_type_name(enum comp_type t);
 /* True when path (absolute) is excluded by the component. */

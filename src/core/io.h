@@ -57,4 +57,32 @@ int io_rmdir(const char *path) MUST_CHECK;
 /* Write a whole small file crash-safely: temp file, fsync, rename, fsync
  * of the directory. */
 int io_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode) MUST_CHECK;
+
+/* ---- beneath a directory (the store is a sandbox) ----
+ *
+ * rel is relative to dfd and must not be absolute or hold "." or ".."
+ * components.  It is resolved beneath dfd without following any symlink
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; on kernels without
+ * openat2, or with ABUR_IO_NO_OPENAT2 set, an O_NOFOLLOW walk).  A symlink
+ * anywhere on the way gives -ELOOP with a message naming it. */
+
+/* Not counted by the fault hook (reads). IO_REGULAR: opens with O_NONBLOCK
+ * (a FIFO cannot hang us), requires a regular file (else -EINVAL naming
+ * what is there), then clears O_NONBLOCK. */
+#define IO_REGULAR 0x1
+int io_open_beneath(int dfd, const char *rel, int flags, unsigned how) MUST_CHECK;
+/* Reads a whole small regular file beneath dfd (at most max bytes). */
+int io_read_file_at(int dfd, const char *rel, size_t max, char **out, size_t *len) MUST_CHECK;
+/* The gated ones.  io_openat adds O_NOFOLLOW; io_mkdirat succeeds on an
+ * existing real directory and fails naming it when the name is something
+ * else; io_renameat passes flags to renameat2 (RENAME_NOREPLACE: never
+ * replace an existing entry, -EEXIST). */
+int io_openat(int dfd, const char *rel, int flags, mode_t mode) MUST_CHECK;
+int io_mkdirat(int dfd, const char *rel, mode_t mode) MUST_CHECK;
+int io_renameat(int dfd, const char *from, const char *to, unsigned flags) MUST_CHECK;
+int io_unlinkat(int dfd, const char *rel) MUST_CHECK;
+int io_fsync_dirat(int dfd, const char *rel) MUST_CHECK;
+int io_write_file_atomic_at(int dfd, const char *rel, const void *data, size_t n, mode_t mode) MUST_CHECK;
+/* What a file type is called in messages ("a symlink", "a FIFO", ...). */
+const char *io_type_name(mode_t mode);
 #endif

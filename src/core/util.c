@@ -191,7 +191,7 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_at(int dfd, const char *name, dev_t dev)
+static int rm_tree_at(int dfd, const char *name, dev_t dev)
 {
 	struct stat st;
 	int fd;
@@ -216,7 +216,7 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev)
 	while ((de = readdir(d))) {
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
-		int k = rm_rf_at(dirfd(d), de->d_name, dev);
+		int k = rm_tree_at(dirfd(d), de->d_name, dev);
 		if (k < 0 && r == 0)
 			r = k;
 	}
@@ -233,9 +233,24 @@ int rm_rf(const char *path)
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", path);
-	r = rm_rf_at(AT_FDCWD, path, st.st_dev);
+	r = rm_tree_at(AT_FDCWD, path, st.st_dev);
 	if (r < 0)
 		return abur_fail(r, "remove %s: %s", path, strerror(-r));
+	return 0;
+}
+
+int rm_rf_at(int dfd, const char *name)
+{
+	struct stat st;
+	int r;
+
+	if (strchr(name, '/'))
+		return abur_fail(-EINVAL, "remove %s: not a single name", name);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", name);
+	r = rm_tree_at(dfd, name, st.st_dev);
+	if (r < 0)
+		return abur_fail(r, "remove %s: %s", name, strerror(-r));
 	return 0;
 }
 
@@ -261,6 +276,10 @@ char *fmt_time(int64_t t, char *buf, size_t len)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
+	/* A value off the flash can be anything: outside years 0..9999
+	 * localtime_r() fails or strftime() overflows the buffer. */
+	if (t < TIME_MIN_SANE || t > TIME_MAX_SANE || !localtime_r(&tt, &tm) ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "(bad time)");
 	return buf;
 }

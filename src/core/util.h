@@ -70,8 +70,15 @@ int read_file(const char *path, size_t max, char **out, size_t *len) MUST_CHECK;
 int mkdir_p(const char *path, mode_t mode) MUST_CHECK;
 /* rm -rf, not crossing into other filesystems' mount points. */
 int rm_rf(const char *path) MUST_CHECK;
+/* The same for one entry name of directory dfd: never follows a symlink
+ * (a link is removed, not what it points to). */
+int rm_rf_at(int dfd, const char *name) MUST_CHECK;
 
-/* Local time "YYYY-MM-DD HH:MM:SS". Returns buf. */
+/* Times ABUR accepts from files it reads: 1970-01-01 .. 9999-12-31 UTC. */
+#define TIME_MIN_SANE 0LL
+#define TIME_MAX_SANE 253402300799LL
+/* Local time "YYYY-MM-DD HH:MM:SS", "(bad time)" for a time outside the
+ * sane range. Returns buf. */
 char *fmt_time(int64_t t, char *buf, size_t len);
 /* Human sizes: "1.5 MiB". Returns buf. */
 char *fmt_bytes(uint64_t n, char *buf, size_t len);

@@ -1,7 +1,10 @@
 /* Which blocks of a partition hold data: ext2/3/4 from the block bitmap,
  * anything else by skipping all-zero blocks, swap not at all. */
 #include <blkid.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
 #include <ext2fs/ext2fs.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "imgint.h"
@@ -61,26 +64,31 @@ int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, c
 	return 0;
 }
 
-/* Not error_message(): that needs libcom_err on the link line too. */
-static const char *ext2_errstr(errcode_t e, char *buf, size_t len)
+static void init_ext2_table(void)
 {
-	if (e > 0 && e < 4096)
-		return strerror((int)e);
-	snprintf(buf, len, "libext2fs error %ld", (long)e);
-	return buf;
+	initialize_ext2_error_table();
+}
+
+const char *ext2_error_text(long code)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	/* libext2fs's codes are a com_err table; its text, not the number. */
+	pthread_once(&once, init_ext2_table);
+	return error_message((errcode_t)code);
 }
 
 static int scan_ext(const char *dev, uint64_t off, struct part_rec *p)
 {
 	ext2_filsys fs = NULL;
-	char opts[64], eb[48];
+	char opts[64];
 	errcode_t e;
 
 	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)off);
 	e = ext2fs_open2(dev, opts, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP, 0, 0, unix_io_manager, &fs);
 	if (e)
 		return abur_fail(-EIO, "partition %u: cannot open the %s filesystem: %s", p->num, p->fstype,
-				 ext2_errstr(e, eb, sizeof(eb)));
+				 ext2_error_text(e));
 	/* Blocks that only the journal knows about are free in the bitmap: an
 	 * image taken now would lose them. */
 	if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
@@ -93,8 +101,7 @@ static int scan_ext(const char *dev, uint64_t off, struct part_rec *p)
 	e = ext2fs_read_block_bitmap(fs);
 	if (e) {
 		ext2fs_close_free(&fs);
-		return abur_fail(-EIO, "partition %u: cannot read the block bitmap: %s", p->num,
-				 ext2_errstr(e, eb, sizeof(eb)));
+		return abur_fail(-EIO, "partition %u: cannot read the block bitmap: %s", p->num, ext2_error_text(e));
 	}
 	uint64_t bs = fs->blocksize;
 	blk64_t first = fs->super->s_first_data_block, end = ext2fs_blocks_count(fs->super) - 1;

@@ -111,6 +111,13 @@ static int put_part(struct archive *a, const struct diskimg_src *s, const struct
 	return r;
 }
 
+int diskimg_put_blob(struct archive *a, const char *name, const void *data, size_t len)
+{
+	int r = put_header(a, name, len, NULL);
+
+	return r < 0 ? r : put_bytes(a, data, len, name);
+}
+
 int diskimg_fill(struct archive *a, void *arg)
 {
 	const struct diskimg_src *s = arg;
@@ -121,9 +128,7 @@ int diskimg_fill(struct archive *a, void *arg)
 
 	for (size_t i = 0; i < s->l->nparts; i++)
 		total += s->l->parts[i].used;
-	r = put_header(a, "layout.ini", tlen, NULL);
-	if (r == 0)
-		r = put_bytes(a, s->layout_text, tlen, "layout.ini");
+	r = diskimg_put_blob(a, "layout.ini", s->layout_text, tlen);
 	if (r == 0)
 		r = put_header(a, "bootarea.bin", s->l->bootarea, NULL);
 	if (r == 0)
@@ -181,7 +186,7 @@ int diskimg_zero(struct diskimg_dst *d, uint64_t off, uint64_t len, const char *
 	return 0;
 }
 
-static int read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len)
+int diskimg_read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = xmalloc(cap + 1);
@@ -210,20 +215,36 @@ static int read_small(struct archive *a, const char *name, size_t max, char **ou
 	return 0;
 }
 
+/* DI_CHECK writes nothing: these stand for the writer's two calls. */
+static int put_data(struct diskimg_dst *d, uint64_t off, const void *buf, size_t n, const char *what)
+{
+	return d->mode == DI_WRITE ? dwriter_data(d->w, off, buf, n, what) : 0;
+}
+
+static int put_zero(struct diskimg_dst *d, uint64_t off, uint64_t len, const char *what)
+{
+	return d->mode == DI_WRITE ? dwriter_zero(d->w, off, len, what) : 0;
+}
+
 static int take_layout(struct archive *a, struct diskimg_dst *d)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r = read_small(a, "layout.ini", LAYOUT_MAX, &text, &len);
+	int r = diskimg_read_small(a, "layout.ini", LAYOUT_MAX, &text, &len);
 
 	if (r == 0)
 		r = layout_parse(text, len, &d->l);
 	if (r < 0)
 		return r;
 	d->have_layout = true;
-	if (d->disk_size && layout_required(&d->l) > d->disk_size)
-		return abur_fail(-ENOSPC, "layout.ini needs %llu bytes, %s has %llu",
-				 (unsigned long long)layout_required(&d->l), d->dev, (unsigned long long)d->disk_size);
+	if (d->disk_size) {
+		r = layout_check_target(&d->l, d->dev, d->disk_size,
+					d->sector_size ? d->sector_size : d->l.sector_size);
+		if (r == 0 && d->mode != DI_WRITE)
+			r = layout_try(d->dev, &d->l, d->disk_size);
+		if (r < 0)
+			return r;
+	}
 	d->total = d->l.bootarea;
 	for (size_t i = 0; i < d->l.nparts; i++)
 		d->total += d->l.parts[i].used;
@@ -233,7 +254,7 @@ static int take_layout(struct archive *a, struct diskimg_dst *d)
 static int take_bootarea(struct archive *a, struct diskimg_dst *d)
 {
 	uint64_t gap = layout_gap_start(&d->l);
-	int r = read_small(a, "bootarea.bin", BOOTAREA_MAX, &d->bootarea, &d->bootarea_len);
+	int r = diskimg_read_small(a, "bootarea.bin", BOOTAREA_MAX, &d->bootarea, &d->bootarea_len);
 
 	if (r < 0)
 		return r;
@@ -245,7 +266,7 @@ static int take_bootarea(struct archive *a, struct diskimg_dst *d)
 		return 0;
 	/* The gap after the label (boot loader code on DOS disks); sector 0
 	 * itself is written last, after the partition table. */
-	return dwriter_data(d->w, gap, d->bootarea + gap, d->bootarea_len - gap, "the boot area");
+	return put_data(d, gap, d->bootarea + gap, d->bootarea_len - gap, "the boot area");
 }
 
 static int take_part(struct archive *a, struct archive_entry *e, struct diskimg_dst *d, const struct part_rec *p)
@@ -264,9 +285,9 @@ static int take_part(struct archive *a, struct archive_entry *e, struct diskimg_
 		if ((uint64_t)off < pos || (uint64_t)off + n > size)
 			return abur_fail(-EBADMSG, "%s: data at %lld lies outside the partition", name, (long long)off);
 		if (zero)
-			r = dwriter_zero(d->w, base + pos, (uint64_t)off - pos, name);
+			r = put_zero(d, base + pos, (uint64_t)off - pos, name);
 		if (r == 0 && n)
-			r = dwriter_data(d->w, base + (uint64_t)off, buf, n, name);
+			r = put_data(d, base + (uint64_t)off, buf, n, name);
 		if (r < 0)
 			return r;
 		pos = (uint64_t)off + n;
@@ -276,7 +297,7 @@ static int take_part(struct archive *a, struct archive_entry *e, struct diskimg_
 	}
 	if (ar != ARCHIVE_EOF)
 		return ar_fail(a, -EBADMSG, name);
-	return zero ? dwriter_zero(d->w, base + pos, size - pos, name) : 0;
+	return zero ? put_zero(d, base + pos, size - pos, name) : 0;
 }
 
 static int take_entry(struct archive *a, struct archive_entry *e, struct diskimg_dst *d, bool *seen)
@@ -303,19 +324,23 @@ static int take_entry(struct archive *a, struct archive_entry *e, struct diskimg
 
 int diskimg_extract(struct archive *a, struct diskimg_dst *d)
 {
-	_cleanup_free_ bool *seen = xcalloc(257, sizeof(bool));
+	_cleanup_free_ bool *seen = xcalloc(PART_NUM_MAX + 1, sizeof(bool));
 	struct archive_entry *e;
-	int ar, r = 0;
+	int ar = ARCHIVE_OK, r = 0;
 
-	d->w = dwriter_start(d);
-	while (r == 0 && (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+	if (d->mode == DI_WRITE)
+		d->w = dwriter_start(d);
+	while (r == 0 && !(d->mode == DI_LAYOUT && d->have_layout) &&
+	       (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK)
 		r = take_entry(a, e, d, seen);
-	int rw = dwriter_finish(d->w); /* its error is where the disk failed */
+	int rw = d->w ? dwriter_finish(d->w) : 0; /* its error is where the disk failed */
 	d->w = NULL;
 	if (rw < 0)
 		return rw;
 	if (r < 0)
 		return r;
+	if (d->mode == DI_LAYOUT)
+		return d->have_layout ? 0 : abur_fail(-EBADMSG, "the image does not start with layout.ini");
 	if (ar != ARCHIVE_EOF)
 		return ar_fail(a, -EBADMSG, "reading the image");
 	if (!d->have_layout || !d->bootarea)

@@ -68,7 +68,8 @@ int image_list_disks(char ***devs, size_t *n) MUST_CHECK;
  * -ENOTUNIQ when "auto"/"slot:" match several disks. */
 int image_resolve_system(const char *spec, char **dev) MUST_CHECK;
 
-/* The newest cheaply valid os generation's disk id and the size a target
+/* The newest seal's (a valid os generation that is not an update) disk id
+ * and the size a target
  * needs (end of its last partition plus GPT backup area), and its seq.
  * -ENOENT when the store holds no os image.  Any out pointer may be NULL. */
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq) MUST_CHECK;
@@ -96,8 +97,54 @@ struct seal_result {
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
 	       struct seal_result *res) MUST_CHECK;
 
+/* What an os update generation holds (its manifest's [extra]). */
+struct update_info {
+	uint64_t base; /* the seal it is based on */
+	uint64_t added, changed, deleted, metadata, new_bytes;
+	const char *needs; /* "1 5 7": points into the manifest */
+};
+/* True when g is a valid os update generation; fills *u (may be NULL). */
+bool image_update_info(const struct generation *g, struct update_info *u);
+/* The effective seal of the os generations l (the seal record's, else the
+ * newest seal), or NULL; and the newest update based on it, or NULL. */
+const struct generation *image_newest_seal(struct store *s, const struct gen_list *l);
+const struct generation *image_newest_update(const struct gen_list *l, const struct generation *seal);
+
+struct export_result {
+	uint64_t files; /* file contents written */
+	unsigned raw;   /* raw areas written */
+};
+/* abur export of an os update generation g (of the os generations gl):
+ * one pax tar.zst at path (doc/design.md "Seeing and getting updates"). */
+int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
+			struct export_result *res) MUST_CHECK;
+
+struct capture_result {
+	uint64_t seq;  /* the new update generation; 0 when unchanged */
+	uint64_t base; /* the seal it is based on */
+	bool unchanged;
+	uint64_t added, changed, deleted, metadata; /* paths, against the seal */
+	uint64_t new_bytes;                         /* content written tonight */
+	uint64_t payload_bytes;
+	unsigned raw_stored;      /* raw areas written tonight */
+	unsigned filesystems;     /* captured */
+	unsigned unmounted;       /* sealed filesystems not mounted now: not captured */
+	uint64_t skipped_updates; /* newer updates whose state did not read back */
+};
+
+/* Captures what changed on the sealed filesystems (the running system's
+ * "/" mounted at root) and raw areas since the newest seal, as an update
+ * generation of os (doc/design.md "A capture").  Unchanged since the last
+ * capture: res->unchanged, nothing written.  -EAGAIN naming the file when
+ * a file kept changing while it was read (the caller defers); -ESTALE
+ * when root is not on the sealed disk or its partitions moved; -ENOENT
+ * when there is no seal, or it has no file index.  s: STORE_WRITE. */
+int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
+		  struct capture_result *res) MUST_CHECK;
+
 struct reimage_opts {
-	uint64_t generation; /* 0: newest that verifies */
+	uint64_t generation; /* 0: newest that verifies; a seal (no update), or an update (its seal, then it) */
+	bool no_update;      /* the bare seal, as delivered */
 	const char *confirm; /* the disk's serial: needed for ours/foreign */
 	bool grow;           /* grow the last partition and its ext fs */
 	bool skip_settings;  /* do not restore software/license/config */
@@ -108,10 +155,15 @@ struct reimage_opts {
 };
 
 struct reimage_result {
-	uint64_t seq;     /* the os generation written */
-	uint64_t skipped; /* a newer one that failed verification, or 0 */
+	uint64_t seq;            /* the os seal written */
+	uint64_t skipped;        /* a newer seal that failed verification, or 0 */
+	uint64_t update;         /* the os update generation applied over it, 0: none */
+	uint64_t update_skipped; /* newer updates of that seal passed over (damaged) */
+	char *update_why;        /* why the newest update was passed over, or NULL (caller frees) */
 	uint64_t written;
-	unsigned components; /* file-level components restored */
+	uint64_t update_files, update_deleted; /* what the update stage wrote and removed */
+	unsigned update_raw;                   /* raw areas it wrote */
+	unsigned components;                   /* file-level components restored */
 };
 
 /* Writes an os generation onto dev, then the newest valid generations of

@@ -14,6 +14,9 @@
 #define BOOTAREA_MAX (32 * MiB)
 #define MBR_CODE_LEN 440
 #define GPT_BACKUP_SECTORS 33
+/* Partition numbers a layout may use, and GPT entry arrays it may have. */
+#define PART_NUM_MAX 256
+#define GPT_ENTRIES_MAX 1024
 
 /* How a partition's content is captured. */
 enum part_method {
@@ -65,6 +68,10 @@ int layout_read(const char *dev, struct layout *l) MUST_CHECK;
 /* Creates the label on dev; with grow, the last partition (and its size
  * in l) extends to the end of the disk. */
 int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool grow) MUST_CHECK;
+/* Builds the same label (without growing) on a sparse scratch file of
+ * disk_bytes with l's sector size: 0 when layout_write() would accept l
+ * on a disk of that size; the error it would give otherwise. */
+int layout_try(const char *dev, const struct layout *l, uint64_t disk_bytes) MUST_CHECK;
 void layout_free(struct layout *l);
 /* Bytes a target needs: end of the last partition, plus the GPT backup. */
 uint64_t layout_required(const struct layout *l);
@@ -75,6 +82,15 @@ const struct part_rec *layout_part(const struct layout *l, unsigned num);
 /* layoutini.c */
 char *layout_format(const struct layout *l);
 int layout_parse(const char *text, size_t len, struct layout *l) MUST_CHECK;
+/* The rules of a layout, checked on what seal read and on what reimage
+ * is given (layout_parse() applies them): label, sector size, entries,
+ * every partition inside the usable sectors and after the boot area,
+ * no overlaps, no overflow of (start + size) * sector_size, types, ids
+ * and names well-formed.  -EINVAL naming the partition and the rule. */
+int layout_check(const struct layout *l) MUST_CHECK;
+/* Whether l can be written onto dev of disk_bytes with sector_size-byte
+ * logical sectors: the same sector size, the size it needs. */
+int layout_check_target(const struct layout *l, const char *dev, uint64_t disk_bytes, unsigned sector_size) MUST_CHECK;
 const char *part_method_name(enum part_method m);
 
 /* Filesystem signature at [off, off+size) of fd (no partition node
@@ -82,6 +98,8 @@ const char *part_method_name(enum part_method m);
 int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, char **label) MUST_CHECK;
 /* The value of key in pr's results, copied; NULL when absent or empty. */
 char *blkid_value(blkid_probe pr, const char *key);
+/* The text of a libext2fs (com_err) error code, or of an errno value. */
+const char *ext2_error_text(long code);
 /* blocks.c: fills p->map, p->used, p->method, p->fs* from the disk. */
 int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p) MUST_CHECK;
 
@@ -106,13 +124,27 @@ struct diskimg_src {
 };
 /* A payload_spec fill callback: arg is a struct diskimg_src. */
 int diskimg_fill(struct archive *a, void *arg);
+/* One regular-file entry holding len bytes of data (mtime 0: repeatable). */
+int diskimg_put_blob(struct archive *a, const char *name, const void *data, size_t len) MUST_CHECK;
+/* The current entry's data (at most max bytes, else -EFBIG), NUL-terminated;
+ * caller frees. */
+int diskimg_read_small(struct archive *a, const char *name, size_t max, char **out, size_t *len) MUST_CHECK;
+
+/* How far diskimg_extract() goes. */
+enum diskimg_mode {
+	DI_WRITE,  /* check each entry, write it */
+	DI_CHECK,  /* check every entry against layout.ini and the target; write nothing */
+	DI_LAYOUT, /* read and check layout.ini only, then stop */
+};
 
 struct diskimg_dst {
-	int fd; /* the target disk, open for writing */
+	int fd; /* the target disk, open for writing (DI_WRITE) */
 	const char *dev;
-	bool zero_holes;    /* zero the holes of raw partitions */
-	uint64_t disk_size; /* of the target: layout.ini must fit (0: unchecked) */
-	struct layout l;    /* parsed from layout.ini */
+	enum diskimg_mode mode;
+	bool zero_holes;      /* zero the holes of raw partitions */
+	uint64_t disk_size;   /* of the target: layout.ini must fit (0: unchecked) */
+	unsigned sector_size; /* of the target: layout.ini must have it (0: unchecked) */
+	struct layout l;      /* parsed from layout.ini */
 	bool have_layout;
 	char *bootarea; /* bootarea.bin (malloc'd) */
 	size_t bootarea_len;
@@ -124,7 +156,10 @@ struct diskimg_dst {
 	struct dwriter *w; /* while diskimg_extract() runs */
 };
 /* Reads every entry of an opened disk.tar.zst and writes partition data
- * into dst->fd (not the partition table nor sector 0). */
+ * into dst->fd (not the partition table nor sector 0).  DI_CHECK makes
+ * the same checks without writing, so a run that passes it refuses
+ * nothing later for the image's shape; DI_LAYOUT stops after layout.ini
+ * (the caller discards the rest of the stream). */
 int diskimg_extract(struct archive *a, struct diskimg_dst *dst) MUST_CHECK;
 void diskimg_dst_free(struct diskimg_dst *dst);
 /* pwrite through the I/O layer (fault injection); errors name the byte. */

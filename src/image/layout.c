@@ -1,6 +1,8 @@
 /* Partition tables with libfdisk: read one into a struct layout, write one
  * back with the same identifiers and offsets. */
+#include <fcntl.h>
 #include <libfdisk.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imgint.h"
@@ -66,6 +68,21 @@ static int read_table(struct fdisk_context *c, struct layout *l, const char *dev
 	return r;
 }
 
+/* What libfdisk read must be the table the disk really has, one that
+ * reimage can write back: libfdisk falls back to the protective MBR when
+ * the GPT is invalid (damaged, or partitions past the end of the disk). */
+static int check_read(const char *dev, const struct layout *l)
+{
+	for (size_t i = 0; streq(l->label, "dos") && i < l->nparts; i++)
+		if (l->parts[i].type && streq(l->parts[i].type, "ee"))
+			return abur_fail(-EINVAL,
+					 "%s: only a protective MBR is readable: its GPT is invalid or damaged "
+					 "(sfdisk --verify %s tells more)",
+					 dev, dev);
+	int r = layout_check(l);
+	return r < 0 ? abur_fail_wrap(r, "%s: its partition table cannot be sealed", dev) : 0;
+}
+
 int layout_read(const char *dev, struct layout *l)
 {
 	_cleanup_fdisk_ struct fdisk_context *c = fdisk_new_context();
@@ -104,7 +121,7 @@ int layout_read(const char *dev, struct layout *l)
 	l->bootarea = first * l->sector_size;
 	if (l->bootarea > BOOTAREA_MAX)
 		l->bootarea = BOOTAREA_MAX;
-	return 0;
+	return check_read(dev, l);
 }
 
 void layout_free(struct layout *l)
@@ -205,14 +222,12 @@ static uint64_t grown_size(struct fdisk_context *c, const struct part_rec *p, un
 	return size > p->size ? size : p->size;
 }
 
-int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool grow)
+/* The label and partitions of l into c, not yet written. */
+static int build_label(struct fdisk_context *c, const char *dev, struct layout *l, uint64_t disk_bytes, bool grow)
 {
-	_cleanup_fdisk_ struct fdisk_context *c = fdisk_new_context();
 	uint64_t end = last_end(l);
 	int r;
 
-	if (fdisk_assign_device(c, dev, 0) < 0)
-		return abur_fail(-EIO, "%s: cannot open with libfdisk", dev);
 	if (fdisk_get_sector_size(c) != l->sector_size)
 		return abur_fail(-EINVAL, "%s: sector size %lu, the image has %u", dev, fdisk_get_sector_size(c),
 				 l->sector_size);
@@ -237,6 +252,19 @@ int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool gr
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool grow)
+{
+	_cleanup_fdisk_ struct fdisk_context *c = fdisk_new_context();
+	int r;
+
+	if (fdisk_assign_device(c, dev, 0) < 0)
+		return abur_fail(-EIO, "%s: cannot open with libfdisk", dev);
+	r = build_label(c, dev, l, disk_bytes, grow);
+	if (r < 0)
+		return r;
 	r = fdisk_write_disklabel(c);
 	if (r < 0)
 		return abur_fail(r, "%s: writing the partition table failed", dev);
@@ -244,4 +272,30 @@ int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool gr
 	if (r < 0)
 		return abur_fail(-EIO, "%s: syncing the partition table failed", dev);
 	return 0;
+}
+
+/* The same label built on a sparse scratch file of the target's size and
+ * sector size: what libfdisk refuses there it would refuse on the disk,
+ * after the data was written. */
+int layout_try(const char *dev, const struct layout *l, uint64_t disk_bytes)
+{
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *path = xasprintf("%s/abur-table.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	_cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+	struct layout copy = *l; /* build_label changes nothing without grow */
+	int r;
+
+	if (fd < 0)
+		return abur_fail(-errno, "%s: %m", path);
+	unlink(path);
+	if (ftruncate(fd, (off_t)disk_bytes) < 0)
+		return abur_fail(-errno, "a scratch file of %llu bytes: %m", (unsigned long long)disk_bytes);
+	_cleanup_free_ char *fdpath = xasprintf("/proc/self/fd/%d", fd);
+	_cleanup_fdisk_ struct fdisk_context *c = fdisk_new_context();
+	if (fdisk_save_user_sector_size(c, l->sector_size, l->sector_size) < 0 || fdisk_assign_device(c, fdpath, 0) < 0)
+		return abur_fail(-EIO, "%s: cannot open with libfdisk", fdpath);
+	r = build_label(c, dev, &copy, disk_bytes, false);
+	if (r == 0 && fdisk_write_disklabel(c) < 0)
+		r = abur_fail(-EIO, "%s: libfdisk cannot write this partition table", dev);
+	return r;
 }

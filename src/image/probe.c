@@ -224,9 +224,38 @@ static int check_zero(int fd, uint64_t off, uint64_t len, bool last, enum zero_c
 	return 0;
 }
 
+/* Between the first and the last MiB: this many 4 KiB samples, evenly
+ * spread, the first at 1 MiB (where a wiped table's first partition, and
+ * its filesystem superblock, usually start).  Cheap (256 KiB of reads),
+ * and it finds the data of a disk whose table alone was zeroed. */
+#define MID_SAMPLES 64
+#define MID_SAMPLE 4096
+
+/* The byte offset of the first sample holding data, or UINT64_MAX. */
+static int check_middle(int fd, const struct disk_info *d, uint64_t *hit)
+{
+	char buf[MID_SAMPLE];
+
+	*hit = UINT64_MAX;
+	if (d->size < 2 * MiB + MID_SAMPLE)
+		return 0;
+	uint64_t span = d->size - 2 * MiB - MID_SAMPLE;
+	for (unsigned i = 0; i < MID_SAMPLES; i++) {
+		uint64_t off = (MiB + span / (MID_SAMPLES - 1) * i) & ~(uint64_t)(MID_SAMPLE - 1);
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
+		if (n != (ssize_t)sizeof(buf))
+			return abur_fail(n < 0 ? -errno : -EIO, "read at byte %llu failed", (unsigned long long)off);
+		if (!mem_is_zero(buf, sizeof(buf))) {
+			*hit = off;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 static int classify_unlabelled(int fd, struct disk_info *d, int sig)
 {
-	uint64_t span = d->size < MiB ? d->size : MiB;
+	uint64_t span = d->size < MiB ? d->size : MiB, mid = UINT64_MAX;
 	enum zero_check head, tail;
 	int r;
 
@@ -242,17 +271,23 @@ static int classify_unlabelled(int fd, struct disk_info *d, int sig)
 	r = check_zero(fd, 0, span, false, &head);
 	if (r == 0)
 		r = check_zero(fd, d->size - span, span, true, &tail);
+	if (r == 0)
+		r = check_middle(fd, d, &mid);
 	if (r < 0)
 		return abur_fail_wrap(r, "%s", d->dev);
-	d->cls = head == ZC_ZERO && tail == ZC_ZERO ? DISK_BLANK : DISK_FOREIGN;
+	d->cls = head == ZC_ZERO && tail == ZC_ZERO && mid == UINT64_MAX ? DISK_BLANK : DISK_FOREIGN;
 	if (tail == ZC_GPT_BACKUP)
 		d->reason = xstrdup("no partition table, but a stale backup GPT header in the last sector");
 	else if (head != ZC_ZERO)
 		d->reason = xstrdup("no partition table or signature, but the first MiB is not zero");
 	else if (tail != ZC_ZERO)
 		d->reason = xstrdup("no partition table or signature, but the last MiB is not zero");
+	else if (mid != UINT64_MAX)
+		d->reason =
+		    xasprintf("no partition table or signature, but data at byte %llu", (unsigned long long)mid);
 	else
-		d->reason = xstrdup("no partition table, no signature, first and last MiB zero");
+		d->reason = xstrdup("no partition table, no signature, first and last MiB and "
+				    "64 samples between zero");
 	return 0;
 }
 
@@ -283,6 +318,9 @@ int image_probe(const char *dev, const char *sealed_id, struct disk_info **out)
 
 	if (fd < 0)
 		return abur_fail(-errno, "%s: %m", dev);
+	r = blk_check_whole_disk(dev);
+	if (r < 0)
+		return r;
 	d = xcalloc(1, sizeof(*d));
 	d->dev = xstrdup(dev);
 	if (!realpath(dev, real))

@@ -11,6 +11,8 @@
 #include "core/io.h"
 #include "image.h"
 #include "imgint.h"
+#include "osapply.h"
+#include "osupd.h"
 #include "rootfs.h"
 
 struct run {
@@ -20,10 +22,14 @@ struct run {
 	const struct reimage_opts *o;
 	struct disk_info *d;
 	struct gen_list gl;
-	const struct generation *g;
+	const struct generation *g;   /* the seal written */
+	const struct generation *upd; /* the update applied over it, or NULL */
+	uint64_t upd_skipped;
+	char *upd_why;
 	const char *stage;
-	bool written;     /* anything on the disk changed yet */
-	uint64_t skipped; /* newer generation that failed verification */
+	unsigned sector_size; /* the target's logical sector size */
+	bool written;         /* anything on the disk changed yet */
+	uint64_t skipped;     /* newer generation that failed verification */
 	time_t started;
 };
 
@@ -40,12 +46,13 @@ static int marker(struct run *run, const char *stage, const char *error)
 	_cleanup_free_ char *text = NULL;
 
 	run->stage = stage;
-	text = xasprintf("; abur reimage did not finish: this disk is NOT a complete restore\n"
-			 "disk = %s\nserial = %s\nmodel = %s\ngeneration = %llu\nstage = %s\nwritten = %s\n"
-			 "started = %lld\n%s%s%s",
-			 run->dev, run->d->serial, run->d->model, (unsigned long long)run->g->seq, stage,
-			 run->written ? "yes" : "no", (long long)run->started, error ? "error = " : "",
-			 error ? error : "", error ? "\n" : "");
+	text =
+	    xasprintf("; abur reimage did not finish: this disk is NOT a complete restore\n"
+		      "disk = %s\nserial = %s\nmodel = %s\ngeneration = %llu\nupdate = %llu\nstage = %s\nwritten = %s\n"
+		      "started = %lld\n%s%s%s",
+		      run->dev, run->d->serial, run->d->model, (unsigned long long)run->g->seq,
+		      (unsigned long long)(run->upd ? run->upd->seq : 0), stage, run->written ? "yes" : "no",
+		      (long long)run->started, error ? "error = " : "", error ? error : "", error ? "\n" : "");
 	int r = store_put_file(run->s, IMAGE_MARKER, text, strlen(text));
 	return r < 0 ? abur_fail_wrap(r, "writing the reimage marker") : 0;
 }
@@ -70,6 +77,10 @@ static int check_class(struct run *run)
 	r = blk_find_mount(run->dev, &where);
 	if (r > 0)
 		return abur_fail(-EBUSY, "%s is mounted (%s)", run->dev, where);
+	if (r == 0) {
+		_cleanup_close_ int fd = open(run->dev, O_RDONLY | O_CLOEXEC);
+		r = fd < 0 ? abur_fail(-errno, "%s: %m", run->dev) : blk_sector_size(fd, run->dev, &run->sector_size);
+	}
 	return r;
 }
 
@@ -97,46 +108,155 @@ static int check_size(struct run *run, const struct generation *g)
 
 static int select_generation(struct run *run)
 {
+	const struct generation *g = NULL;
 	int r = store_list(run->s, IMAGE_COMPONENT, &run->gl);
 
 	if (r < 0)
 		return abur_fail_wrap(r, "listing the os images");
 	if (!run->o->generation) {
-		r = store_newest_valid(run->s, &run->gl, false, 0, &run->g, NULL);
-		return r < 0 ? abur_fail(-ENOENT, "the store holds no os image (run abur seal first)") : 0;
+		run->g = osupd_newest_seal(&run->gl, store_os_base_max(run->s));
+		return run->g ? 0 : abur_fail(-ENOENT, "the store holds no os image (run abur seal first)");
 	}
 	for (size_t i = 0; i < run->gl.n; i++)
 		if (run->gl.g[i].seq == run->o->generation)
-			run->g = &run->gl.g[i];
-	if (!run->g)
+			g = &run->gl.g[i];
+	if (!g)
 		return abur_fail(-ENOENT, "no os generation %llu", (unsigned long long)run->o->generation);
-	if (!run->g->valid)
-		return abur_fail(-EBADMSG, "os generation %llu is damaged: %s", (unsigned long long)run->g->seq,
-				 run->g->problem);
+	if (!g->valid)
+		return abur_fail(-EBADMSG, "os generation %llu is damaged: %s", (unsigned long long)g->seq, g->problem);
+	if (!osupd_is_update(g)) {
+		run->g = g;
+		return 0;
+	}
+	/* An update: its seal first, then it. */
+	run->upd = g;
+	for (size_t i = 0; i < run->gl.n; i++)
+		if (run->gl.g[i].seq == osupd_base(g) && run->gl.g[i].valid && !osupd_is_update(&run->gl.g[i]))
+			run->g = &run->gl.g[i];
+	return run->g ? 0
+		      : abur_fail(-ENOENT, "os update %llu is based on seal %llu, which the store does not hold",
+				  (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
+}
+
+/* Reads g's payload as the write will, writing nothing: DI_CHECK every
+ * entry against layout.ini and the target, and the hash at the end;
+ * DI_LAYOUT layout.ini only.  *parsed: layout.ini was read and obeys the
+ * layout rules (so a failure is about this target, not a damaged image). */
+static int dry_run(struct run *run, const struct generation *g, enum diskimg_mode mode, bool *parsed)
+{
+	struct diskimg_dst dst = {
+	    .fd = -1, .dev = run->dev, .mode = mode, .disk_size = run->d->size, .sector_size = run->sector_size};
+	struct archive *a;
+	int r = payload_read_open(run->s, g, IMAGE_PAYLOAD, &a);
+
+	if (r < 0)
+		return r;
+	r = diskimg_extract(a, &dst);
+	*parsed = dst.have_layout;
+	if (r < 0 || mode == DI_LAYOUT)
+		payload_read_discard(a);
+	else
+		r = payload_read_close(a);
+	diskimg_dst_free(&dst);
+	return r;
+}
+
+/* Before anything is written: the image's layout fits this disk (sector
+ * size, size, a table libfdisk accepts).  A layout.ini that cannot be
+ * read is left to the verification, which may fall back to an older
+ * image; with a caller-verified image it is refused here. */
+static int check_fit(struct run *run)
+{
+	bool parsed = false;
+	int r = dry_run(run, run->g, DI_LAYOUT, &parsed);
+
+	if (r < 0 && (parsed || run->o->verified))
+		return abur_fail_wrap(r, "os generation %llu cannot be written to %s", (unsigned long long)run->g->seq,
+				      run->dev);
+	if (r < 0)
+		abur_fail_clear();
 	return 0;
 }
 
-/* The chosen image's hashes; without --generation an older image that
- * verifies (and fits) is used instead, as for every component. */
+/* The chosen image's hashes and shape; without --generation an older
+ * image that passes (and fits) is used instead, as for every component. */
 static int verify_image(struct run *run)
 {
-	if (run->o->verified && run->o->generation)
+	uint64_t first = run->g->seq;
+	bool parsed;
+
+	/* The caller verified what it named; a named update's seal it did not. */
+	if (run->o->verified && run->o->generation == run->g->seq)
 		return 0;
 	progress(run, "verify", 0, 0);
-	int r = store_verify(run->s, run->g);
+	int r = dry_run(run, run->g, DI_CHECK, &parsed);
+	_cleanup_free_ char *why = r < 0 ? xstrdup(abur_errmsg(r)) : NULL;
 
 	while (r < 0 && !run->o->generation) {
 		const struct generation *older;
-		_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
-		if (run->g->seq <= 1 || store_newest_valid(run->s, &run->gl, true, run->g->seq - 1, &older, NULL) < 0 ||
+		if (run->g->seq <= 1 || !(older = osupd_newest_seal(&run->gl, run->g->seq - 1)) ||
 		    check_size(run, older) < 0)
-			return abur_fail(r, "os generation %llu fails verification: %s",
-					 (unsigned long long)run->g->seq, why);
-		run->skipped = run->g->seq;
+			return abur_fail(r, "os generation %llu fails verification: %s", (unsigned long long)first,
+					 why);
+		run->skipped = first;
 		run->g = older;
-		r = 0;
+		r = dry_run(run, run->g, DI_CHECK, &parsed);
 	}
 	return r < 0 ? abur_fail_wrap(r, "os generation %llu fails verification", (unsigned long long)run->g->seq) : 0;
+}
+
+/* A generation and everything it needs pass store_verify() (the seal was
+ * checked by the image's own verification). */
+static int verify_closure(struct run *run, const struct generation *upd, bool verified)
+{
+	uint64_t *needs;
+	size_t n;
+	int r = store_needs(upd, &needs, &n);
+
+	if (r == 0 && !verified)
+		r = store_verify(run->s, upd);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct generation *g = NULL;
+		for (size_t k = 0; k < run->gl.n; k++)
+			if (run->gl.g[k].seq == needs[i])
+				g = &run->gl.g[k];
+		if (!g)
+			r = abur_fail(-ENOENT, "it needs g%06llu, which the store does not hold",
+				      (unsigned long long)needs[i]);
+		else if (g != run->g)
+			r = store_verify(run->s, g);
+	}
+	free(needs);
+	return r;
+}
+
+/* The newest update of the chosen seal whose closure verifies; older ones
+ * in turn; none (the bare seal) when none does.  A named update must. */
+static int select_update(struct run *run)
+{
+	if (run->o->no_update)
+		return 0;
+	if (run->upd) {
+		int r = verify_closure(run, run->upd, run->o->verified);
+		return r < 0 ? abur_fail_wrap(r, "os update %llu fails verification", (unsigned long long)run->upd->seq)
+			     : 0;
+	}
+	progress(run, "verify", 0, 0);
+	for (size_t i = run->gl.n; i-- > 0;) {
+		const struct generation *g = &run->gl.g[i];
+		if (g->seq < run->g->seq || !osupd_is_update(g) || osupd_base(g) != run->g->seq)
+			continue;
+		int r = verify_closure(run, g, false);
+		if (r == 0) {
+			run->upd = g;
+			return 0;
+		}
+		if (!run->upd_why)
+			run->upd_why = xasprintf("os update %llu: %s", (unsigned long long)g->seq, abur_errmsg(r));
+		run->upd_skipped++;
+	}
+	abur_fail_clear();
+	return 0;
 }
 
 static int checks(struct run *run)
@@ -147,6 +267,8 @@ static int checks(struct run *run)
 		r = select_generation(run);
 	if (r == 0)
 		r = check_size(run, run->g);
+	if (r == 0)
+		r = check_fit(run);
 	return r;
 }
 
@@ -326,9 +448,26 @@ static int finish_disk(struct run *run, const struct layout *l)
 	return r;
 }
 
+/* After the base, before the settings: the update, over the sealed files. */
+static int update_stage(struct run *run, struct diskimg_dst *dst, struct reimage_result *res)
+{
+	struct osapply_result ar = {0};
+	struct osapply_ctx ax = {run->s, &run->gl, run->dev, &dst->l, dst, dst->bootarea, dst->bootarea_len, &ar};
+	int r = marker(run, "update", NULL);
+
+	progress(run, "update", 0, 0);
+	if (r == 0)
+		r = osapply_run(&ax, run->upd);
+	res->update_files = ar.files;
+	res->update_deleted = ar.deleted;
+	res->update_raw = ar.raw;
+	return r;
+}
+
 static int image_reimage_write(struct run *run, struct reimage_result *res)
 {
-	struct diskimg_dst dst = {.fd = -1, .dev = run->dev, .zero_holes = true, .disk_size = run->d->size};
+	struct diskimg_dst dst = {
+	    .fd = -1, .dev = run->dev, .zero_holes = true, .disk_size = run->d->size, .sector_size = run->sector_size};
 	int r;
 
 	dst.progress = run->o->progress;
@@ -339,6 +478,8 @@ static int image_reimage_write(struct run *run, struct reimage_result *res)
 	if (r == 0)
 		r = finish_disk(run, &dst.l);
 	res->written = dst.written;
+	if (r == 0 && run->upd)
+		r = update_stage(run, &dst, res);
 	if (r == 0 && !run->o->skip_settings && dst.l.root) {
 		r = marker(run, "settings", NULL);
 		if (r == 0)
@@ -362,7 +503,7 @@ int image_reimage(const struct abur_config *cfg, struct store *s, const char *de
 	r = checks(&run);
 	if (r == 0)
 		r = marker(&run, "verify", NULL);
-	if (r == 0 && (r = verify_image(&run)) == 0)
+	if (r == 0 && (r = verify_image(&run)) == 0 && (r = select_update(&run)) == 0)
 		r = image_reimage_write(&run, res);
 	if (r == 0) {
 		r = store_remove_file(s, IMAGE_MARKER);
@@ -377,6 +518,9 @@ int image_reimage(const struct abur_config *cfg, struct store *s, const char *de
 	}
 	res->seq = run.g ? run.g->seq : 0;
 	res->skipped = run.skipped;
+	res->update = run.upd ? run.upd->seq : 0;
+	res->update_skipped = run.upd_skipped;
+	res->update_why = run.upd_why;
 	gen_list_free(&run.gl);
 	disk_info_free(run.d);
 	return r;

@@ -7,17 +7,20 @@
 #include "core/blk.h"
 #include "image.h"
 #include "imgint.h"
+#include "osbase.h"
+#include "osraw.h"
+#include "osupd.h"
 #include "rootfs.h"
 
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
 {
 	struct gen_list l = {0};
-	const struct generation *g;
+	const struct generation *g = NULL;
 	const char *v;
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
-	if (r == 0)
-		r = store_newest_valid(s, &l, false, 0, &g, NULL);
+	if (r == 0 && !(g = osupd_newest_seal(&l, store_os_base_max(s))))
+		r = -ENOENT;
 	if (r < 0) {
 		gen_list_free(&l);
 		return abur_fail(-ENOENT, "the store holds no os image");
@@ -72,18 +75,68 @@ static int scan_disk(const char *dev, int fd, struct layout *l, uint64_t *used)
 	return r;
 }
 
+/* What an update capture compares with: the raw areas' hashes, and which
+ * filesystems have a base index. */
+static int base_extra(struct manifest *m, const struct disk_info *d, int fd, const struct layout *l,
+		      const struct osbase *b)
+{
+	size_t nraw;
+	_cleanup_free_ struct osraw *raw = osraw_list(l, &nraw);
+	char *parts = xstrdup("");
+	int r = osraw_hash(fd, d->dev, raw, nraw);
+
+	for (size_t i = 0; r == 0 && i < nraw; i++) {
+		_cleanup_free_ char *key = xasprintf("raw_%s", raw[i].name);
+		manifest_add_extra(m, key, raw[i].sha);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		char *more = xasprintf("%s%s%u", parts, i ? " " : "", b->fs[i].part);
+		free(parts);
+		parts = more;
+	}
+	if (b->n)
+		manifest_add_extra(m, "index", parts);
+	free(parts);
+	return r;
+}
+
+/* What goes into layout.ini must obey the rules reimage checks and read
+ * back as the same text: a name or type that would not is refused now,
+ * not when the disk is restored. */
+static int check_storable(const char *dev, const struct layout *l, const char *text)
+{
+	struct layout back;
+	int r = layout_check(l);
+
+	if (r == 0)
+		r = layout_parse(text, strlen(text), &back);
+	if (r < 0)
+		return abur_fail_wrap(r, "%s: its partition table cannot be sealed", dev);
+	_cleanup_free_ char *again = layout_format(&back);
+	layout_free(&back);
+	if (!streq(again, text))
+		return abur_fail(-EINVAL,
+				 "%s: its partition table does not survive layout.ini (names or types "
+				 "with characters layout.ini cannot hold)",
+				 dev);
+	return 0;
+}
+
 static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
-		     struct layout *l, const struct seal_opts *o, struct seal_result *res)
+		     struct layout *l, const struct seal_opts *o, struct osbase *base, struct seal_result *res)
 {
 	_cleanup_free_ char *text = layout_format(l);
 	const struct abur_component *comp = config_component(cfg, IMAGE_COMPONENT);
 	struct diskimg_src src = {.dev = d->dev, .fd = fd, .l = l, .layout_text = text};
-	struct payload_spec spec = {IMAGE_PAYLOAD, diskimg_fill, &src};
+	struct payload_spec spec[] = {{IMAGE_PAYLOAD, diskimg_fill, &src}, {OSBASE_PAYLOAD, osbase_fill, base}};
 	const char *sources[] = {d->dev};
 	char digest[SHA256_HEX_LEN];
 	struct manifest m = {0};
 	int r;
 
+	r = check_storable(d->dev, l, text);
+	if (r < 0)
+		return r;
 	if (o) {
 		src.progress = o->progress;
 		src.progress_arg = o->progress_arg;
@@ -92,6 +145,13 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	 * holds: the same text means the same disk captured the same way. */
 	sha256_hex(text, strlen(text), digest);
 	seal_extra(&m, d, l, res->used_bytes);
+	free(base->layout_text);
+	base->layout_text = xstrdup(text);
+	r = base_extra(&m, d, fd, l, base);
+	if (r < 0) {
+		manifest_clear(&m);
+		return r;
+	}
 	struct commit_info ci = {.component = IMAGE_COMPONENT,
 				 .trigger = "seal",
 				 .content_digest = digest,
@@ -100,23 +160,42 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 				 .nsources = 1,
 				 .keep = comp ? comp->keep : 2,
 				 .extra = &m};
-	r = store_commit(s, &ci, &spec, 1, &res->seq);
+	r = store_commit(s, &ci, spec, ARRAY_SIZE(spec), &res->seq);
 	manifest_clear(&m);
 	if (r == 0)
 		res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
 	return r;
 }
 
-static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res)
+/* What one seal committed, for the seal record. */
+struct sealed {
+	const char **names;
+	uint64_t *seqs;
+	size_t n;
+};
+
+static void sealed_add(struct sealed *sd, const char *name, uint64_t seq)
+{
+	sd->names = xrealloc(sd->names, (sd->n + 1) * sizeof(*sd->names));
+	sd->seqs = xrealloc(sd->seqs, (sd->n + 1) * sizeof(*sd->seqs));
+	sd->names[sd->n] = name;
+	sd->seqs[sd->n++] = seq;
+}
+
+static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res,
+		      struct sealed *sd)
 {
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		const struct abur_component *c = &cfg->comps[i];
+		struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 		struct backup_result br = {0};
 		if (c->type != COMP_FILES)
 			continue;
-		int r = backup_component(s, c, mnt, "seal", true, &br);
+		int r = backup_component(s, c, mnt, "seal", true, &lim, &br);
+		backup_result_free(&br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);
+		sealed_add(sd, c->name, br.seq);
 		res->components++;
 	}
 	return 0;
@@ -133,7 +212,32 @@ static int check_target(const char *dev, struct disk_info **d)
 		r = image_probe(dev, NULL, d);
 	if (r == 0 && (*d)->cls == DISK_FLASH)
 		r = abur_fail(-EPERM, "%s is the ABUR flash (%s), not a system disk", dev, (*d)->reason);
+	if (r == 0 && (*d)->pttype && streq((*d)->pttype, "PMBR"))
+		r = abur_fail(-EINVAL, "%s: only a protective MBR is readable: its GPT is invalid or damaged", dev);
 	return r;
+}
+
+/* The file-level components come from the root filesystem: without one
+ * they would be skipped, and the seal would look complete. */
+static int check_root(const struct abur_config *cfg, const char *dev, const struct rootfs *rf)
+{
+	_cleanup_free_ char *names = NULL;
+
+	if (rf->num)
+		return 0;
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		if (cfg->comps[i].type != COMP_FILES)
+			continue;
+		char *n = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", cfg->comps[i].name);
+		free(names);
+		names = n;
+	}
+	if (!names)
+		return 0;
+	return abur_fail(-ENOENT,
+			 "%s: no root filesystem found (a partition holding etc/fstab, etc/os-release or a "
+			 "configured path), but components %s are configured",
+			 dev, names);
 }
 
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
@@ -142,6 +246,8 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	struct disk_info *d = NULL;
 	struct layout l = {0};
 	struct rootfs rf = {0};
+	struct osbase base = {0};
+	struct sealed sd = {0};
 	int fd = -1, r;
 
 	memset(res, 0, sizeof(*res));
@@ -152,6 +258,10 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		r = kernel_partitions(dev, &l);
 	if (r == 0)
 		r = rootfs_find(cfg, dev, &rf); /* mounts, looks, unmounts */
+	if (r == 0)
+		r = check_root(cfg, dev, &rf);
+	if (r == 0) /* what later update captures compare with */
+		r = osbase_scan(d, dev, &base);
 	if (r == 0) {
 		fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
 		if (fd < 0)
@@ -162,15 +272,24 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	if (r == 0) {
 		l.root = rf.num;
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		r = commit_os(cfg, s, d, fd, &l, o, res);
+		r = commit_os(cfg, s, d, fd, &l, o, &base, res);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (r == 0 && rf.num)
 		r = rootfs_mount(&rf, dev, false);
+	if (r == 0)
+		sealed_add(&sd, IMAGE_COMPONENT, res->seq);
 	if (r == 0 && rf.num)
-		r = seal_files(cfg, s, rf.mnt, res);
+		r = seal_files(cfg, s, rf.mnt, res, &sd);
+	/* Last, one atomic record: only now is this seal the pin and the base;
+	 * a seal that failed before leaves the previous one in force. */
+	if (r == 0)
+		r = store_put_seal(s, sd.names, sd.seqs, sd.n);
+	free(sd.names);
+	free(sd.seqs);
 	(void)rootfs_release(&rf);
+	osbase_free(&base);
 	layout_free(&l);
 	disk_info_free(d);
 	return r;

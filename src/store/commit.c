@@ -1,6 +1,6 @@
-/* The commit recipe, space planning and retention (DESIGN.md "Store
- * layout").  Every write goes through the I/O layer so tests can crash or
- * fail each call. */
+/* The commit recipe, space planning and retention (doc/design.md, "Commit,
+ * numbering, retention, space, sweep, lock").  Every write goes through the
+ * I/O layer so tests can crash or fail each call. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
@@ -20,16 +20,43 @@
  * block rounding), for space planning. */
 #define GEN_OVERHEAD (64 * 1024)
 
-static void sweep_tmp(const char *comp_dir)
-{
-	DIR *d = opendir(comp_dir);
-	struct dirent *de;
+/* A reader waits this long for removal to finish; make_room waits this
+ * long for readers to go before it fails. */
+#define READERS_WAIT_S 60
 
+static bool digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Exactly the temp names ABUR makes: ".tmp-gNNNNNN-PID", ".tmp-del-gNNNNNN". */
+static bool tmp_name(const char *s)
+{
+	if (startswith(s, ".tmp-del-g"))
+		return strlen(s) == 16 && digits(s + 10, 6);
+	if (!startswith(s, ".tmp-g") || strlen(s) < 14 || !digits(s + 6, 6) || s[12] != '-')
+		return false;
+	return strlen(s + 13) <= 10 && digits(s + 13, strlen(s + 13));
+}
+
+/* Leftovers: real directories with exactly ABUR's temp names, never a
+ * link or anything else. */
+static void sweep_tmp(struct store *s, const char *comp)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+
+	if (store_opendir(s, comp, &d) < 0)
+		abur_fail_clear();
 	while (d && (de = readdir(d))) {
-		if (!startswith(de->d_name, ".tmp-"))
+		if (!tmp_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
-		_cleanup_free_ char *p = xasprintf("%s/%s", comp_dir, de->d_name);
-		if (rm_rf(p) < 0)
+		if (rm_rf_at(dirfd(d), de->d_name) < 0)
 			abur_fail_clear(); /* garbage; the next sweep tries again */
 	}
 	if (d)
@@ -48,8 +75,7 @@ static void sweep_all(struct store *s)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *dir = xasprintf("%s/%s", s->root, names[i]);
-		sweep_tmp(dir);
+		sweep_tmp(s, names[i]);
 		free(names[i]);
 	}
 	free(names);
@@ -73,11 +99,11 @@ static int run_fill(struct pwriter *w, int fd, const char *path, const struct pa
 	return pwriter_close(w, a);
 }
 
-static int write_payload(const char *tmp, const struct payload_spec *ps, struct payload_info *pi)
+static int write_payload(struct store *s, const char *tmp, const struct payload_spec *ps, struct payload_info *pi)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, ps->name);
 	_cleanup_free_ struct pwriter *w = xcalloc(1, sizeof(*w));
-	_cleanup_close_ int fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	_cleanup_close_ int fd = io_openat(s->root_fd, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	int r;
 
 	if (fd < 0)
@@ -93,7 +119,7 @@ static int write_payload(const char *tmp, const struct payload_spec *ps, struct 
 	return 0;
 }
 
-static int write_manifest(const char *tmp, struct manifest *m)
+static int write_manifest(struct store *s, const char *tmp, struct manifest *m)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, STORE_MANIFEST);
 	_cleanup_free_ char *text = manifest_format(m);
@@ -107,7 +133,7 @@ static int write_manifest(const char *tmp, struct manifest *m)
 	manifest_clear(&check);
 	if (r < 0)
 		return abur_fail_wrap(-EINVAL, "refusing to commit a manifest that does not read back");
-	fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	fd = io_openat(s->root_fd, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0)
 		return fd;
 	r = io_write_all(fd, text, strlen(text), path);
@@ -135,6 +161,19 @@ static void fill_manifest(struct manifest *m, const struct commit_info *info, ui
 		manifest_add_extra(m, info->extra->extra_keys[i], info->extra->extra_vals[i]);
 }
 
+/* Removes comp/name (a real directory we made) after a failure. */
+static void rm_quiet(struct store *s, const char *comp, const char *name)
+{
+	DIR *d;
+
+	if (store_opendir(s, comp, &d) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	(void)!rm_rf_at(dirfd(d), name);
+	closedir(d);
+}
+
 static uint64_t newest_valid_seq(struct store *s, const char *component)
 {
 	struct gen_list l;
@@ -148,35 +187,53 @@ static uint64_t newest_valid_seq(struct store *s, const char *component)
 	return seq;
 }
 
+/* The next free number: past every ABUR-named entry of the store, within
+ * what the six-digit name can hold. */
+static int next_seq(struct store *s, const char *comp, uint64_t *seq)
+{
+	uint64_t max;
+	int r = store_max_seq(s, &max);
+
+	if (r < 0)
+		return r;
+	if (max >= STORE_SEQ_MAX)
+		return abur_fail(-EOVERFLOW,
+				 "the store's generation numbers are used up (an entry named g%06llu exists): "
+				 "a new %s generation cannot be named; copy off what you need and re-create the store",
+				 (unsigned long long)STORE_SEQ_MAX, comp);
+	*seq = max + 1;
+	return 0;
+}
+
 /* One pass of the recipe: temp dir, payloads, manifest, fsyncs, rename. */
 static int try_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
 		      const char *comp_dir, uint64_t *seq_out)
 {
 	struct manifest m;
 	_cleanup_free_ char *tmp = NULL, *final = NULL;
-	uint64_t max;
-	int r = store_max_seq(s, &max);
+	uint64_t seq = 0;
+	int r = next_seq(s, info->component, &seq);
 
 	if (r < 0)
 		return r;
-	fill_manifest(&m, info, max + 1, newest_valid_seq(s, info->component));
+	fill_manifest(&m, info, seq, newest_valid_seq(s, info->component));
 	tmp = xasprintf("%s/.tmp-g%06llu-%d", comp_dir, (unsigned long long)m.seq, (int)getpid());
 	final = xasprintf("%s/g%06llu", comp_dir, (unsigned long long)m.seq);
-	r = io_mkdir(tmp, 0755);
+	r = io_mkdirat(s->root_fd, tmp, 0755);
 	m.payloads = xcalloc(n, sizeof(*m.payloads));
 	for (size_t i = 0; r == 0 && i < n; i++, m.npayloads++)
-		r = write_payload(tmp, &ps[i], &m.payloads[i]);
+		r = write_payload(s, tmp, &ps[i], &m.payloads[i]);
 	if (r == 0)
-		r = write_manifest(tmp, &m);
+		r = write_manifest(s, tmp, &m);
 	if (r == 0)
-		r = io_fsync_dir(tmp);
+		r = io_fsync_dirat(s->root_fd, tmp);
 	if (r == 0)
-		r = io_rename(tmp, final);
+		r = io_renameat(s->root_fd, tmp, final, RENAME_NOREPLACE);
 	if (r < 0) {
-		(void)!rm_rf(tmp);
-	} else if ((r = io_fsync_dir(comp_dir)) < 0) {
+		rm_quiet(s, comp_dir, strrchr(tmp, '/') + 1);
+	} else if ((r = io_fsync_dirat(s->root_fd, comp_dir)) < 0) {
 		/* The rename may not be durable: abort rather than leave a doubt. */
-		(void)!rm_rf(final);
+		rm_quiet(s, comp_dir, strrchr(final, '/') + 1);
 	}
 	if (r == 0)
 		*seq_out = m.seq;
@@ -187,35 +244,74 @@ static int try_commit(struct store *s, const struct commit_info *info, const str
 /* A generation that retention or space planning may remove. */
 struct victim {
 	uint64_t seq;
-	char *dir;
+	char *rel;
 	uint64_t bytes;
 };
 
-/* Removes a generation: first renamed out of sight (atomic), then deleted. */
-static int remove_generation(const char *dir, uint64_t seq)
+/* Removes a generation: first renamed out of sight (atomic), then deleted.
+ * The caller holds the removal lock (no reader is in the store). */
+static int remove_generation(struct store *s, const char *rel, uint64_t seq)
 {
-	_cleanup_free_ char *parent = xstrdup(dir);
+	_cleanup_free_ char *comp = xstrdup(rel);
 	_cleanup_free_ char *gone = NULL;
 	int r;
 
-	*strrchr(parent, '/') = '\0';
-	gone = xasprintf("%s/.tmp-del-g%06llu", parent, (unsigned long long)seq);
-	r = io_rename(dir, gone);
+	*strchr(comp, '/') = '\0';
+	gone = xasprintf("%s/.tmp-del-g%06llu", comp, (unsigned long long)seq);
+	r = io_renameat(s->root_fd, rel, gone, RENAME_NOREPLACE);
 	if (r == 0)
-		r = io_fsync_dir(parent);
+		r = io_fsync_dirat(s->root_fd, comp);
 	if (r == 0)
-		(void)!rm_rf(gone);
+		rm_quiet(s, comp, strrchr(gone, '/') + 1);
 	return r;
 }
 
-/* Index of the newest pinned generation (only that one stays pinned: a
- * technician's re-seal supersedes the factory seal), or -1. */
-static ssize_t effective_pin(const struct gen_list *l)
+/* Index of the effective pin, or -1.  A complete seal's record names it;
+ * without a record (older stores), or when the record names no
+ * generation here, the newest valid pinned one (a technician's re-seal
+ * supersedes the factory seal).  Pinned generations of a seal that never
+ * completed are not pins. */
+static ssize_t effective_pin(struct store *s, const char *component, const struct gen_list *l)
 {
+	uint64_t seq;
+
+	if (store_sealed_seq(s, component, &seq) == 0) {
+		for (size_t i = 0; i < l->n; i++)
+			if (l->g[i].seq == seq)
+				return (ssize_t)i;
+	}
+	abur_fail_clear();
 	for (size_t i = l->n; i-- > 0;)
 		if (l->g[i].valid && l->g[i].m.pinned)
 			return (ssize_t)i;
 	return -1;
+}
+
+/* Adds to keep[] every generation a kept one needs (store_needs()).  Not
+ * what those need in turn: a generation names everything a restore of it
+ * reads, and one kept only for its content is no restore point.  false
+ * when a kept generation's list is malformed: then nothing may go, since
+ * what it needs is unknown. */
+static bool keep_needed(const struct gen_list *l, bool *keep)
+{
+	_cleanup_free_ bool *by_policy = xcalloc(l->n ? l->n : 1, sizeof(bool));
+
+	memcpy(by_policy, keep, l->n * sizeof(bool));
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t *needs;
+		size_t n;
+		if (!by_policy[i])
+			continue;
+		if (store_needs(&l->g[i], &needs, &n) < 0) {
+			abur_fail_clear();
+			return false;
+		}
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < i; j++)
+				keep[j] |= l->g[j].seq == needs[k];
+		free(needs);
+	}
+	return true;
 }
 
 /* Generations of one component that may go, oldest first: not the pinned
@@ -233,13 +329,18 @@ static void removable(struct store *s, const char *component, struct victim **v,
 	 * bit-rotted newest one must not cost the last good copy. */
 	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || store_verify(s, newest) < 0)
 		newest = NULL;
-	pin = effective_pin(&l);
+	pin = effective_pin(s, component, &l);
+	_cleanup_free_ bool *keep = xcalloc(l.n ? l.n : 1, sizeof(bool));
+	for (size_t i = 0; newest && i < l.n; i++)
+		keep[i] = (ssize_t)i == pin || &l.g[i] == newest || l.g[i].seq > newest->seq;
+	if (newest && !keep_needed(&l, keep))
+		newest = NULL;
 	for (size_t i = 0; newest && i < l.n; i++) {
 		const struct generation *g = &l.g[i];
-		if ((ssize_t)i == pin || g == newest || g->seq > newest->seq)
+		if (keep[i])
 			continue;
 		*v = xrealloc(*v, (*nv + 1) * sizeof(**v));
-		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->dir), dir_usage(g->dir)};
+		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->rel), dir_usage(s, g->rel)};
 	}
 	gen_list_free(&l);
 	abur_fail_clear();
@@ -254,7 +355,7 @@ static int cmp_victim(const void *a, const void *b)
 static void victims_free(struct victim *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(v[i].dir);
+		free(v[i].rel);
 	free(v);
 }
 
@@ -312,45 +413,70 @@ static int make_room(struct store *s, const struct commit_info *info, const stru
 		victims_free(v, nv);
 		return r;
 	}
+	/* Space is needed now: wait (bounded) for readers to finish. */
+	if (k > 0 && (r = store_lock_removal(s, READERS_WAIT_S)) < 0)
+		r = abur_fail_wrap(r, "not enough space on the flash for %s until old generations can go",
+				   info->component);
 	for (size_t i = 0; r == 0 && i < k; i++)
-		r = remove_generation(v[i].dir, v[i].seq);
+		r = remove_generation(s, v[i].rel, v[i].seq);
+	if (k > 0)
+		store_unlock_removal(s);
 	victims_free(v, nv);
 	return r;
+}
+
+/* What retention keeps: the pin, the newest valid one and anything newer
+ * (kept for inspection), `keep` more valid ones, and what those need. */
+static bool retained(struct store *s, const char *component, const struct gen_list *l, const struct generation *newest,
+		     unsigned keep, bool *out)
+{
+	ssize_t pin = effective_pin(s, component, l);
+	unsigned kept = 0;
+
+	for (size_t i = l->n; i-- > 0;) {
+		const struct generation *g = &l->g[i];
+		out[i] = (ssize_t)i == pin || g->seq >= newest->seq || (g->valid && kept < keep);
+		kept += out[i] && g->seq <= newest->seq && (ssize_t)i != pin;
+	}
+	return keep_needed(l, out);
 }
 
 int store_apply_retention(struct store *s, const char *component, unsigned keep)
 {
 	struct gen_list l;
 	const struct generation *newest = NULL;
-	unsigned kept = 0;
 	int removed = 0, r;
-	ssize_t pin;
+	bool locked = false;
 
 	r = store_list(s, component, &l);
 	if (r < 0)
 		return r;
-	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0) {
+	_cleanup_free_ bool *kept = xcalloc(l.n ? l.n : 1, sizeof(bool));
+	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || !retained(s, component, &l, newest, keep, kept)) {
 		gen_list_free(&l);
 		abur_fail_clear();
-		return 0; /* nothing valid: remove nothing */
+		return 0; /* nothing valid, or what is needed is unknown: remove nothing */
 	}
-	pin = effective_pin(&l);
 	for (size_t i = l.n; r == 0 && i-- > 0;) {
 		const struct generation *g = &l.g[i];
-		if ((ssize_t)i == pin || g->seq > newest->seq)
+		if (kept[i])
 			continue;
-		if (g == newest || (g->valid && kept < keep)) {
-			kept++;
-			continue;
-		}
 		/* Checked once, and only when something is to go (a seal pays nothing). */
-		if (!removed && store_verify(s, newest) < 0) {
+		if (!locked && store_verify(s, newest) < 0) {
 			abur_fail_clear();
 			break; /* the newest is damaged: keep every older copy */
 		}
-		r = remove_generation(g->dir, g->seq);
+		/* Readers present: nothing goes now; the next commit tries again. */
+		if (!locked && store_lock_removal(s, 0) < 0) {
+			abur_fail_clear();
+			break;
+		}
+		locked = true;
+		r = remove_generation(s, g->rel, g->seq);
 		removed += r == 0;
 	}
+	if (locked)
+		store_unlock_removal(s);
 	gen_list_free(&l);
 	return r < 0 ? r : removed;
 }
@@ -365,10 +491,10 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 		return abur_fail(-EROFS, "store opened read-only");
 	if (!valid_component_name(info->component) || !info->trigger || !info->content_digest || n == 0)
 		return abur_fail(-EINVAL, "bad commit request for '%s'", info->component);
-	comp_dir = xasprintf("%s/%s", s->root, info->component);
-	r = io_mkdir(comp_dir, 0755);
+	comp_dir = xstrdup(info->component);
+	r = io_mkdirat(s->root_fd, comp_dir, 0755);
 	if (r < 0)
-		return r;
+		return abur_fail_wrap(r, "%s", s->root);
 	sweep_all(s);
 	r = try_commit(s, info, ps, n, comp_dir, seq);
 	if (r == -ENOSPC) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "core/io.h"
+#include "core/parse.h"
 #include "payload.h"
 #include "store_int.h"
 
@@ -22,16 +23,24 @@ uint64_t gen_seq_from_name(const char *name)
 	return v;
 }
 
-/* Cheap checks: manifest well-formed and naming this component and number,
- * payload files present with the recorded sizes. */
-static void check_generation(struct generation *g, const char *component)
+bool gen_entry(int dfd, const char *name, uint64_t *seq)
 {
-	_cleanup_free_ char *mpath = xasprintf("%s/%s", g->dir, STORE_MANIFEST);
+	struct stat st;
+
+	*seq = gen_seq_from_name(name);
+	return *seq && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Cheap checks: manifest well-formed and naming this component and number,
+ * payload files present, regular, with the recorded sizes. */
+static void check_generation(struct store *s, struct generation *g, const char *component)
+{
+	_cleanup_free_ char *mrel = xasprintf("%s/%s", g->rel, STORE_MANIFEST);
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	int r;
 
-	r = read_file(mpath, STORE_MANIFEST_MAX, &text, &len);
+	r = io_read_file_at(s->root_fd, mrel, STORE_MANIFEST_MAX, &text, &len);
 	if (r == -ENOENT) {
 		g->problem = xstrdup("manifest missing");
 		return;
@@ -41,14 +50,20 @@ static void check_generation(struct generation *g, const char *component)
 		return;
 	}
 	if (!streq(g->m.component, component) || g->m.seq != g->seq) {
-		g->problem = xasprintf("manifest names %s g%06llu", g->m.component, (unsigned long long)g->m.seq);
+		g->problem = xasprintf("manifest names %.40s g%06llu", g->m.component, (unsigned long long)g->m.seq);
 		return;
 	}
 	for (size_t i = 0; i < g->m.npayloads; i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", g->dir, g->m.payloads[i].name);
+		_cleanup_free_ char *p = xasprintf("%s/%s", g->rel, g->m.payloads[i].name);
 		struct stat st;
-		if (stat(p, &st) < 0) {
+		r = fstatat(s->root_fd, p, &st, AT_SYMLINK_NOFOLLOW);
+		if (r < 0) {
 			g->problem = xasprintf("payload %s missing", g->m.payloads[i].name);
+			return;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			g->problem = xasprintf("payload %s is %s, not a regular file", g->m.payloads[i].name,
+					       io_type_name(st.st_mode));
 			return;
 		}
 		if ((uint64_t)st.st_size != g->m.payloads[i].size) {
@@ -66,29 +81,51 @@ static int cmp_gen(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* An entry of a component folder that is not ABUR's, for list/verify. */
+static void add_foreign(struct gen_list *out, int dfd, const char *comp, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	/* Our own temp directories are swept by the next commit. */
+	if (startswith(name, ".tmp-") && S_ISDIR(st.st_mode))
+		return;
+	out->foreign = xrealloc(out->foreign, (out->nforeign + 1) * sizeof(char *));
+	out->foreign[out->nforeign++] = xasprintf("%s/%.64s (%s)", comp, name, io_type_name(st.st_mode));
+}
+
 int store_list(struct store *s, const char *component, struct gen_list *out)
 {
-	_cleanup_free_ char *dir = NULL;
 	DIR *d;
 	struct dirent *de;
+	int r;
 
-	out->g = NULL;
-	out->n = 0;
+	*out = (struct gen_list){0};
 	if (!valid_component_name(component))
 		return abur_fail(-EINVAL, "bad component name '%s'", component);
-	dir = xasprintf("%s/%s", s->root, component);
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", dir);
+	r = store_opendir(s, component, &d);
+	if (r == -ENOENT) {
+		abur_fail_clear();
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	while ((de = readdir(d))) {
-		uint64_t seq = gen_seq_from_name(de->d_name);
+		uint64_t seq;
 		struct generation *g;
-		if (!seq)
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
+		if (!gen_entry(dirfd(d), de->d_name, &seq)) {
+			add_foreign(out, dirfd(d), component, de->d_name);
+			continue;
+		}
 		out->g = xrealloc(out->g, (out->n + 1) * sizeof(*out->g));
 		g = &out->g[out->n++];
-		*g = (struct generation){.seq = seq, .dir = xasprintf("%s/%s", dir, de->d_name)};
-		check_generation(g, component);
+		*g = (struct generation){.seq = seq,
+					 .dir = xasprintf("%s/%s/%s", s->root, component, de->d_name),
+					 .rel = xasprintf("%s/%s", component, de->d_name)};
+		check_generation(s, g, component);
 	}
 	closedir(d);
 	if (out->n)
@@ -100,14 +137,19 @@ void gen_list_free(struct gen_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->g[i].dir);
+		free(l->g[i].rel);
 		free(l->g[i].problem);
 		manifest_clear(&l->g[i].m);
 	}
+	for (size_t i = 0; i < l->nforeign; i++)
+		free(l->foreign[i]);
+	free(l->foreign);
 	free(l->g);
-	l->g = NULL;
-	l->n = 0;
+	*l = (struct gen_list){0};
 }
 
+/* Every ABUR-named entry counts, whatever it is, so a new generation's
+ * name never meets one already there. */
 int store_max_seq(struct store *s, uint64_t *max)
 {
 	char **names;
@@ -118,9 +160,10 @@ int store_max_seq(struct store *s, uint64_t *max)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *dir = xasprintf("%s/%s", s->root, names[i]);
-		DIR *d = opendir(dir);
+		DIR *d = NULL;
 		struct dirent *de;
+		if (store_opendir(s, names[i], &d) < 0)
+			abur_fail_clear();
 		while (d && (de = readdir(d))) {
 			uint64_t seq = gen_seq_from_name(de->d_name);
 			if (seq > *max)
@@ -134,14 +177,26 @@ int store_max_seq(struct store *s, uint64_t *max)
 	return 0;
 }
 
-static int verify_payload(const struct generation *g, const struct payload_info *pi)
+int gen_payload_open(struct store *s, const struct generation *g, const struct payload_info *pi, uint64_t out_limit,
+		     struct archive **a)
+{
+	_cleanup_free_ char *rel = xasprintf("%s/%s", g->rel, pi->name);
+	_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, pi->name);
+	int fd = io_open_beneath(s->root_fd, rel, O_RDONLY, IO_REGULAR);
+
+	if (fd < 0)
+		return abur_fail_wrap(fd, "%s", s->root);
+	return payload_reader_open(fd, path, pi->sha256, pi->size, out_limit, a);
+}
+
+static int verify_payload(struct store *s, const struct generation *g, const struct payload_info *pi)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, pi->name);
 	struct archive *a;
 	struct archive_entry *e;
 	int r, k;
 
-	r = payload_reader_open(path, pi->sha256, pi->size, 0, &a);
+	r = gen_payload_open(s, g, pi, 0, &a);
 	if (r < 0)
 		return r;
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK)
@@ -157,11 +212,10 @@ static int verify_payload(const struct generation *g, const struct payload_info 
 
 int store_verify(struct store *s, const struct generation *g)
 {
-	(void)s;
 	if (!g->valid)
 		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
 	for (size_t i = 0; i < g->m.npayloads; i++) {
-		int r = verify_payload(g, &g->m.payloads[i]);
+		int r = verify_payload(s, g, &g->m.payloads[i]);
 		if (r < 0)
 			return abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	}
@@ -236,14 +290,9 @@ int store_newest_valid(struct store *s, const struct gen_list *l, bool deep, uin
 
 int payload_read_open(struct store *s, const struct generation *g, const char *name, struct archive **a)
 {
-	(void)s;
-	for (size_t i = 0; i < g->m.npayloads; i++) {
-		const struct payload_info *pi = &g->m.payloads[i];
-		if (streq(pi->name, name)) {
-			_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, name);
-			return payload_reader_open(path, pi->sha256, pi->size, 0, a);
-		}
-	}
+	for (size_t i = 0; g->valid && i < g->m.npayloads; i++)
+		if (streq(g->m.payloads[i].name, name))
+			return gen_payload_open(s, g, &g->m.payloads[i], 0, a);
 	return abur_fail(-ENOENT, "g%06llu has no payload %s", (unsigned long long)g->seq, name);
 }
 
@@ -257,53 +306,53 @@ void payload_read_discard(struct archive *a)
 	payload_reader_discard(a);
 }
 
-static bool safe_rel(const char *rel)
+/* Makes the directories of rel (not its last name) beneath the root. */
+static int mkdir_parents(struct store *s, const char *rel)
 {
-	return rel[0] != '/' && !strstr(rel, "..") && *rel;
+	_cleanup_free_ char *p = xstrdup(rel);
+	int r = 0;
+
+	for (char *slash = strchr(p, '/'); r == 0 && slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		r = io_mkdirat(s->root_fd, p, 0755);
+		*slash = '/';
+	}
+	return r;
 }
 
 int store_put_file(struct store *s, const char *rel, const void *data, size_t n)
 {
-	_cleanup_free_ char *path = NULL, *dir = NULL;
-	char *slash;
-	int r;
+	int r = mkdir_parents(s, rel);
 
-	if (!safe_rel(rel))
-		return abur_fail(-EINVAL, "bad store path '%s'", rel);
-	path = xasprintf("%s/%s", s->root, rel);
-	dir = xstrdup(path);
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	r = mkdir_p(dir, 0755);
-	if (r < 0)
-		return r;
-	return io_write_file_atomic(path, data, n, 0644);
+	if (r == 0)
+		r = io_write_file_atomic_at(s->root_fd, rel, data, n, 0644);
+	return r < 0 ? abur_fail_wrap(r, "%s", s->root) : 0;
 }
 
 int store_get_file(struct store *s, const char *rel, size_t max, char **data, size_t *n)
 {
-	_cleanup_free_ char *path = NULL;
+	int r = io_read_file_at(s->root_fd, rel, max, data, n);
 
-	if (!safe_rel(rel))
-		return abur_fail(-EINVAL, "bad store path '%s'", rel);
-	path = xasprintf("%s/%s", s->root, rel);
-	return read_file(path, max, data, n);
+	return r < 0 && r != -ENOENT ? abur_fail_wrap(r, "%s", s->root) : r;
 }
 
 int store_remove_file(struct store *s, const char *rel)
 {
-	_cleanup_free_ char *path = NULL, *dir = NULL;
+	_cleanup_free_ char *dir = xstrdup(rel);
+	char *slash = strrchr(dir, '/');
+	struct stat st;
 	int r;
 
-	if (!safe_rel(rel))
-		return abur_fail(-EINVAL, "bad store path '%s'", rel);
-	path = xasprintf("%s/%s", s->root, rel);
-	r = io_unlink(path);
+	/* Only a regular file of ours goes; never what a link names. */
+	if (fstatat(s->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+		return abur_fail(-EINVAL, "%s/%s is %s, not a file of ours: left alone", s->root, rel,
+				 io_type_name(st.st_mode));
+	r = io_unlinkat(s->root_fd, rel);
 	if (r < 0)
 		return r;
-	dir = xstrdup(path);
-	*strrchr(dir, '/') = '\0';
-	return io_fsync_dir(dir);
+	if (slash)
+		*slash = '\0';
+	return io_fsync_dirat(s->root_fd, slash ? dir : ".");
 }
 
 static uint64_t usage_at(int dfd, const char *name)
@@ -319,7 +368,7 @@ static uint64_t usage_at(int dfd, const char *name)
 	sum = (uint64_t)st.st_blocks * 512;
 	if (!S_ISDIR(st.st_mode))
 		return sum;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -332,9 +381,15 @@ static uint64_t usage_at(int dfd, const char *name)
 	return sum;
 }
 
-uint64_t dir_usage(const char *path)
+uint64_t dir_usage(struct store *s, const char *rel)
 {
-	return usage_at(AT_FDCWD, path);
+	_cleanup_close_ int fd = io_open_beneath(s->root_fd, rel, O_PATH | O_DIRECTORY, 0);
+
+	if (fd < 0) {
+		abur_fail_clear();
+		return 0;
+	}
+	return usage_at(fd, ".");
 }
 
 uint64_t generation_bytes(const struct generation *g)
@@ -358,4 +413,157 @@ uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t
 	gen_list_free(&l);
 	abur_fail_clear();
 	return n;
+}
+
+/* ---- the seal record ---- */
+
+#define SEAL_RECORD "SEALED"
+#define SEAL_RECORD_MAX 4096
+
+int store_put_seal(struct store *s, const char *const *components, const uint64_t *seqs, size_t n)
+{
+	_cleanup_free_ char *text = xstrdup("; ABUR seal record: the generations of the newest complete seal\n");
+
+	for (size_t i = 0; i < n; i++) {
+		char *t;
+		if (!valid_component_name(components[i]) || !seqs[i] || seqs[i] > STORE_SEQ_MAX)
+			return abur_fail(-EINVAL, "bad seal record entry '%s' %llu", components[i],
+					 (unsigned long long)seqs[i]);
+		t = xasprintf("%s%s = %llu\n", text, components[i], (unsigned long long)seqs[i]);
+		free(text);
+		text = t;
+	}
+	if (strlen(text) + 5 > SEAL_RECORD_MAX)
+		return abur_fail(-E2BIG, "seal record too large");
+	char *t = xasprintf("%send\n", text);
+	free(text);
+	text = t;
+	return store_put_file(s, SEAL_RECORD, text, strlen(text));
+}
+
+/* One "component = seq" line; -EINVAL when malformed. */
+static int seal_line(const char *line, char name[33], uint64_t *seq)
+{
+	char num[24];
+	int end = 0;
+
+	if (sscanf(line, "%32[a-z0-9_-] = %23[0-9]%n", name, num, &end) != 2 || line[end] != '\0' ||
+	    !valid_component_name(name) || parse_uint(num, 1, STORE_SEQ_MAX, seq) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int store_sealed_seq(struct store *s, const char *component, uint64_t *seq)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t found = 0;
+	bool ended = false;
+	char *save = NULL;
+	int r = store_get_file(s, SEAL_RECORD, SEAL_RECORD_MAX, &text, NULL);
+
+	if (r < 0)
+		return r;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[33];
+		uint64_t v;
+		if (line[0] == ';')
+			continue;
+		if (ended || (!streq(line, "end") && seal_line(line, name, &v) < 0))
+			return abur_fail(-EINVAL, "%s/%s: malformed line '%.64s'", s->root, SEAL_RECORD, line);
+		if (streq(line, "end"))
+			ended = true;
+		else if (streq(name, component))
+			found = v;
+	}
+	if (!ended)
+		return abur_fail(-EINVAL, "%s/%s: truncated (no end line)", s->root, SEAL_RECORD);
+	if (!found)
+		return abur_fail(-ENOENT, "the seal record names no %s generation", component);
+	*seq = found;
+	return 0;
+}
+
+uint64_t store_os_base_max(struct store *s)
+{
+	uint64_t seq = 0;
+
+	if (store_sealed_seq(s, "os", &seq) < 0) {
+		abur_fail_clear();
+		seq = 0;
+	}
+	return seq;
+}
+
+static void push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = s;
+}
+
+/* Root entries that sit where ABUR expects its own: a link anywhere, or a
+ * component's name that is not a real directory. */
+static void root_foreign(struct store *s, char ***out, size_t *n)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+
+	if (store_opendir(s, ".", &d) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode) || (valid_component_name(de->d_name) && !S_ISDIR(st.st_mode)))
+			push(out, n, xasprintf("%.64s (%s)", de->d_name, io_type_name(st.st_mode)));
+	}
+	closedir(d);
+}
+
+int store_foreign(struct store *s, char ***out, size_t *n)
+{
+	char **names;
+	size_t nn;
+	int r = store_components(s, &names, &nn);
+
+	*out = NULL;
+	*n = 0;
+	if (r < 0)
+		return r;
+	root_foreign(s, out, n);
+	for (size_t i = 0; i < nn; i++) {
+		struct gen_list l;
+		if (store_list(s, names[i], &l) == 0)
+			for (size_t k = 0; k < l.nforeign; k++)
+				push(out, n, xstrdup(l.foreign[k]));
+		abur_fail_clear();
+		gen_list_free(&l);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+int store_needs(const struct generation *g, uint64_t **needs, size_t *n)
+{
+	const char *v = g->valid ? manifest_extra(&g->m, "needs") : NULL;
+	_cleanup_free_ char *copy = xstrdup(v ? v : "");
+	char *save = NULL;
+
+	*needs = NULL;
+	*n = 0;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		uint64_t seq;
+		if (parse_uint(w, 1, STORE_SEQ_MAX, &seq) < 0 || seq >= g->seq || *n >= 4096) {
+			free(*needs);
+			*needs = NULL;
+			*n = 0;
+			return abur_fail(-EBADMSG, "g%06llu: bad needs '%s'", (unsigned long long)g->seq, v);
+		}
+		*needs = xrealloc(*needs, (*n + 1) * sizeof(**needs));
+		(*needs)[(*n)++] = seq;
+	}
+	return 0;
 }

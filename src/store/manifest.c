@@ -44,16 +44,16 @@ static bool is_hex64(const char *s)
 	return true;
 }
 
+/* Exactly the names ABUR writes: a name off the flash becomes a path. */
 static bool is_payload_name(const char *s)
 {
-	size_t n = strlen(s);
+	static const char *const known[] = {STORE_PAYLOAD_DATA,  STORE_PAYLOAD_DISK,  STORE_PAYLOAD_INDEX,
+					    STORE_PAYLOAD_STATE, STORE_PAYLOAD_FILES, STORE_PAYLOAD_RAW};
 
-	if (n == 0 || n > 64 || s[0] == '.')
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
-			return false;
-	return true;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (streq(s, known[i]))
+			return true;
+	return false;
 }
 
 static int bad(struct mparse *p, int line, const char *what, const char *v)
@@ -67,7 +67,6 @@ static int bad(struct mparse *p, int line, const char *what, const char *v)
 
 /* 9999-12-31T23:59:59Z: gmtime_r() and a four-digit year hold any time
  * up to it (a larger one crashed manifest_format() and abur list). */
-#define MANIFEST_TIME_MAX 253402300799ULL
 
 static int parse_u64(const char *v, uint64_t *out)
 {
@@ -86,13 +85,13 @@ static int gen_key(struct mparse *p, const char *k, const char *v, int line)
 	} else if (streq(k, "component") && !m->component) {
 		m->component = xstrdup(v);
 		p->have[0] = true;
-	} else if (streq(k, "seq") && parse_u64(v, &m->seq) == 0 && m->seq > 0) {
+	} else if (streq(k, "seq") && parse_uint(v, 1, STORE_SEQ_MAX, &m->seq) == 0) {
 		p->have[1] = true;
-	} else if (streq(k, "parent") && parse_u64(v, &m->parent) == 0) {
+	} else if (streq(k, "parent") && parse_uint(v, 0, STORE_SEQ_MAX, &m->parent) == 0) {
 	} else if (streq(k, "trigger") && !m->trigger && *v) {
 		m->trigger = xstrdup(v);
 		p->have[2] = true;
-	} else if (streq(k, "time") && parse_uint(v, 0, MANIFEST_TIME_MAX, &u) == 0) {
+	} else if (streq(k, "time") && parse_uint(v, TIME_MIN_SANE, TIME_MAX_SANE, &u) == 0) {
 		m->time = (int64_t)u;
 		p->have[3] = true;
 	} else if (streq(k, "time_utc")) {
@@ -117,7 +116,7 @@ static int payload_key(struct mparse *p, const char *name, const char *k, const 
 	/* Keys under a payload header that was refused belong to no payload. */
 	if (!pi || !streq(pi->name, name))
 		return bad(p, line, "key in a refused payload section", k);
-	if (streq(k, "size") && parse_u64(v, &pi->size) == 0)
+	if (streq(k, "size") && parse_uint(v, 0, STORE_PAYLOAD_MAX, &pi->size) == 0)
 		return 0;
 	if (streq(k, "sha256") && is_hex64(v) && !pi->sha256[0]) {
 		memcpy(pi->sha256, v, SHA256_HEX_LEN);
@@ -204,6 +203,8 @@ int manifest_parse(const char *text, size_t len, struct manifest *m)
 			r = bad(&p, 1, "missing required key", "component/seq/trigger/time/content_digest/tool");
 	if (r == 0 && m->npayloads == 0)
 		r = bad(&p, 1, "no payload", NULL);
+	if (r == 0 && m->parent >= m->seq)
+		r = bad(&p, 1, "parent not older than the generation", "parent");
 	for (size_t i = 0; r == 0 && i < m->npayloads; i++)
 		if (!m->payloads[i].sha256[0])
 			r = bad(&p, 1, "payload without sha256", m->payloads[i].name);
@@ -239,7 +240,9 @@ char *manifest_format(const struct manifest *m)
 	time_t t = (time_t)m->time;
 	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (m->time < TIME_MIN_SANE || m->time > TIME_MAX_SANE || !gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "-");
 	append(&buf, &len,
 	       "; ABUR generation manifest: written last; a generation without it does not exist\n"
 	       "[generation]\nformat = %d\ncomponent = %s\nseq = %llu\nparent = %llu\ntrigger = %s\n"

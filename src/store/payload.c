@@ -201,7 +201,8 @@ static la_ssize_t r_read(struct archive *a, void *ud, const void **buf)
 	return n;
 }
 
-int payload_reader_open(const char *path, const char *sha256, uint64_t size, uint64_t out_limit, struct archive **out)
+int payload_reader_open(int fd, const char *path, const char *sha256, uint64_t size, uint64_t out_limit,
+			struct archive **out)
 {
 	struct preader *p = xcalloc(1, sizeof(*p));
 	int r;
@@ -211,11 +212,7 @@ int payload_reader_open(const char *path, const char *sha256, uint64_t size, uin
 	p->expect_size = size;
 	p->out_limit = out_limit;
 	sha256_init(&p->sha);
-	p->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (p->fd < 0) {
-		r = abur_fail(-errno, "%s: %m", path);
-		goto fail;
-	}
+	p->fd = fd;
 	p->dctx = ZSTD_createDCtx();
 	p->a = archive_read_new();
 	if (!p->dctx || !p->a) {

@@ -4,9 +4,11 @@
  * corrupt archive writes nothing. */
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/io.h"
 #include "payload.h"
 #include "store_int.h"
 
@@ -65,26 +67,74 @@ static void set_free(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-struct check {
-	const struct restore_limits *lim;
-	uint64_t entries, bytes;
-	struct strset files, symlinks;
+/* A configured path that was a symlink when backed up (manifest [extra]
+ * linkN*): its content, archived under the link's name, goes back to the
+ * link's target, and the link is recreated where it was. */
+struct linkmap {
+	char *from;   /* "etc/vms", normalised */
+	char *to;     /* "data/vms", normalised */
+	char *target; /* the link's text */
 };
 
-/* Relative, no "..", no empty path; a leading "./" is allowed. */
-static const char *safe_path(const char *p)
+struct check {
+	const struct restore_limits *lim;
+	const struct linkmap *map;
+	size_t nmap;
+	uint64_t entries, bytes;
+	struct strset seen, files, symlinks;
+};
+
+/* The one spelling of an archive path that every check and the extraction
+ * use: leading "./" and "/." runs, "//" and trailing "/" collapsed, so
+ * "a/./l/x", "a//l/x" and "l/" name what "a/l/x" and "l" name.  NULL (with
+ * *why) when the path is empty, absolute, has a ".." component or is too
+ * long for a restore (PATH_MAX, NAME_MAX per component). Malloc'd. */
+static char *normal_path(const char *raw, const char **why)
 {
-	while (startswith(p, "./"))
-		p += 2;
-	if (!*p || *p == '/')
+	size_t n = strlen(raw), o = 0;
+	char *out;
+
+	*why = n >= PATH_MAX ? "name too long" : "path leaves the restore root or is empty";
+	if (!n || raw[0] == '/' || n >= PATH_MAX)
 		return NULL;
-	for (const char *c = p; c; c = strchr(c, '/')) {
-		if (*c == '/')
-			c++;
-		if (startswith(c, "..") && (c[2] == '/' || c[2] == '\0'))
+	out = xcalloc(n + 1, 1);
+	for (const char *c = raw; *c;) {
+		size_t len = strcspn(c, "/");
+		if (len > NAME_MAX)
+			*why = "name too long";
+		if (len > NAME_MAX || (len == 2 && c[0] == '.' && c[1] == '.')) {
+			free(out);
 			return NULL;
+		}
+		if (len && !(len == 1 && c[0] == '.')) {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
 	}
-	return p;
+	if (!o) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The name an entry restores to: under a followed link's name, the same
+ * under its target. Takes path, returns it or a replacement. */
+static char *map_path(const struct check *ck, char *path)
+{
+	for (size_t i = 0; path && i < ck->nmap; i++) {
+		size_t n = strlen(ck->map[i].from);
+		if (strncmp(path, ck->map[i].from, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+			char *m = xasprintf("%s%s", ck->map[i].to, path + n);
+			free(path);
+			return m;
+		}
+	}
+	return path;
 }
 
 /* Fails when any leading component of path is a symlink from this archive. */
@@ -118,35 +168,204 @@ static const char *type_name(mode_t t)
 	}
 }
 
-static int check_entry(struct check *ck, struct archive_entry *e)
+static int check_link(struct check *ck, const char *path, const char *hl)
 {
-	const char *raw = archive_entry_pathname(e), *path = raw ? safe_path(raw) : NULL;
-	const char *hl = archive_entry_hardlink(e);
-	mode_t t = archive_entry_filetype(e);
+	const char *why;
+	_cleanup_free_ char *target = map_path(ck, normal_path(hl, &why));
 
-	if (!path)
-		return abur_fail(-EPERM, "entry '%s': path leaves the restore root", raw ? raw : "(none)");
+	/* Only to a regular file of this archive, so never to a symlink or
+	 * anything outside; its name was already checked for symlinks. */
+	if (!target || !set_has(&ck->files, target))
+		return abur_fail(-EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path,
+				 hl);
+	return 0;
+}
+
+/* A name seen again replaces the earlier entry.  With the same type that
+ * is harmless (an older backup with overlapping paths archived some names
+ * twice); another type would undo what was checked against the first (a
+ * file that becomes a symlink for a later hard link to write through, a
+ * symlink that becomes a directory): refused. */
+static int check_again(struct check *ck, const char *raw, const char *path, mode_t t)
+{
+	static const mode_t types[] = {AE_IFREG, AE_IFDIR, AE_IFLNK};
+	char tag[2] = {0};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		_cleanup_free_ char *key = NULL;
+		tag[0] = (char)('0' + i);
+		key = xasprintf("%s%s", tag, path);
+		if (types[i] == t)
+			set_add(&ck->seen, key);
+		else if (set_has(&ck->seen, key))
+			return abur_fail(-EPERM, "entry '%s': '%s' appeared before as another type", raw, path);
+	}
+	return 0;
+}
+
+/* Checks one entry; *norm gets its normalised path (malloc'd) on success. */
+static int check_one(struct check *ck, struct archive_entry *e, char **norm)
+{
+	const char *raw = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *why = "no path";
+	_cleanup_free_ char *path = raw ? map_path(ck, normal_path(raw, &why)) : NULL;
+	mode_t t = archive_entry_filetype(e);
+	int r;
+
+	if (!path) /* a name of 4 KiB would hide the reason: its start will do */
+		return abur_fail(-EPERM, "entry '%.200s%s': %s", raw ? raw : "", raw && strlen(raw) > 200 ? "..." : "",
+				 why);
 	if (++ck->entries > ck->lim->max_entries)
 		return abur_fail(-EFBIG, "more than %llu entries (restore max_entries)",
 				 (unsigned long long)ck->lim->max_entries);
 	if (through_symlink(ck, path))
-		return abur_fail(-EPERM, "entry '%s' goes through a symlink in the archive", path);
-	if (hl) {
-		const char *target = safe_path(hl);
-		if (!target || !set_has(&ck->files, target))
-			return abur_fail(
-			    -EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path, hl);
-		return 0;
-	}
-	if (t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)
+		return abur_fail(-EPERM, "entry '%s' goes through a symlink in the archive", raw);
+	if ((r = check_again(ck, raw, path, hl ? AE_IFREG : t)) < 0)
+		return r;
+	if (hl && (r = check_link(ck, path, hl)) < 0)
+		return r;
+	if (!hl && t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)
 		return abur_fail(-EPERM, "entry '%s' is %s: not allowed in a restore", path, type_name(t));
 	if (archive_entry_size(e) < 0 || (ck->bytes += (uint64_t)archive_entry_size(e)) > ck->lim->max_total_size)
 		return abur_fail(-EFBIG, "entry '%s': contents exceed %llu bytes (restore max_total_size)", path,
 				 (unsigned long long)ck->lim->max_total_size);
-	if (t == AE_IFREG)
+	if (!hl && t == AE_IFREG)
 		set_add(&ck->files, path);
-	else if (t == AE_IFLNK)
+	else if (!hl && t == AE_IFLNK)
 		set_add(&ck->symlinks, path);
+	*norm = path;
+	path = NULL;
+	return 0;
+}
+
+/* check_one(), then the entry names exactly what was checked. */
+static int check_entry(struct check *ck, struct archive_entry *e)
+{
+	_cleanup_free_ char *path = NULL, *link = NULL;
+	int r = check_one(ck, e, &path);
+
+	if (r < 0)
+		return r;
+	if (archive_entry_hardlink(e)) {
+		const char *why;
+		link = map_path(ck, normal_path(archive_entry_hardlink(e), &why));
+		archive_entry_copy_hardlink(e, link);
+	}
+	archive_entry_copy_pathname(e, path);
+	return 0;
+}
+
+static void check_free(struct check *ck)
+{
+	set_free(&ck->seen);
+	set_free(&ck->files);
+	set_free(&ck->symlinks);
+}
+
+static int check_all(struct archive *a, const struct restore_limits *lim, const struct linkmap *map, size_t nmap)
+{
+	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
+	struct archive_entry *e;
+	int r = 0, k;
+
+	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		r = check_entry(&ck, e);
+		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
+			k = ARCHIVE_FATAL;
+		if (r < 0 || k != ARCHIVE_OK)
+			break;
+	}
+	if (r == 0 && k != ARCHIVE_EOF)
+		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
+	check_free(&ck);
+	return r;
+}
+
+int restore_check_archive(struct archive *a, const struct restore_limits *lim)
+{
+	return check_all(a, lim, NULL, 0);
+}
+
+static void links_free(struct linkmap *map, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(map[i].from);
+		free(map[i].to);
+		free(map[i].target);
+	}
+	free(map);
+}
+
+/* The manifest's followed links; a malformed one refuses the restore. */
+static int read_links(const struct generation *g, struct linkmap **out, size_t *n)
+{
+	struct linkmap *map = NULL;
+	size_t k = 0;
+	int r = 0;
+
+	for (unsigned i = 1; r == 0; i++) {
+		char key[3][32];
+		const char *v[3], *why;
+		snprintf(key[0], sizeof(key[0]), "link%u", i);
+		snprintf(key[1], sizeof(key[1]), "link%u_target", i);
+		snprintf(key[2], sizeof(key[2]), "link%u_content", i);
+		for (int j = 0; j < 3; j++)
+			v[j] = manifest_extra(&g->m, key[j]);
+		if (!v[0])
+			break;
+		map = xrealloc(map, (k + 1) * sizeof(*map));
+		map[k] = (struct linkmap){v[0][0] == '/' ? normal_path(v[0] + 1, &why) : NULL,
+					  v[2] && v[2][0] == '/' ? normal_path(v[2] + 1, &why) : NULL,
+					  v[1] && *v[1] ? xstrdup(v[1]) : NULL};
+		if (!map[k].from || !map[k].to || !map[k].target)
+			r = abur_fail(-EBADMSG, "g%06llu: manifest: bad followed link %s", (unsigned long long)g->seq,
+				      key[0]);
+		k++;
+	}
+	if (r < 0) {
+		links_free(map, k);
+		return r;
+	}
+	*out = map;
+	*n = k;
+	return 0;
+}
+
+/* Opens (creating) directory rel under dir, never through a symlink. */
+static int open_dirs(int dir, const char *rel)
+{
+	_cleanup_free_ char *p = xstrdup(rel);
+	int fd = dup(dir);
+
+	for (char *c = strtok(p, "/"); c && fd >= 0; c = strtok(NULL, "/")) {
+		int next = -1, err;
+		if (mkdirat(fd, c, 0755) == 0 || errno == EEXIST)
+			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = errno;
+		close(fd);
+		fd = next;
+		errno = err;
+	}
+	return fd < 0 ? abur_fail(-errno, "restore %s: %m", rel) : fd;
+}
+
+/* Recreates a followed link where it was, unless something is there. */
+static int place_link(int root, const struct linkmap *l)
+{
+	_cleanup_free_ char *parent = xstrdup(l->from);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : l->from;
+	_cleanup_close_ int pfd = -1;
+	struct stat st;
+
+	if (slash)
+		*slash = '\0';
+	pfd = slash ? open_dirs(root, parent) : dup(root);
+	if (pfd < 0)
+		return slash ? pfd : abur_fail(-errno, "restore %s: %m", l->from);
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* the target system has it already (a link, or not): left as it is */
+	if (errno != ENOENT || symlinkat(l->target, pfd, name) < 0)
+		return abur_fail(-errno, "restore the symlink %s -> %s: %m", l->from, l->target);
 	return 0;
 }
 
@@ -155,44 +374,23 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		if (!streq(g->m.payloads[i].name, DATA_PAYLOAD))
 			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, DATA_PAYLOAD);
-		/* tar headers and padding add at most a few KiB per entry */
-		uint64_t cap = lim->max_total_size + lim->max_entries * 4096 + (1 << 20);
-		(void)s;
-		return payload_reader_open(path, g->m.payloads[i].sha256, g->m.payloads[i].size, cap, a);
+		return gen_payload_open(s, g, &g->m.payloads[i], restore_stream_cap(lim), a);
 	}
 	return abur_fail(-ENOENT, "g%06llu has no %s", (unsigned long long)g->seq, DATA_PAYLOAD);
 }
 
-int restore_check_archive(struct archive *a, const struct restore_limits *lim)
-{
-	struct check ck = {.lim = lim};
-	struct archive_entry *e;
-	int r = 0, k;
-
-	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		r = check_entry(&ck, e);
-		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
-			k = ARCHIVE_FATAL;
-		if (r == 0 && k != ARCHIVE_OK)
-			break;
-	}
-	if (r == 0 && k != ARCHIVE_EOF)
-		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
-	set_free(&ck.files);
-	set_free(&ck.symlinks);
-	return r;
-}
-
 /* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim)
+static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim,
+			 const struct linkmap *map, size_t nmap)
 {
 	struct archive *a;
 	int r = open_data(s, g, lim, &a);
 
 	if (r < 0)
 		return r;
-	r = restore_check_archive(a, lim);
+	r = check_all(a, lim, map, nmap);
+	if (r == -EBADMSG)
+		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	if (r < 0)
 		payload_reader_discard(a); /* do not decompress the rest of a hostile stream */
 	else
@@ -228,12 +426,100 @@ static struct archive *disk_writer(void)
 }
 
 /* Pass 2: extract (the entries were all checked; checked again as we go). */
-static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim)
+/* Directory times.  libarchive sets an existing directory's times at once,
+ * and the entries placed in it afterwards move its mtime again; and a
+ * directory above the restored paths (etc for etc/vms) is no entry at all.
+ * So: the archive's directories' times, and each outside parent's times
+ * before its first change, are set again once the writer has closed,
+ * deepest first, every path opened beneath the root without following a
+ * symlink. */
+struct dirtime {
+	char *path;
+	struct timespec ts[2];
+	size_t depth;
+};
+
+struct dirtimes {
+	struct dirtime *v;
+	size_t n;
+	struct strset dirs; /* the archive's directories seen so far */
+};
+
+static size_t path_depth(const char *p)
 {
-	struct check ck = {.lim = lim};
+	size_t d = 1;
+
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+static void dt_add(struct dirtimes *d, const char *path, const struct timespec ts[2])
+{
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	d->v[d->n++] = (struct dirtime){xstrdup(path), {ts[0], ts[1]}, path_depth(path)};
+}
+
+/* Before e is written: its parent's times, when the archive does not hold
+ * the parent and they are not recorded yet. */
+static void dt_note(struct dirtimes *d, int root, struct archive_entry *e)
+{
+	const char *path = archive_entry_pathname(e), *slash = strrchr(path, '/');
+	_cleanup_free_ char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+	struct stat st;
+
+	if (archive_entry_filetype(e) == AE_IFDIR) {
+		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
+					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+		dt_add(d, path, ts);
+		set_add(&d->dirs, path);
+	}
+	if (!parent || set_has(&d->dirs, parent))
+		return;
+	set_add(&d->dirs, parent); /* recorded once, before its first change */
+	_cleanup_close_ int fd = io_open_beneath(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		dt_add(d, parent, (struct timespec[2]){st.st_atim, st.st_mtim});
+	else
+		abur_fail_clear(); /* created by this restore: it has no times to keep */
+}
+
+static int cmp_deeper(const void *a, const void *b)
+{
+	size_t x = ((const struct dirtime *)a)->depth, y = ((const struct dirtime *)b)->depth;
+
+	return x > y ? -1 : x < y;
+}
+
+static int dt_apply(struct dirtimes *d, int root)
+{
+	int r = 0;
+
+	if (d->n)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_deeper);
+	for (size_t i = 0; i < d->n; i++) {
+		_cleanup_close_ int fd = io_open_beneath(root, d->v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (r == 0 && fd >= 0 && futimens(fd, d->v[i].ts) < 0)
+			r = abur_fail(-errno, "restore %s: setting its times: %m", d->v[i].path);
+		if (fd < 0)
+			abur_fail_clear(); /* not a directory we restored (a link on the way) */
+		free(d->v[i].path);
+	}
+	free(d->v);
+	set_free(&d->dirs);
+	return r;
+}
+
+static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim,
+		   const struct linkmap *map, size_t nmap)
+{
+	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
+	struct dirtimes dt = {0};
+	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct archive *a, *w;
 	struct archive_entry *e;
-	int r = open_data(s, g, lim, &a), k = ARCHIVE_OK;
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &a);
+	int k = ARCHIVE_OK;
 
 	if (r < 0)
 		return r;
@@ -241,7 +527,7 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
 		if (r == 0)
-			archive_entry_set_pathname(e, safe_path(archive_entry_pathname(e)));
+			dt_note(&dt, root, e);
 		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
 			r = abur_fail(-EIO, "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 		if (r == 0 && archive_entry_size(e) > 0)
@@ -254,24 +540,24 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
 		r = abur_fail(-EIO, "restore: %s", archive_error_string(w));
 	archive_write_free(w);
+	int rt = dt_apply(&dt, root);
+	if (r == 0)
+		r = rt;
 	if (r < 0)
 		payload_reader_discard(a);
 	else
 		r = payload_reader_close(a);
-	set_free(&ck.files);
-	set_free(&ck.symlinks);
+	check_free(&ck);
 	return r;
 }
 
-int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim,
+			const struct linkmap *map, size_t nmap)
 {
 	_cleanup_close_ int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dir = -1;
-	int r;
+	int r = check_archive(s, g, lim, map, nmap);
 
-	if (!g->valid)
-		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
-	r = check_archive(s, g, lim);
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
 	r = mkdir_p(root, 0755);
@@ -283,9 +569,27 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 	/* libarchive extracts relative to the working directory. */
 	if (fchdir(dir) < 0)
 		return abur_fail(-errno, "chdir %s: %m", root);
-	r = extract(s, g, lim);
+	r = extract(s, g, lim, map, nmap);
 	if (fchdir(here) < 0 && r == 0)
 		r = abur_fail(-errno, "chdir back: %m");
+	for (size_t i = 0; r == 0 && i < nmap; i++)
+		r = place_link(dir, &map[i]);
+	return r;
+}
+
+int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+{
+	struct linkmap *map = NULL;
+	size_t nmap = 0;
+	int r;
+
+	if (!g->valid)
+		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
+	r = read_links(g, &map, &nmap);
+	if (r < 0)
+		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
+	r = restore_into(s, g, root, lim, map, nmap);
+	links_free(map, nmap);
 	return r;
 }
 

@@ -46,13 +46,12 @@ static int mount_store(struct store *s, const char *dev, enum store_mode mode)
 
 static int init_store_file(struct store *s)
 {
-	_cleanup_free_ char *path = xasprintf("%s/STORE", s->root);
 	_cleanup_free_ char *text = NULL;
 	char *p;
 	unsigned long fmt;
 	int r;
 
-	r = read_file(path, 4096, &text, NULL);
+	r = io_read_file_at(s->root_fd, "STORE", 4096, &text, NULL);
 	if (r == -ENOENT && s->mode == STORE_WRITE) {
 		_cleanup_free_ char *machine = NULL, *t = NULL;
 		abur_fail_clear();
@@ -60,32 +59,106 @@ static int init_store_file(struct store *s)
 			machine = xstrdup("unknown");
 		t = xasprintf("; ABUR snapshot store\nformat = %d\nboard = %s\nmachine = %s\ncreated = %lld\n",
 			      STORE_FORMAT, CONFIG_BOARD, strstrip(machine), (long long)time(NULL));
-		return io_write_file_atomic(path, t, strlen(t), 0644);
+		return io_write_file_atomic_at(s->root_fd, "STORE", t, strlen(t), 0644);
 	}
 	if (r == -ENOENT)
 		return abur_fail(-ENOENT, "%s: no ABUR store here (no abur/STORE)", s->base);
 	if (r < 0)
-		return r;
+		return abur_fail_wrap(r, "%s", s->root);
 	p = strstr(text, "\nformat = ");
 	if (!p || sscanf(p, "\nformat = %lu", &fmt) != 1)
-		return abur_fail(-EINVAL, "%s: not an ABUR store file", path);
+		return abur_fail(-EINVAL, "%s/STORE: not an ABUR store file", s->root);
 	if (fmt != STORE_FORMAT)
-		return abur_fail(-EPROTO, "%s: store format %lu, this abur reads format %d", path, fmt, STORE_FORMAT);
+		return abur_fail(-EPROTO, "%s/STORE: store format %lu, this abur reads format %d", s->root, fmt,
+				 STORE_FORMAT);
 	return 0;
+}
+
+static int flock_wait(int fd, int op, const char *what)
+{
+	while (flock(fd, op) < 0)
+		if (errno != EINTR)
+			return abur_fail(-errno, "lock %s: %m", what);
+	return 0;
+}
+
+/* A lock file beneath the root: a regular file, never through a link. */
+static int open_lock_file(struct store *s, const char *name, int flags)
+{
+	int fd = io_open_beneath(s->root_fd, name, flags | O_CREAT, IO_REGULAR);
+
+	return fd < 0 ? abur_fail_wrap(fd, "%s", s->root) : fd;
 }
 
 static int lock_store(struct store *s)
 {
-	_cleanup_free_ char *path = xasprintf("%s/.lock", s->root);
+	int r;
 
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	s->lock_fd = open_lock_file(s, ".lock", O_RDWR);
 	if (s->lock_fd < 0)
-		return abur_fail(-errno, "%s: %m", path);
+		return s->lock_fd;
 	/* A second writer waits for the first; it does not fail. */
-	while (flock(s->lock_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return abur_fail(-errno, "lock %s: %m", path);
-	return 0;
+	r = flock_wait(s->lock_fd, LOCK_EX, ".lock");
+	if (r < 0)
+		return r;
+	/* Created here, so a later read-only reader finds it. */
+	s->readers_fd = open_lock_file(s, ".readers", O_RDWR);
+	return s->readers_fd < 0 ? s->readers_fd : 0;
+}
+
+/* A reader's shared lock.  On a store it cannot write (read-only mount)
+ * and where no writer ever made the file, nothing can remove generations
+ * through this mount either: read without it. */
+static int lock_reader(struct store *s)
+{
+	s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDWR | O_CREAT, IO_REGULAR);
+	if (s->readers_fd == -EROFS || s->readers_fd == -EACCES || s->readers_fd == -EPERM)
+		s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDONLY, IO_REGULAR);
+	if (s->readers_fd == -ENOENT) {
+		abur_fail_clear();
+		return 0;
+	}
+	if (s->readers_fd < 0)
+		return abur_fail_wrap(s->readers_fd, "%s", s->root);
+	return flock_wait(s->readers_fd, LOCK_SH, ".readers");
+}
+
+int store_lock_removal(struct store *s, unsigned wait_s)
+{
+	for (unsigned i = 0; s->readers_fd >= 0; i++) {
+		if (flock(s->readers_fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return abur_fail(-errno, "lock %s/.readers: %m", s->root);
+		if (i >= wait_s * 10)
+			return abur_fail(-EBUSY, "readers are using the store (%s/.readers): old generations stay",
+					 s->root);
+		usleep(100 * 1000);
+	}
+	return abur_fail(-EBUSY, "no readers lock: old generations stay");
+}
+
+void store_unlock_removal(struct store *s)
+{
+	if (s->readers_fd >= 0)
+		(void)flock(s->readers_fd, LOCK_UN);
+}
+
+/* abur/ itself must be a real directory: a flash holding `abur -> /`
+ * must not turn the store into the host's root. */
+static int open_root(struct store *s)
+{
+	_cleanup_close_ int bfd = open(s->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (bfd < 0)
+		return abur_fail(-errno, "%s: %m", s->base);
+	/* Not a gated write (as mkdir -p was): what it made is checked below. */
+	if (s->mode == STORE_WRITE && mkdirat(bfd, "abur", 0755) < 0 && errno != EEXIST)
+		return abur_fail(-errno, "%s/abur: %m", s->base);
+	s->root_fd = io_open_beneath(bfd, "abur", O_RDONLY | O_DIRECTORY, 0);
+	if (s->root_fd == -ENOENT)
+		return abur_fail(-ENOENT, "%s: no ABUR store here (no abur/STORE)", s->base);
+	return s->root_fd < 0 ? abur_fail_wrap(s->root_fd, "%s", s->base) : 0;
 }
 
 static int open_dir(struct store *s, const char *dir)
@@ -107,7 +180,7 @@ int store_open(const struct abur_config *cfg, const char *spec, enum store_mode 
 	struct store *s = xcalloc(1, sizeof(*s));
 	int r;
 
-	s->lock_fd = -1;
+	s->lock_fd = s->root_fd = s->readers_fd = -1;
 	s->mode = mode;
 	s->mount_base = xstrdup(cfg->flash.mount);
 	spec = spec ? spec : cfg->flash.store;
@@ -122,11 +195,10 @@ int store_open(const struct abur_config *cfg, const char *spec, enum store_mode 
 	}
 	if (r == 0) {
 		s->root = xasprintf("%s/abur", s->base);
-		if (mode == STORE_WRITE)
-			r = mkdir_p(s->root, 0755);
+		r = open_root(s);
 	}
-	if (r == 0 && mode == STORE_WRITE)
-		r = lock_store(s);
+	if (r == 0)
+		r = mode == STORE_WRITE ? lock_store(s) : lock_reader(s);
 	if (r == 0)
 		r = init_store_file(s);
 	if (r < 0) {
@@ -143,6 +215,10 @@ void store_close(struct store *s)
 		return;
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	if (s->readers_fd >= 0)
+		close(s->readers_fd);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
 	if (s->mounted) {
 		sync();
 		if (umount2(s->mnt, 0) < 0)
@@ -171,20 +247,39 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int store_opendir(struct store *s, const char *rel, DIR **d)
+{
+	int fd = streq(rel, ".") ? openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				 : io_open_beneath(s->root_fd, rel, O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0)
+		return fd == -1 ? abur_fail(-errno, "%s: %m", s->root) : abur_fail_wrap(fd, "%s", s->root);
+	*d = fdopendir(fd);
+	if (!*d) {
+		close(fd);
+		return abur_fail(-errno, "%s/%s: %m", s->root, rel);
+	}
+	return 0;
+}
+
+/* Component folders are real directories with a component's name;
+ * anything else (a link, a file, a foreign name) is not ours. */
 int store_components(struct store *s, char ***names, size_t *n)
 {
-	DIR *d = opendir(s->root);
+	DIR *d;
 	struct dirent *de;
+	struct stat st;
+	int r = store_opendir(s, ".", &d);
 
 	*names = NULL;
 	*n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", s->root);
+	if (r < 0)
+		return r;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !valid_component_name(de->d_name) || streq(de->d_name, "log") ||
 		    streq(de->d_name, "state"))
 			continue;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		*names = xrealloc(*names, (*n + 1) * sizeof(char *));
 		(*names)[(*n)++] = xstrdup(de->d_name);

@@ -1,16 +1,27 @@
 /* The snapshot store on the flash's ABUR-STORE partition.
  *
- * Layout (see DESIGN.md "Store layout"):
+ * Layout (see doc/design.md, "The store format"):
  *   abur/STORE                         format version, board, machine binding
  *   abur/<component>/gNNNNNN/          one committed generation
  *       manifest.ini                   written last
  *       data.tar.zst | disk.tar.zst    payloads (pax, zstd)
  *   abur/<component>/.tmp-*            in progress; swept at the next commit
  *   abur/log/                          reports (restore reports, events)
+ *   abur/SEALED                        the newest complete seal's generations
+ *   abur/.lock, abur/.readers          writer lock, readers lock
  *
- * A generation exists only once renamed from .tmp-* to gNNNNNN.  Order is
- * by sequence number, never mtime.  Writers hold one flock on abur/.lock
- * for the whole operation; a second writer waits.
+ * A generation exists only once renamed from .tmp-* to gNNNNNN (never over
+ * an existing entry).  Order is by sequence number, never mtime; numbers
+ * stop at g999999 (STORE_SEQ_MAX: a commit past it fails, -EOVERFLOW).
+ * Writers hold one flock on abur/.lock for the whole operation; a second
+ * writer waits.  Every other handle holds a shared flock on abur/.readers;
+ * removing generations needs it exclusively: retention skips while readers
+ * are present, space planning waits a bounded time.
+ *
+ * The store is a sandbox: every path is opened beneath abur/ without
+ * following symlinks (abur/ itself must be a real directory), store files
+ * must be regular files, and an entry that is not exactly ABUR's is never
+ * numbered, followed, written through or removed (store_foreign()).
  *
  * All functions return 0 (or a count) on success and -errno on failure with
  * the reason recorded (abur_errmsg()).  They never print.
@@ -28,6 +39,18 @@
 #define STORE_FORMAT 1
 #define STORE_MANIFEST "manifest.ini"
 #define STORE_MANIFEST_MAX (64 * 1024)
+/* The payload names a manifest may hold (nothing else becomes a path). */
+#define STORE_PAYLOAD_DATA "data.tar.zst"
+#define STORE_PAYLOAD_DISK "disk.tar.zst"
+/* os seals and update generations (doc/design.md "Updates after delivery") */
+#define STORE_PAYLOAD_INDEX "index.tar.zst"
+#define STORE_PAYLOAD_STATE "state.tar.zst"
+#define STORE_PAYLOAD_FILES "files.tar.zst"
+#define STORE_PAYLOAD_RAW "raw.tar.zst"
+/* gNNNNNN holds six digits: the store refuses to commit past g999999. */
+#define STORE_SEQ_MAX 999999ULL
+/* Largest payload size a manifest may state (1 PiB). */
+#define STORE_PAYLOAD_MAX (1ULL << 50)
 
 struct store;
 
@@ -85,7 +108,8 @@ void manifest_add_extra(struct manifest *m, const char *key, const char *val);
 
 struct generation {
 	uint64_t seq;
-	char *dir;         /* absolute path of gNNNNNN */
+	char *dir;         /* absolute path of gNNNNNN (for messages) */
+	char *rel;         /* "<component>/gNNNNNN", beneath store_root() */
 	bool valid;        /* manifest present and well-formed, payload sizes match */
 	char *problem;     /* why not valid (NULL when valid) */
 	struct manifest m; /* meaningful when valid */
@@ -94,10 +118,20 @@ struct generation {
 struct gen_list {
 	struct generation *g; /* sorted by seq, ascending */
 	size_t n;
+	/* Entries of the component folder that are not ABUR's (not exactly
+	 * gNNNNNN, or not a real directory), "<component>/<name> (<what>)":
+	 * never numbered, followed, written through or removed. */
+	char **foreign;
+	size_t nforeign;
 };
 
-/* Component names present in the store (directories under abur/), sorted. */
+/* Component names present in the store (real directories under abur/,
+ * not links), sorted. */
 int store_components(struct store *s, char ***names, size_t *n) MUST_CHECK;
+/* Every entry of the store that is not ABUR's where ABUR expects its own
+ * ("abur/<what> (<type>)" without the "abur/"), e.g. "config/g1000000 (a
+ * directory)", "log (a symlink)": the caller frees each and the array. */
+int store_foreign(struct store *s, char ***out, size_t *n) MUST_CHECK;
 /* Lists one component's committed generations (cheap checks only: the
  * manifest parses and payload files exist with the recorded sizes). */
 int store_list(struct store *s, const char *component, struct gen_list *out) MUST_CHECK;
@@ -107,6 +141,12 @@ uint64_t generation_bytes(const struct generation *g);
 /* The same for generation seq of component, looked up in the store; 0 when
  * it is not there or not valid. */
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq);
+
+/* The generations g needs to be restored ([extra] needs = "SEQ SEQ ...",
+ * each lower than g's own): retention keeps them while g is kept, and a
+ * restore of g verifies them too.  -EBADMSG when the list is malformed.
+ * *needs is malloc'd (NULL when none). */
+int store_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
 
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
@@ -170,12 +210,38 @@ int payload_read_close(struct archive *a) MUST_CHECK;
 /* Frees a reader after an error without reading the rest of the stream. */
 void payload_read_discard(struct archive *a);
 
+/* abur export (src/store/export.c): a pax tar.zst written to path, a file
+ * outside the store, through the I/O layer.  It appears at path only once
+ * complete and synced (-EEXIST when path exists: nothing is overwritten). */
+struct store_archive;
+int store_archive_create(const char *path, struct store_archive **x, struct archive **a) MUST_CHECK;
+/* Ends the archive and publishes it; frees x and a. */
+int store_archive_finish(struct store_archive *x, struct archive *a) MUST_CHECK;
+/* Ends after a failure: nothing stays at path; frees x and a. */
+void store_archive_abort(struct store_archive *x, struct archive *a);
+/* Copies payload name of g (a standard pax tar.zst) to path, checking its
+ * hash and size against the manifest. */
+int store_export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
+
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */
 int store_put_file(struct store *s, const char *rel, const void *data, size_t n) MUST_CHECK;
 /* Reads it back (at most max bytes); -ENOENT when absent. */
 int store_get_file(struct store *s, const char *rel, size_t max, char **data, size_t *n) MUST_CHECK;
 int store_remove_file(struct store *s, const char *rel) MUST_CHECK;
+
+/* The seal record (abur/SEALED), written atomically as the last step of a
+ * seal that completed: "component = seq" for every generation that seal
+ * committed.  What the newest record names is the effective pin (and the
+ * os base); pinned generations of a seal that failed midway are not. */
+int store_put_seal(struct store *s, const char *const *components, const uint64_t *seqs, size_t n) MUST_CHECK;
+/* The seq the record names for component: -ENOENT when there is no record
+ * or it names none, -EINVAL when it is malformed. */
+int store_sealed_seq(struct store *s, const char *component, uint64_t *seq) MUST_CHECK;
+
+/* The newest os generation that may serve as the base: the one the seal
+ * record names, 0 (any) when there is no record. Never fails. */
+uint64_t store_os_base_max(struct store *s);
 
 /* ---- file-level components (src/store/tree.c) ---- */
 
@@ -184,22 +250,56 @@ int store_remove_file(struct store *s, const char *rel) MUST_CHECK;
  * modes, owners, symlink targets, xattrs/ACLs and file contents, not mtimes. */
 int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN]) MUST_CHECK;
 
+/* How many special files a backup names (it counts them all). */
+#define BACKUP_SKIPPED_MAX 16
+/* A file that keeps changing: this many attempts, the first pause this
+ * long (ms), doubling, then -EAGAIN (deferred). */
+#define BACKUP_ATTEMPTS 4
+#define BACKUP_RETRY_MS 250
+
 struct backup_result {
 	uint64_t seq;   /* 0 when unchanged */
 	bool unchanged; /* content digest equal to the newest valid generation */
 	uint64_t payload_bytes;
 	uint64_t files;
+	/* FIFOs and device nodes left out (a restore refuses them; sockets
+	 * are left out without a word): how many, and the first
+	 * BACKUP_SKIPPED_MAX as "PATH (a FIFO)". Set on success and failure. */
+	uint64_t nskipped;
+	char **skipped;
+	char *busy; /* -EAGAIN: the file that kept changing */
 };
-
-/* Backs up one file-level component from root into the store (which the
- * caller opened STORE_WRITE). Unchanged content writes nothing. */
-int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
-		     bool pinned, struct backup_result *res) MUST_CHECK;
 
 struct restore_limits {
 	uint64_t max_total_size;
 	uint64_t max_entries;
 };
+
+/* Backs up one file-level component from root into the store (which the
+ * caller opened STORE_WRITE). Unchanged content writes nothing.
+ *
+ * Every generation it commits restores under lim ([restore] limits): a
+ * tree with more entries, more bytes (apparent sizes, as a restore counts)
+ * or a bigger tar stream than lim allows fails (-EFBIG) naming the limit
+ * and the path, and nothing is committed.  FIFOs and device nodes are left
+ * out and listed in res.  A configured path that is a symlink is followed
+ * once (see DESIGN.md "configured paths"): its target's content is stored
+ * under the configured name and the link recorded in the manifest's
+ * [extra] (linkN, linkN_target, linkN_content).  A file that keeps
+ * changing is tried BACKUP_ATTEMPTS times, then -EAGAIN with res->busy.
+ * The caller frees res with backup_result_free() whatever the result. */
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
+		     bool pinned, const struct restore_limits *lim, struct backup_result *res) MUST_CHECK;
+void backup_result_free(struct backup_result *res);
+
+/* The restore pre-check over an archive already open for reading: reads
+ * every entry (skipping data) and checks its path (normalised: "./", "//"
+ * and a trailing "/" collapsed; nothing absolute, no "..", nothing through
+ * a symlink of the archive, no name twice), type (regular file, directory,
+ * symlink, hard link to a regular file before it) and the limits.  Returns
+ * 0, or -EPERM / -EFBIG / -EBADMSG with the reason.  The caller closes a.
+ * Exposed for the fuzzers, which feed it archives in memory. */
+int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
 
 /* Extracts generation g of a file-level component into root with
  * libarchive's secure extraction plus our limits (regular files, dirs,

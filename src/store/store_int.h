@@ -2,6 +2,8 @@
 #ifndef ABUR_STORE_INT_H
 #define ABUR_STORE_INT_H
 
+#include <dirent.h>
+
 #include "store.h"
 
 struct store {
@@ -13,13 +15,36 @@ struct store {
 	char *base; /* directory holding abur/ */
 	char *root; /* base/abur */
 	int lock_fd;
+	int root_fd;    /* abur/ itself: every path below is opened beneath it */
+	int readers_fd; /* abur/.readers: readers hold it shared, removal exclusive */
 };
 
+/* Readers (every store handle but a writer's) hold a shared flock on
+ * abur/.readers for their handle's life; removing a generation needs it
+ * exclusively.  Waits at most wait_s seconds (0: only tries).  0 when
+ * held (store_unlock_removal() after), -EBUSY when readers stay. */
+int store_lock_removal(struct store *s, unsigned wait_s) MUST_CHECK;
+void store_unlock_removal(struct store *s);
+
 bool valid_component_name(const char *s);
-/* "gNNNNNN" -> seq; 0 when the name is not a generation. */
+/* "gNNNNNN" -> seq; 0 when the name is not a generation's. */
 uint64_t gen_seq_from_name(const char *name);
+/* True when name (in component directory dfd) is exactly ABUR's
+ * generation name and a real directory, not a link. *seq gets its number. */
+bool gen_entry(int dfd, const char *name, uint64_t *seq);
+/* Opens payload pi of g (a regular file beneath the root) for reading. */
+int gen_payload_open(struct store *s, const struct generation *g, const struct payload_info *pi, uint64_t out_limit,
+		     struct archive **a) MUST_CHECK;
+/* Opens a directory beneath the store root (rel "." is the root). */
+int store_opendir(struct store *s, const char *rel, DIR **d) MUST_CHECK;
 /* Highest generation number in the whole store (monotonic per store). */
 int store_max_seq(struct store *s, uint64_t *max) MUST_CHECK;
-/* Bytes a directory tree occupies on disk. */
-uint64_t dir_usage(const char *path);
+/* The most tar bytes a restore reads under lim (headers and padding add
+ * at most a few KiB per entry); a backup must stay within it too. */
+static inline uint64_t restore_stream_cap(const struct restore_limits *lim)
+{
+	return lim->max_total_size + lim->max_entries * 4096 + (1 << 20);
+}
+/* Bytes a directory tree beneath the store root occupies on disk. */
+uint64_t dir_usage(struct store *s, const char *rel);
 #endif

@@ -3,11 +3,16 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/io.h"
 #include "store_int.h"
+#include "tops.h"
 
 #define DATA_PAYLOAD "data.tar.zst"
 /* Starts every tree digest (with its NUL): a version for the scheme. */
@@ -15,19 +20,96 @@
 
 /* ---- walking a component's paths under a root ---- */
 
+/* What one backup learns across its passes (digest, archive). */
+struct scan {
+	const struct abur_component *c;
+	const char *root;
+	const struct restore_limits *lim; /* checked in the first pass; NULL: none */
+	struct top *tops;                 /* the first pass's, for the manifest */
+	uint64_t *fp;                     /* per entry, first pass: metadata fingerprints */
+	size_t nfp;
+	uint64_t entries, bytes;
+	uint64_t nskipped;
+	char **skipped; /* the first BACKUP_SKIPPED_MAX */
+	char *changed;  /* a file seen changing between or during the passes */
+};
+
 struct walk;
 typedef int (*visit_fn)(struct walk *w, struct archive_entry *e, int fd);
 
 struct walk {
-	const struct abur_component *c;
-	const char *root;     /* "/" or a mount point */
+	struct scan *scan;
+	bool first;           /* the digest pass: records; later passes compare */
 	struct archive *disk; /* archive_read_disk: xattrs, ACLs, names */
 	struct archive_entry_linkresolver *links;
 	visit_fn visit;
 	void *arg;
 	uint64_t files;
-	struct sha256 *sha; /* for the digest walk */
+	struct sha256 *sha;
+	const struct top *top; /* the configured path being walked */
 };
+
+static uint64_t fingerprint(const char *rel, const struct stat *st)
+{
+	uint64_t v[] = {st->st_ino,
+			st->st_mode,
+			(uint64_t)st->st_size,
+			(uint64_t)st->st_mtim.tv_sec,
+			(uint64_t)st->st_mtim.tv_nsec,
+			(uint64_t)st->st_ctim.tv_sec,
+			(uint64_t)st->st_ctim.tv_nsec};
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *b = (const unsigned char *)v;
+
+	for (const char *c = rel; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The first pass records each entry's fingerprint; a later one names the
+ * first entry that differs, should the digests then disagree. */
+static void note_fingerprint(struct walk *w, const char *abs, const char *rel, const struct stat *st)
+{
+	struct scan *sc = w->scan;
+	uint64_t h = fingerprint(rel, st);
+
+	if (w->first) {
+		if ((sc->nfp & (sc->nfp + 1)) == 0 || !sc->fp)
+			sc->fp = xrealloc(sc->fp, (sc->nfp * 2 + 2) * sizeof(*sc->fp));
+		sc->fp[sc->nfp++] = h;
+	} else if (!sc->changed && (w->files >= sc->nfp || sc->fp[w->files] != h)) {
+		sc->changed = xstrdup(abs);
+	}
+}
+
+/* The restore's limits, counted the way it counts: every entry, and the
+ * apparent size of each regular file's data (a sparse file of 200 MiB
+ * counts 200 MiB: that is what a restore writes). */
+static int check_limits(struct walk *w, struct archive_entry *e, const char *abs)
+{
+	struct scan *sc = w->scan;
+	const struct restore_limits *lim = sc->lim;
+	char b[32];
+
+	if (!w->first || !lim)
+		return 0;
+	if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
+		sc->bytes += (uint64_t)archive_entry_size(e);
+	if (++sc->entries > lim->max_entries)
+		return abur_fail(-EFBIG,
+				 "component '%s': %s: more than %llu entries ([restore] max_entries): a restore would "
+				 "refuse this backup; nothing written",
+				 sc->c->name, abs, (unsigned long long)lim->max_entries);
+	if (sc->bytes > lim->max_total_size)
+		return abur_fail(-EFBIG,
+				 "component '%s': %s: contents exceed %llu bytes, %s ([restore] max_total_size): a "
+				 "restore would refuse this backup; nothing written",
+				 sc->c->name, abs, (unsigned long long)lim->max_total_size,
+				 fmt_bytes(lim->max_total_size, b, sizeof(b)));
+	return 0;
+}
 
 static int visit_one(struct walk *w, const char *abs, const char *rel, const struct stat *st)
 {
@@ -52,12 +134,36 @@ static int visit_one(struct walk *w, const char *abs, const char *rel, const str
 	}
 	archive_entry_copy_pathname(e, rel);
 	archive_entry_linkify(w->links, &e, &spare);
+	note_fingerprint(w, abs, rel, st);
 	if (e)
+		r = check_limits(w, e, abs);
+	if (e && r == 0)
 		r = w->visit(w, e, archive_entry_size(e) > 0 ? fd : -1);
 	w->files++;
 	archive_entry_free(e);
 	archive_entry_free(spare);
 	return r;
+}
+
+static const char *special_name(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : "a block device";
+}
+
+/* FIFOs and device nodes: a restore refuses them, so they are left out,
+ * and the caller is told (the first pass counts them). Sockets are left
+ * out silently: the daemons that own them recreate them. */
+static void skip_special(struct walk *w, const char *abs, mode_t m)
+{
+	struct scan *sc = w->scan;
+
+	if (!w->first || S_ISSOCK(m))
+		return;
+	if (sc->nskipped < BACKUP_SKIPPED_MAX) {
+		sc->skipped = xrealloc(sc->skipped, (sc->nskipped + 1) * sizeof(char *));
+		sc->skipped[sc->nskipped] = xasprintf("%s (%s)", abs, special_name(m));
+	}
+	sc->nskipped++;
 }
 
 static int walk_path(struct walk *w, const char *rel);
@@ -81,55 +187,89 @@ static int walk_dir(struct walk *w, const char *abs, const char *rel)
 	return r;
 }
 
-/* rel: path relative to root, without a leading slash. */
+/* rel: the archive name (the configured path's namespace, no leading
+ * slash); read from the top's source plus what follows its name. */
 static int walk_path(struct walk *w, const char *rel)
 {
 	_cleanup_free_ char *sys = xasprintf("/%s", rel);
-	_cleanup_free_ char *abs = xasprintf("%s/%s", streq(w->root, "/") ? "" : w->root, rel);
+	_cleanup_free_ char *abs = xasprintf("%s%s", w->top->src, rel + strlen(w->top->conf) - 1);
 	struct stat st;
 	int r;
 
-	if (component_excludes(w->c, sys))
+	if (component_excludes(w->scan->c, sys))
 		return 0;
 	if (lstat(abs, &st) < 0)
 		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", abs); /* vanished meanwhile */
-	if (S_ISSOCK(st.st_mode))
-		return 0; /* cannot be archived; daemons recreate them */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		skip_special(w, abs, st.st_mode);
+		return 0;
+	}
 	r = visit_one(w, abs, rel, &st);
 	if (r == 0 && S_ISDIR(st.st_mode))
 		r = walk_dir(w, abs, rel);
 	return r;
 }
 
-static int walk(const struct abur_component *c, const char *root, visit_fn visit, void *arg, struct sha256 *sha,
-		uint64_t *files)
+/* A followed link is content too: where it points is part of the digest. */
+static void digest_top(struct sha256 *sha, const struct top *t)
 {
-	struct walk w = {.c = c, .root = root, .visit = visit, .arg = arg, .sha = sha};
-	unsigned found = 0;
-	int r = 0;
+	if (!sha)
+		return;
+	if (t->absent) /* an absent path is content too: its appearance is a change */
+		sha256_update(sha, t->conf, strlen(t->conf) + 1);
+	if (t->link) {
+		sha256_update(sha, "link", 5);
+		sha256_update(sha, t->conf, strlen(t->conf) + 1);
+		sha256_update(sha, t->link, strlen(t->link) + 1);
+		sha256_update(sha, t->content, strlen(t->content) + 1);
+	}
+}
 
+static int walk(struct scan *sc, bool first, visit_fn visit, void *arg, struct sha256 *sha, uint64_t *files)
+{
+	struct walk w = {.scan = sc, .first = first, .visit = visit, .arg = arg, .sha = sha};
+	struct top *tops = NULL;
+	unsigned found = 0;
+	int r = find_tops(sc->c, sc->root, &tops);
+
+	if (r < 0)
+		return r;
 	w.disk = archive_read_disk_new();
 	w.links = archive_entry_linkresolver_new();
 	archive_read_disk_set_standard_lookup(w.disk);
 	archive_entry_linkresolver_set_strategy(w.links, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
-	for (size_t i = 0; r == 0 && i < c->npaths; i++) {
-		_cleanup_free_ char *abs = xasprintf("%s%s", streq(root, "/") ? "" : root, c->paths[i]);
-		struct stat st;
-		if (lstat(abs, &st) < 0) {
-			if (sha) /* an absent path is content too: its appearance is a change */
-				sha256_update(sha, c->paths[i], strlen(c->paths[i]) + 1);
+	for (size_t i = 0; r == 0 && i < sc->c->npaths; i++) {
+		w.top = &tops[i];
+		digest_top(sha, w.top);
+		if (tops[i].absent || tops[i].nested)
 			continue;
-		}
 		found++;
-		r = walk_path(&w, c->paths[i] + 1);
+		r = walk_path(&w, tops[i].conf + 1);
 	}
 	archive_entry_linkresolver_free(w.links);
 	archive_read_free(w.disk);
 	if (r == 0 && !found)
-		r = abur_fail(-ENOENT, "component '%s': none of its paths exist under %s", c->name, root);
+		r = abur_fail(-ENOENT, "component '%s': none of its paths exist under %s", sc->c->name, sc->root);
+	if (r == 0 && !first && w.files != sc->nfp && !sc->changed)
+		sc->changed = xasprintf("%s (entries came or went)", sc->c->paths[0]);
 	if (files)
 		*files = w.files;
+	if (first && r == 0 && !sc->tops)
+		sc->tops = tops;
+	else
+		tops_free(tops, sc->c->npaths);
 	return r;
+}
+
+static void scan_free(struct scan *sc)
+{
+	if (sc->tops)
+		tops_free(sc->tops, sc->c->npaths);
+	free(sc->fp);
+	for (size_t i = 0; i < sc->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		free(sc->skipped[i]);
+	free(sc->skipped);
+	free(sc->changed);
 }
 
 /* ---- digest ---- */
@@ -178,26 +318,35 @@ static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
 	return fd >= 0 ? hash_content(w->sha, fd, archive_entry_sourcepath(e)) : 0;
 }
 
-int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN])
+static int digest_pass(struct scan *sc, char digest[SHA256_HEX_LEN])
 {
 	struct sha256 sha;
 	int r;
 
 	sha256_init(&sha);
 	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
-	r = walk(c, root, digest_visit, NULL, &sha, NULL);
+	r = walk(sc, true, digest_visit, NULL, &sha, NULL);
 	if (r < 0)
 		return r;
 	sha256_final_hex(&sha, digest);
 	return 0;
 }
 
+int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN])
+{
+	struct scan sc = {.c = c, .root = root};
+	int r = digest_pass(&sc, digest);
+
+	scan_free(&sc);
+	return r;
+}
+
 /* ---- backup ---- */
 
 /* Copies exactly the size in the header, hashing as it goes, then checks
  * the file did not change meanwhile: a file being rewritten is retried
- * later rather than stored cut short or padded. */
-static int copy_data(struct archive *a, struct sha256 *sha, int fd, struct archive_entry *e, int64_t size)
+ * rather than stored cut short or padded. */
+static int copy_data(struct walk *w, struct archive *a, int fd, struct archive_entry *e, int64_t size)
 {
 	const char *path = archive_entry_sourcepath(e);
 	int64_t left = size;
@@ -209,17 +358,20 @@ static int copy_data(struct archive *a, struct sha256 *sha, int fd, struct archi
 		if (n < 0)
 			return abur_fail(-errno, "read %s: %m", path);
 		if (n == 0)
-			return abur_fail(-EAGAIN, "%s shrank while being backed up: will retry", path);
-		sha256_update(sha, buf, (size_t)n);
+			break;
+		sha256_update(w->sha, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return abur_fail(-EIO, "archive %s: %s", path, archive_error_string(a));
 		left -= n;
 	}
 	if (fstat(fd, &st) < 0)
 		return abur_fail(-errno, "%s: %m", path);
-	if (st.st_size != size || st.st_mtime != archive_entry_mtime(e) ||
-	    st.st_mtim.tv_nsec != archive_entry_mtime_nsec(e))
-		return abur_fail(-EAGAIN, "%s changed while being backed up: will retry", path);
+	if (left > 0 || st.st_size != size || st.st_mtime != archive_entry_mtime(e) ||
+	    st.st_mtim.tv_nsec != archive_entry_mtime_nsec(e)) {
+		if (!w->scan->changed)
+			w->scan->changed = xstrdup(path);
+		return abur_fail(-EAGAIN, "%s changed while being backed up", path);
+	}
 	return 0;
 }
 
@@ -238,34 +390,41 @@ static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
 	digest_meta(w->sha, e);
 	if (archive_write_header(a, e) < ARCHIVE_WARN)
 		return abur_fail(-EIO, "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
-	return fd >= 0 && size > 0 ? copy_data(a, w->sha, fd, e, size) : 0;
+	return fd >= 0 && size > 0 ? copy_data(w, a, fd, e, size) : 0;
 }
 
 struct tree_fill {
-	const struct abur_component *c;
-	const char *root;
+	struct scan *scan;
 	const char *digest; /* what the manifest will say */
 	uint64_t files;
 };
 
 /* Archives the tree and re-derives its digest from exactly what was
- * archived: if the tree changed since tree_digest(), the commit is
+ * archived: if the tree changed since the digest pass, the commit is
  * abandoned (-EAGAIN) so a manifest never describes other content. */
 static int fill_tree(struct archive *a, void *arg)
 {
 	struct tree_fill *f = arg;
+	const struct restore_limits *lim = f->scan->lim;
 	char hex[SHA256_HEX_LEN];
 	struct sha256 sha;
 	int r;
 
 	sha256_init(&sha);
 	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
-	r = walk(f->c, f->root, archive_visit, a, &sha, &f->files);
+	r = walk(f->scan, false, archive_visit, a, &sha, &f->files);
 	if (r < 0)
 		return r;
 	sha256_final_hex(&sha, hex);
 	if (!streq(hex, f->digest))
-		return abur_fail(-EAGAIN, "component '%s' changed while being backed up: will retry", f->c->name);
+		return abur_fail(-EAGAIN, "component '%s' changed while being backed up", f->scan->c->name);
+	/* The restore bounds the tar stream as well (headers: long names,
+	 * xattrs, ACLs); the end-of-archive blocks follow. */
+	if (lim && (uint64_t)archive_filter_bytes(a, -1) + 10240 > restore_stream_cap(lim))
+		return abur_fail(-EFBIG,
+				 "component '%s': the archive's headers and contents exceed what a restore reads "
+				 "(%llu bytes for these [restore] limits); nothing written",
+				 f->scan->c->name, (unsigned long long)restore_stream_cap(lim));
 	return 0;
 }
 
@@ -285,36 +444,115 @@ static bool unchanged(struct store *s, const char *component, const char *digest
 	return same;
 }
 
-int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
-		     bool pinned, struct backup_result *res)
+/* The followed links, for the manifest's [extra]: linkN = the configured
+ * path, linkN_target = the link's text, linkN_content = where its content
+ * was read (and goes back to), a path under root. */
+static void links_extra(const struct scan *sc, struct manifest *m)
+{
+	unsigned k = 0;
+
+	for (size_t i = 0; i < sc->c->npaths; i++) {
+		const struct top *t = &sc->tops[i];
+		char key[32];
+		if (!t->link || t->absent || t->nested)
+			continue;
+		k++;
+		snprintf(key, sizeof(key), "link%u", k);
+		manifest_add_extra(m, key, t->conf);
+		snprintf(key, sizeof(key), "link%u_target", k);
+		manifest_add_extra(m, key, t->link);
+		snprintf(key, sizeof(key), "link%u_content", k);
+		manifest_add_extra(m, key, t->content);
+	}
+}
+
+/* One attempt: digest, unchanged check, commit. */
+static int backup_once(struct store *s, struct scan *sc, const char *trigger, bool pinned, struct backup_result *res)
 {
 	char digest[SHA256_HEX_LEN];
-	struct tree_fill f = {c, root, digest, 0};
+	struct tree_fill f = {sc, digest, 0};
 	struct payload_spec ps = {DATA_PAYLOAD, fill_tree, &f};
-	struct commit_info info = {.component = c->name,
+	struct manifest extra = {0};
+	struct commit_info info = {.component = sc->c->name,
 				   .trigger = trigger,
 				   .content_digest = digest,
 				   .pinned = pinned,
-				   .sources = (const char *const *)c->paths,
-				   .nsources = c->npaths,
-				   .keep = c->keep};
+				   .sources = (const char *const *)sc->c->paths,
+				   .nsources = sc->c->npaths,
+				   .keep = sc->c->keep,
+				   .extra = &extra};
+	int r = digest_pass(sc, digest);
+
+	if (r < 0)
+		return r;
+	/* A seal always records a pinned generation, even of unchanged content. */
+	if (!pinned && unchanged(s, sc->c->name, digest)) {
+		res->unchanged = true;
+		return 0;
+	}
+	links_extra(sc, &extra);
+	r = store_commit(s, &info, &ps, 1, &res->seq);
+	manifest_clear(&extra);
+	if (r < 0)
+		return r;
+	res->files = f.files;
+	res->payload_bytes = store_generation_bytes(s, sc->c->name, res->seq);
+	return 0;
+}
+
+static void take_warnings(struct scan *sc, struct backup_result *res)
+{
+	res->nskipped = sc->nskipped;
+	res->skipped = sc->skipped;
+	sc->skipped = NULL;
+	sc->nskipped = 0;
+}
+
+static void scan_reset(struct scan *sc)
+{
+	struct scan fresh = {.c = sc->c, .root = sc->root, .lim = sc->lim};
+
+	scan_free(sc);
+	*sc = fresh;
+}
+
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
+		     bool pinned, const struct restore_limits *lim, struct backup_result *res)
+{
+	struct scan sc = {.c = c, .root = root, .lim = lim};
+	unsigned attempt = 1, delay = BACKUP_RETRY_MS;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	if (c->type != COMP_FILES)
 		return abur_fail(-EINVAL, "component '%s' is not file-level", c->name);
-	r = tree_digest(c, root, digest);
-	if (r < 0)
-		return r;
-	/* A seal always records a pinned generation, even of unchanged content. */
-	if (!pinned && unchanged(s, c->name, digest)) {
-		res->unchanged = true;
-		return 0;
+	/* A file written to all the time (a hot log) is met again after a
+	 * growing pause; after the last attempt the backup is deferred. */
+	while ((r = backup_once(s, &sc, trigger, pinned, res)) == -EAGAIN && attempt < BACKUP_ATTEMPTS) {
+		struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
+		abur_fail_clear();
+		scan_reset(&sc);
+		nanosleep(&ts, NULL);
+		attempt++;
+		delay *= 2;
 	}
-	r = store_commit(s, &info, &ps, 1, &res->seq);
-	if (r < 0)
-		return r;
-	res->files = f.files;
-	res->payload_bytes = store_generation_bytes(s, c->name, res->seq);
-	return 0;
+	if (r == -EAGAIN) {
+		res->busy = xstrdup(sc.changed ? sc.changed : c->paths[0]);
+		r = abur_fail(-EAGAIN, "%s kept changing while being backed up (%u attempts): deferred", res->busy,
+			      attempt);
+	}
+	take_warnings(&sc, res);
+	scan_free(&sc);
+	return r;
+}
+
+void backup_result_free(struct backup_result *res)
+{
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		free(res->skipped[i]);
+	free(res->skipped);
+	free(res->busy);
+	res->skipped = NULL;
+	res->busy = NULL;
+	res->nskipped = 0;
 }

@@ -1,12 +1,18 @@
 #include "daemon.h"
 
+#include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 
+#include "core/io.h"
 #include "core/log.h"
+#include "core/pkgmgr.h"
+#include "core/parse.h"
 #include "daemon_int.h"
 #include "metrics.h"
 #include "notify.h"
@@ -96,6 +102,27 @@ static size_t collect(struct daemon *d, enum comp_policy policy, time_t now, tim
 	return n;
 }
 
+/* The os image, captured at every nightly run: its capture is the change
+ * check (a stat walk when nothing changed). */
+static bool nightly_disk(const struct abur_component *c)
+{
+	return c->type == COMP_DISK && c->policy == POLICY_NIGHTLY;
+}
+
+/* Its last change for the deferral rule: the package manager's, now while
+ * it holds its lock.  An ordinary log line is not the package manager's.
+ * A change time ahead of the clock (a clock set back, an image built
+ * elsewhere) cannot be placed: it does not defer (a held lock still does). */
+static time_t disk_last_change(const struct abur_component *c, time_t now)
+{
+	_cleanup_free_ char *lock = pkgmgr_locked(c, "/");
+	time_t t = pkgmgr_last_change(c, "/");
+
+	if (lock)
+		return now;
+	return t > now ? 0 : t;
+}
+
 static void nightly_decision(struct daemon *d, const struct sched_out *out)
 {
 	time_t now = dclock_now(&d->clk);
@@ -118,6 +145,7 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 	if (out->decision == SCHED_FORCED)
 		event_emit(&d->ev, now, EV_FORCED, NULL, 0, "deferred %u nights in a row: backing up anyway",
 			   d->st.deferrals);
+	d->run_deferrals = d->st.deferrals;
 	d->st.deferrals = 0;
 	d->st.deferred_until = 0;
 	state_set_text(&d->st.defer_reason, NULL);
@@ -125,7 +153,8 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 		return;
 	for (size_t i = 0; i < d->cfg->ncomps; i++) {
 		const struct abur_component *c = &d->cfg->comps[i];
-		if (comp_watched(c) && c->policy == POLICY_NIGHTLY && state_comp(&d->st, c->name)->dirty)
+		if ((comp_watched(c) && c->policy == POLICY_NIGHTLY && state_comp(&d->st, c->name)->dirty) ||
+		    nightly_disk(c))
 			idx[n++] = i;
 	}
 	log_info("%s: %zu component(s) to back up", sched_reason_text(out->reason), n);
@@ -137,6 +166,16 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 	struct sched_settings set = settings(d->cfg);
 	struct sched_out out = {0};
 
+	/* A handled slot beyond the coming one was recorded under a wrong
+	 * clock (set to 2100 and back) or comes from a damaged state: kept, it
+	 * would hold off every night until then. Forget it, as sched_plan()
+	 * says: the slot due now counts as handled, the next one runs. */
+	if (d->st.last_slot > sched_next_slot(now, set.nightly)) {
+		log_warn("the last handled nightly run lies in the future: forgotten");
+		d->st.last_slot = sched_prev_slot(now, set.nightly);
+		d->save = true;
+	}
+
 	/* A decision moves last_slot on; plan again until there is nothing
 	 * left to decide (at most a couple of rounds). */
 	for (int round = 0; round < 4 && !d->stop; round++) {
@@ -145,6 +184,12 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 		for (size_t i = 0; i < d->cfg->ncomps; i++) {
 			const struct abur_component *c = &d->cfg->comps[i];
 			const struct comp_state *cs;
+			if (nightly_disk(c)) {
+				time_t t = disk_last_change(c, now);
+				in.dirty = true;
+				if (t > in.last_change)
+					in.last_change = t;
+			}
 			if (!comp_watched(c) || c->policy != POLICY_NIGHTLY)
 				continue;
 			cs = state_comp(&d->st, c->name);
@@ -163,7 +208,9 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 	d->st.next_run = out.wake;
 	for (size_t i = 0; i < d->cfg->ncomps; i++) {
 		const struct abur_component *c = &d->cfg->comps[i];
-		if (comp_watched(c) && c->policy == POLICY_NIGHTLY) {
+		if (nightly_disk(c))
+			state_comp(&d->st, c->name)->next_run = out.wake;
+		else if (comp_watched(c) && c->policy == POLICY_NIGHTLY) {
 			struct comp_state *cs = state_comp(&d->st, c->name);
 			cs->next_run = cs->dirty ? out.wake : 0;
 		}
@@ -348,6 +395,12 @@ static void reload(struct daemon *d)
 		free(cfg->flash.store);
 		cfg->flash.store = xstrdup(d->opts->store);
 	}
+	/* The lock and the state stay in the directory the daemon locked. */
+	if (!streq(cfg->daemon.state_dir, d->cfg->daemon.state_dir)) {
+		log_warn("reload: state_dir %s takes effect at the next start", cfg->daemon.state_dir);
+		free(cfg->daemon.state_dir);
+		cfg->daemon.state_dir = xstrdup(d->cfg->daemon.state_dir);
+	}
 	watcher_free(d->w);
 	d->w = NULL;
 	config_free(d->cfg);
@@ -401,6 +454,66 @@ static int setup_signals(struct daemon *d)
 	return 0;
 }
 
+/* The pid in the lock file, for the message; 0 when unknown. */
+static pid_t lock_holder(int fd)
+{
+	char buf[24];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	uint64_t pid;
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return parse_uint(buf, 1, STATE_PID_MAX, &pid) == 0 ? (pid_t)pid : 0;
+}
+
+/* One daemon per state directory: an flock on <state_dir>/daemon.pid held
+ * for the daemon's life. The kernel drops it when the daemon dies, so the
+ * file a crashed daemon leaves blocks no one. The pid in it is for people
+ * and for the message (the lock is the truth, so a plain write). */
+static int lock_state_dir(struct daemon *d)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", d->cfg->daemon.state_dir, PID_FILE);
+	char pid[24];
+	struct stat sb;
+	int n;
+
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (d->lock_fd < 0)
+		return abur_fail(-errno, "%s: %s", path, strerror(errno));
+	if (fstat(d->lock_fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return abur_fail(-EINVAL, "%s: not a regular file", path);
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		pid_t other = lock_holder(d->lock_fd);
+		if (errno != EWOULDBLOCK)
+			return abur_fail(-errno, "lock %s: %s", path, strerror(errno));
+		if (other)
+			return abur_fail(-EBUSY, "another abur daemon (pid %d) is running on %s (it holds %s)",
+					 (int)other, d->cfg->daemon.state_dir, path);
+		return abur_fail(-EBUSY, "another abur daemon is running on %s (it holds %s)", d->cfg->daemon.state_dir,
+				 path);
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot record the pid: %s", path, strerror(errno));
+	return 0;
+}
+
+/* A state file that cannot be read (damaged, a symlink, a FIFO): said so,
+ * kept aside as daemon.state.damaged for a look, and the daemon starts
+ * fresh (the store then says what is backed up; unknown counts as dirty). */
+static void state_unreadable(struct daemon *d, int r)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", d->cfg->daemon.state_dir, STATE_FILE);
+	_cleanup_free_ char *aside = xasprintf("%s.damaged", path);
+	_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
+
+	r = io_rename(path, aside);
+	if (r == 0)
+		log_warn("%s; kept as %s, starting with a fresh state", why, aside);
+	else
+		log_warn("%s; starting with a fresh state (no copy kept: %s)", why, abur_errmsg(r));
+}
+
 static int load_state(struct daemon *d)
 {
 	_cleanup_free_ char *logdir = xstrdup(d->cfg->daemon.event_log);
@@ -408,14 +521,17 @@ static int load_state(struct daemon *d)
 	int r;
 
 	r = mkdir_p(d->cfg->daemon.state_dir, 0755);
+	if (r == 0)
+		r = lock_state_dir(d);
 	if (r < 0)
 		return r;
 	if (mkdir_p(dirname(logdir), 0755) < 0)
 		log_warn("cannot create the event log directory for %s", d->cfg->daemon.event_log);
 	events_init(&d->ev, d->cfg->daemon.event_log, d->cfg->daemon.event_log_max);
+	abur_fail_clear();
 	r = state_load(d->cfg->daemon.state_dir, &d->st);
 	if (r < 0 && r != -ENOENT)
-		log_warn_errno(r, "starting with a fresh state");
+		state_unreadable(d, r);
 	/* First start: no night was missed, the next one is the first. */
 	if (!d->st.last_slot)
 		d->st.last_slot = sched_prev_slot(now, d->cfg->schedule.nightly);
@@ -450,7 +566,7 @@ static int setup(struct daemon *d)
 
 int daemon_run(struct abur_config **cfg, const struct daemon_opts *opts)
 {
-	struct daemon d = {.cfg = *cfg, .opts = opts, .sig_fd = -1, .uevent_fd = -1};
+	struct daemon d = {.cfg = *cfg, .opts = opts, .sig_fd = -1, .uevent_fd = -1, .lock_fd = -1};
 	int r = setup(&d);
 
 	if (r == 0) {
@@ -471,6 +587,7 @@ int daemon_run(struct abur_config **cfg, const struct daemon_opts *opts)
 	dclock_free(&d.clk);
 	closep(&d.sig_fd);
 	closep(&d.uevent_fd);
+	closep(&d.lock_fd); /* last: the state is written */
 	state_free(&d.st);
 	for (size_t i = 0; i < ARRAY_SIZE(d.skip); i++)
 		free(d.skip[i]);

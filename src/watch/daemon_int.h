@@ -13,6 +13,9 @@
  * after, or at the next night, whichever comes first. */
 #define RETRY_AFTER 600
 
+/* In the state dir: the flock that makes one daemon per state dir. */
+#define PID_FILE "daemon.pid"
+
 struct daemon {
 	struct abur_config *cfg;
 	const struct daemon_opts *opts;
@@ -22,9 +25,13 @@ struct daemon {
 	struct event_log ev;
 	int sig_fd;
 	int uevent_fd;    /* open only while the flash is missing */
+	int lock_fd;      /* PID_FILE, flocked for the daemon's life */
 	bool *changed;    /* scratch, one per cfg->comps */
 	time_t *retry_at; /* per component, after a failure; 0 none */
 	bool save;        /* state changed: write it before sleeping */
+	/* Consecutive deferred nights before the current nightly run: a run
+	 * that is deferred because a file kept changing continues the count. */
+	unsigned run_deferrals;
 	bool stop;
 	char *skip[6]; /* never watched: our own files and the store */
 	char *status;  /* last STATUS= sent */

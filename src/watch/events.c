@@ -23,6 +23,7 @@ static const struct {
     [EV_RESCAN] = {"rescan", LOG_LVL_INFO},
     [EV_CHANGED_OFFLINE] = {"changed-offline", LOG_LVL_INFO},
     [EV_ERROR] = {"error", LOG_LVL_ERROR},
+    [EV_WARNING] = {"warning", LOG_LVL_WARN},
 };
 
 const char *event_name(enum event_kind k)
@@ -70,16 +71,20 @@ static int append(const struct event_log *l, const char *line)
 	struct stat st;
 	int fd, r = 0;
 
-	if (stat(l->path, &st) == 0 && (uint64_t)st.st_size + n > l->max) {
+	if (lstat(l->path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size + n > l->max) {
 		_cleanup_free_ char *old = xasprintf("%s.1", l->path);
 		if (rename(l->path, old) < 0)
 			return -errno;
 	}
-	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* Never appended through a symlink (it could point at /etc/passwd),
+	 * nor blocked on a FIFO put in its place: a regular file only. */
+	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = -EINVAL;
 	/* One write() per line: O_APPEND keeps concurrent lines whole. */
-	if (write(fd, line, n) != (ssize_t)n)
+	else if (write(fd, line, n) != (ssize_t)n)
 		r = -EIO;
 	close(fd);
 	return r;
@@ -107,5 +112,8 @@ void event_emit(struct event_log *l, time_t now, enum event_kind k, const char *
 	line = format_line(now, k, component, seq, msg);
 	r = line ? append(l, line) : -ENOMEM;
 	if (r < 0)
-		log_warn("event log %s: %s", l->path, strerror(-r));
+		log_warn("event log %s: %s", l->path,
+			 r == -EINVAL  ? "not a regular file"
+			 : r == -ELOOP ? "a symlink, not written through"
+				       : strerror(-r));
 }

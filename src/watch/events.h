@@ -22,6 +22,7 @@ enum event_kind {
 	EV_RESCAN,          /* inotify overflow or start-up: digests compared */
 	EV_CHANGED_OFFLINE, /* changed while the daemon was not running */
 	EV_ERROR,
+	EV_WARNING, /* done, but something was left out (a FIFO, a device node) */
 	EV__COUNT
 };
 

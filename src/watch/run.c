@@ -117,6 +117,42 @@ static void flash_present(struct daemon *d)
 	closep(&d->uevent_fd);
 }
 
+/* A file kept changing through every attempt.  A nightly component is
+ * deferred to the next night like a change-deferral, counted against
+ * max_deferrals (consecutive nights, whichever the reason); once the cap
+ * is reached it is a failure, retried like one.  A change component is
+ * retried after RETRY_AFTER. Returns false when it counts as a failure. */
+static bool busy_deferral(struct daemon *d, const struct abur_component *c, const char *busy)
+{
+	struct comp_state *cs = state_comp(&d->st, c->name);
+	size_t idx = (size_t)(c - d->cfg->comps);
+	time_t now = dclock_now(&d->clk);
+	unsigned max = d->cfg->schedule.max_deferrals;
+	_cleanup_free_ char *msg = NULL;
+	char until[32];
+
+	if (c->policy == POLICY_NIGHTLY && d->run_deferrals >= max)
+		return false;
+	msg = xasprintf("deferred: %s kept changing while being backed up", busy);
+	state_set_text(&cs->result, msg);
+	cs->retry = true;
+	d->retry_at[idx] = now + RETRY_AFTER;
+	if (c->policy != POLICY_NIGHTLY) {
+		event_emit(&d->ev, now, EV_DEFERRED, c->name, 0, "%s; retrying in %d s", msg, RETRY_AFTER);
+		return true;
+	}
+	cs->retry = false; /* owed at the next night, which the schedule runs */
+	d->retry_at[idx] = 0;
+	d->st.deferrals = d->run_deferrals + 1;
+	d->st.deferred_until = sched_next_slot(now, d->cfg->schedule.nightly);
+	free(d->st.defer_reason);
+	d->st.defer_reason =
+	    xasprintf("%s kept changing while being backed up (deferral %u of %u)", busy, d->st.deferrals, max);
+	fmt_time(d->st.deferred_until, until, sizeof(until));
+	event_emit(&d->ev, now, EV_DEFERRED, c->name, 0, "%s; until %s", d->st.defer_reason, until);
+	return true;
+}
+
 static void record(struct daemon *d, const struct abur_component *c, struct store *s, int r,
 		   const struct backup_result *res)
 {
@@ -125,6 +161,14 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 	time_t now = dclock_now(&d->clk);
 	_cleanup_free_ char *msg = NULL;
 
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
+		event_emit(&d->ev, now, EV_WARNING, c->name, 0, "skipped %s: a restore cannot create it",
+			   res->skipped[i]);
+	if (res->nskipped > BACKUP_SKIPPED_MAX)
+		event_emit(&d->ev, now, EV_WARNING, c->name, 0, "skipped %llu more special files",
+			   (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+	if (r == -EAGAIN && res->busy && busy_deferral(d, c, res->busy))
+		return;
 	if (r < 0) {
 		msg = xasprintf("backup failed: %s", abur_errmsg(r));
 		event_emit(&d->ev, now, EV_ERROR, c->name, 0, "%s", msg);
@@ -144,7 +188,8 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
 		state_set_text(&cs->result, msg);
 	}
-	learn_backed(d, s, c->name);
+	if (c->type == COMP_FILES) /* os has no digest to track: its capture is the check */
+		learn_backed(d, s, c->name);
 	if (cs->backed[0]) /* what was just captured is the content last seen */
 		memcpy(cs->seen, cs->backed, sizeof(cs->seen));
 	cs->last_backup = now;
@@ -174,12 +219,27 @@ static void store_unavailable(struct daemon *d, const size_t *idx, size_t n, int
 	}
 }
 
+/* A file component by the store; the disk image (os) by what the command
+ * layer handed the daemon. */
+static int backup_one(struct daemon *d, struct store *s, const struct abur_component *c, const char *trigger,
+		      const struct restore_limits *lim, struct backup_result *res)
+{
+	if (c->type == COMP_FILES)
+		return backup_component(s, c, "/", trigger, false, lim, res);
+	if (!d->opts->disk_backup)
+		return abur_fail(-ENOTSUP, "%s: this abur is built without disk imaging", c->name);
+	return d->opts->disk_backup(d->cfg, s, c, trigger, res);
+}
+
 void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *trigger)
 {
 	struct store *s = NULL;
 	int r;
 
-	if (!n)
+	/* SIGTERM: a run not yet announced does not start; in one that is,
+	 * the component under way (the first, from the announcement on) is
+	 * finished and committed; the rest stay owed for the next start. */
+	if (!n || daemon_stop_pending())
 		return;
 	d->save = true;
 	notify_status_busy(d, trigger);
@@ -189,12 +249,14 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 		return;
 	}
 	flash_present(d);
-	for (size_t i = 0; i < n && !daemon_stop_pending(); i++) {
+	for (size_t i = 0; i < n && (i == 0 || !daemon_stop_pending()); i++) {
 		const struct abur_component *c = &d->cfg->comps[idx[i]];
+		struct restore_limits lim = {d->cfg->restore.max_total_size, d->cfg->restore.max_entries};
 		struct backup_result res = {0};
 		abur_fail_clear();
-		r = backup_component(s, c, "/", trigger, false, &res);
+		r = backup_one(d, s, c, trigger, &lim, &res);
 		record(d, c, s, r, &res);
+		backup_result_free(&res);
 	}
 	store_close(s);
 	/* Compression buffers are big and the daemon then idles for hours:

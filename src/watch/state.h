@@ -16,6 +16,14 @@
 
 #define STATE_FILE "daemon.state"
 
+/* What a state file may hold; anything outside is a damaged file. */
+#define STATE_TIME_MAX 253402300799LL   /* 9999-12-31 23:59:59 UTC */
+#define STATE_COUNT_MAX 365             /* deferrals: max_deferrals is at most 365 */
+#define STATE_SEQ_MAX (UINT64_MAX >> 1) /* as in manifests */
+#define STATE_PID_MAX 4194304           /* the kernel's PID_MAX_LIMIT */
+#define STATE_TEXT_MAX 512              /* result, defer_reason (longer is cut) */
+#define STATE_COMPS_MAX 256             /* [component NAME] sections */
+
 struct comp_state {
 	char *name;
 	bool dirty;                  /* changed since its last backup (or unknown) */
@@ -44,10 +52,13 @@ struct daemon_state {
 };
 
 /* Reads <dir>/daemon.state into st (zeroed first). -ENOENT when there is
- * none; -EINVAL on a damaged file (st is then empty). */
+ * none; -ELOOP for a symlink, -EINVAL for anything but a regular file or a
+ * damaged one, -EFBIG when too big (st is then empty; the message names
+ * the file, the line and the value). */
 int state_load(const char *dir, struct daemon_state *st) MUST_CHECK;
-/* The same from memory: text[0..len) of the file `name` (for messages). */
-int state_parse(const char *text, size_t len, const char *name, struct daemon_state *st) MUST_CHECK;
+/* Parses state text of len bytes (no NUL needed) into st (zeroed first):
+ * 0, or -EINVAL/-EFBIG with st empty. Never reads past len. */
+int state_parse(const char *text, size_t len, struct daemon_state *st) MUST_CHECK;
 /* Writes it with io_write_file_atomic(); creates dir. */
 int state_save(const char *dir, const struct daemon_state *st) MUST_CHECK;
 /* The entry for name, added (clean, all zero) when missing. */

@@ -130,13 +130,20 @@ wait_state "^next_run $(epoch "2026-11-27 01:00:00")\$" && pass "SIGHUP reloads 
 grep -q "^STATUS=.*next run" "$TMP/notify.log" && grep -q "^RELOADING=1" "$TMP/notify.log" &&
 	pass "sd_notify: READY, STATUS and RELOADING sent" || fail "sd_notify: $(tr '\n' ' ' <"$TMP/notify.log")"
 
-# SIGTERM while a commit runs: the commit completes, nothing half-written.
-for i in $(seq 200); do head -c 50000 /dev/urandom >"$TMP/root/live/big$i"; done
-wait_change live "2026-11-27 00:00:00" || fail "big files in live not seen"
+# SIGTERM during a backup. The rule: once a run is announced (STATUS=
+# backing up), the component under way is finished and committed, then the
+# daemon stops. The test holds the store's writer lock, so the backup is
+# provably under way (announced, waiting for the lock) when SIGTERM comes.
+echo "during" >"$TMP/root/live/during-term.xml"
+wait_change live "2026-11-27 00:00:00" || fail "change in live not seen"
 n=$(count_event '"event":"backup","component":"live"')
 : >"$TMP/notify.log"
+exec {lk}>>"$TMP/store/abur/.lock"
+flock -x "$lk"
 echo "$(epoch "2026-11-27 00:00:31")" >"$CLOCK.new" && mv "$CLOCK.new" "$CLOCK"
 wait_for grep -q "^STATUS=backing up" "$TMP/notify.log" || fail "no STATUS=backing up"
+kill -TERM "$_dpid" # pending in the daemon when kill returns (signals are blocked there)
+exec {lk}>&-
 stop_daemon && pass "SIGTERM stops the daemon" || fail "daemon did not stop on SIGTERM"
 if [ "$(count_event '"event":"backup","component":"live"')" = $((n + 1)) ] &&
 	tail -1 "$EVENTS" | grep -q '"event":"stop"' && [ -z "$(find "$TMP/store" -name '.tmp-*')" ]; then

@@ -49,6 +49,19 @@ out=$(install --device "$DEV" 2>&1); rc=$?
 	pass "a device holding data needs --yes=SERIAL (nothing written)" || fail "data without --yes: rc=$rc $out"
 out=$(install --device "$DEV" --yes="$(basename "$(readlink -f "$DEV")")" 2>&1); rc=$?
 [ $rc = 0 ] && pass "--yes=SERIAL reinstalls over an old flash" || fail "with --yes: rc=$rc $out"
+s1=$(sum "$DEV")
+out=$(install --device "${DEV}p2" --yes="$(basename "$(readlink -f "$DEV")")" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "partition 2 of $DEV" && [ "$(sum "$DEV")" = "$s1" ] &&
+	pass "a partition is refused naming its disk (nothing written)" || fail "partition: rc=$rc $out"
+truncate -s 200M "$TMP/4k.img"
+K4=$(losetup -f --show -b 4096 "$TMP/4k.img") && _loops+=("$K4")
+out=$(install --device "$K4" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "4096-byte logical sectors" && cmp -s -n 1048576 "$K4" /dev/zero &&
+	pass "a 4096-byte-sector device is refused (nothing written)" || fail "4096-byte sectors: rc=$rc $out"
+head -c 2M "$img" >"$TMP/short.img"
+out=$("$ABUR" -c "$TMP/abur.ini" flash install --image "$TMP/short.img" --device "$K4" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "does not lie inside the image" && cmp -s -n 1048576 "$K4" /dev/zero &&
+	pass "a truncated flash image is refused before the copy" || fail "truncated image: rc=$rc $out"
 truncate -s 30M "$TMP/small.img"
 SMALL=$(make_loop "$TMP/small.img")
 out=$(install --device "$SMALL" 2>&1); rc=$?

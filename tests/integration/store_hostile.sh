@@ -46,6 +46,10 @@ d = (info("etc/vms", tarfile.DIRTYPE, mode=0o755), None)
 if case == "benign":
     write([d, ok, (info("etc/vms/link.ini", tarfile.SYMTYPE, linkname="ok.ini"), None),
            (info("etc/vms/hard.ini", tarfile.LNKTYPE, linkname="etc/vms/ok.ini"), None)])
+elif case == "overlap-old":
+    # What an older abur wrote for overlapping paths (/etc/vms/sub and
+    # /etc/vms): the same directory and file twice.
+    write([d, ok, d, (info("etc/vms/ok.ini", size=6), b"ok=1\n\n")])
 elif case == "dotdot":
     write([d, ok, (info("../canary/abur-hostile-dotdot", size=4), b"evil")])
 elif case == "dotdot-inner":
@@ -107,6 +111,55 @@ elif case == "hardlink-data-via-symlink":
     write([d, (info("etc/vms/f", size=2), b"ok"),
            (info("etc/vms/f", tarfile.SYMTYPE, linkname=canary + "/keep.txt"), None),
            (info("etc/vms/h", tarfile.LNKTYPE, linkname="etc/vms/f", size=4), b"evil")])
+elif case == "dot-slash":
+    # "a/./l/x" names "a/l/x": through the symlink l.
+    write([d, ok, (info("etc/vms/l", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms/./l/abur-hostile-dot", size=4), b"evil")])
+elif case == "double-slash":
+    write([d, ok, (info("etc/vms/l", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms//l/abur-hostile-dbl", size=4), b"evil")])
+elif case == "slash-symlink":
+    # A symlink named "l/" is the symlink l.
+    write([d, ok, (info("etc/vms/l/", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms/l/abur-hostile-slash", size=4), b"evil")])
+elif case == "dot-end-symlink":
+    write([d, ok, (info("etc/vms/l/.", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms/l/abur-hostile-dotend", size=4), b"evil")])
+elif case == "hardlink-to-symlink":
+    write([d, ok, (info("etc/vms/l", tarfile.SYMTYPE, linkname=canary + "/keep.txt"), None),
+           (info("etc/vms/h", tarfile.LNKTYPE, linkname="etc/vms/l"), None)])
+elif case == "dir-after-symlink":
+    write([d, ok, (info("etc/vms/l", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms/l/", tarfile.DIRTYPE, mode=0o755), None),
+           (info("etc/vms/l/abur-hostile-dir", size=4), b"evil")])
+elif case == "abs-symlink-spelled":
+    # An absolute symlink target is fine by itself; not a path through it.
+    write([d, ok, (info("etc/vms/abs", tarfile.SYMTYPE, linkname=canary), None),
+           (info("./etc/vms/./abs//abur-hostile-abs2", size=4), b"evil")])
+elif case == "file-then-symlink":
+    write([d, ok, (info("etc/vms/f", size=2), b"ok"),
+           (info("etc/vms/f", tarfile.SYMTYPE, linkname=canary + "/keep.txt"), None)])
+elif case == "trailing-slash-dup":
+    write([d, ok, (info("etc/vms/a", size=2), b"ok"), (info("etc/vms/a/", tarfile.DIRTYPE, mode=0o755), None)])
+elif case == "pax-nul":
+    t = info("etc/vms/n", size=4)
+    t.pax_headers = {"path": "etc/vms/n\0/../../../.." + canary + "/abur-hostile-nul"}
+    write([d, ok, (t, b"evil"), (info("etc/vms/n/../../abur-hostile-nul2", size=4), b"evil")])
+elif case == "pax-long":
+    t = info("etc/vms/x", size=4)
+    t.pax_headers = {"path": "etc/vms/" + "d/" * 2100 + "abur-hostile-long"}
+    write([d, ok, (t, b"evil")])
+elif case == "pax-long-name":
+    t = info("etc/vms/x", size=4)
+    t.pax_headers = {"path": "etc/vms/" + "n" * 300}
+    write([d, ok, (t, b"evil")])
+elif case == "dot-symlink":
+    # The restore root itself as a symlink, then a file "in" it.
+    write([(info(".", tarfile.SYMTYPE, linkname=canary), None), d, ok,
+           (info("./abur-hostile-rootlink", size=4), b"evil")])
+elif case == "symlink-then-hardlink-through":
+    write([d, ok, (info("etc/vms/l", tarfile.SYMTYPE, linkname=canary), None),
+           (info("etc/vms//l/abur-hostile-hl", tarfile.LNKTYPE, linkname="etc/vms/ok.ini"), None)])
 else:
     raise SystemExit("unknown case " + case)
 PYEOF
@@ -220,6 +273,22 @@ hostile bomb-header "exceed 10485760 bytes|max_total_size|decompresses to more t
 echo "# bomb-header: $(($(date +%s) - t0)) s"
 hostile pax-bomb "decompresses to more than|too large|max_total_size"
 hostile longname-bomb "decompresses to more than|too large|max_total_size"
+# Other spellings of a path through a symlink, and names that replace an
+# earlier entry of another type: refused before anything is written.
+hostile dot-slash "goes through a symlink"
+hostile double-slash "goes through a symlink"
+hostile slash-symlink "goes through a symlink"
+hostile dot-end-symlink "goes through a symlink"
+hostile hardlink-to-symlink "hard link to"
+hostile dir-after-symlink "appeared before as another type"
+hostile abs-symlink-spelled "goes through a symlink"
+hostile file-then-symlink "appeared before as another type"
+hostile trailing-slash-dup "appeared before as another type"
+hostile pax-nul "path leaves the restore root"
+hostile pax-long "too long"
+hostile pax-long-name "too long"
+hostile dot-symlink "path leaves the restore root"
+hostile symlink-then-hardlink-through "goes through a symlink"
 
 # The newest is hostile: a restore without --generation must not pick it
 # and must not fall back silently to nothing: the benign g1 is the only
@@ -269,3 +338,12 @@ for case in symlink-then-file hardlink-data-via-symlink; do
 		pass "hostile/$case: nothing written outside ROOT (restore exit $rc: $(echo "$out" | tail -n 1 | sed "s|.*data.tar.zst: ||" | cut -c 1-100))"
 	fi
 done
+
+# Not hostile: what an older abur wrote for overlapping configured paths.
+place overlap-old
+out=$("$ABUR" -c "$ini" --store "$store" restore config --generation $seq --to "$TMP/root-overlap" 2>&1)
+if [ $? = 0 ] && [ "$(cat "$TMP/root-overlap/etc/vms/ok.ini")" = "ok=1" ]; then
+	pass "hostile/overlap-old: names archived twice with the same type (an older backup's overlapping paths) still restore"
+else
+	fail "hostile/overlap-old: $out"
+fi

@@ -200,7 +200,7 @@ wait $a
 ra=$?
 wait $b
 rb=$?
-switches=$(sed -n 's|.*/abur/\([a-z]*\).*|\1|p' "$TMP/ctrace" | uniq | wc -l)
+switches=$(sed -n 's|^[0-9]* [a-z]* \([a-z]*\)/.*|\1|p' "$TMP/ctrace" | uniq | wc -l)
 if [ $ra = 0 ] && [ $rb = 0 ] && [ "$switches" = 2 ]; then
 	pass "ops: two concurrent backups both succeed, one after the other"
 else

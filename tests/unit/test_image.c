@@ -22,7 +22,8 @@ static const char good_ini[] = "[disk]\nlabel = gpt\nid = 846410D5-1706-B145-8B0
 			       "entries = 128\nbootarea = 1048576\nroot = 2\n\n"
 			       "[partition 1]\nstart = 2048\nsize = 2048\ntype = 21686148-6449-6E6F-744E-656564454649\n"
 			       "name = bios boot\nmethod = raw\nused = 4096\n\n"
-			       "[partition 2]\nstart = 4096\nsize = 65536\nfs = ext4\nfs_uuid = abc\nmethod = ext\n"
+			       "[partition 2]\nstart = 4096\nsize = 65536\ntype = "
+			       "0FC63DAF-8483-4772-8E79-3D69D8477DE4\nfs = ext4\nfs_uuid = abc\nmethod = ext\n"
 			       "attrs = RequiredPartition LegacyBIOSBootable\nbootable = no\nused = 99\n";
 
 static void layout_roundtrip(void **state)
@@ -68,6 +69,51 @@ static void layout_rejects(void **state)
 	assert_non_null(strstr(abur_errmsg(-EINVAL), "layout.ini"));
 	assert_int_equal(layout_parse(bad[2], strlen(bad[2]), &l), -EINVAL);
 	assert_non_null(strstr(abur_errmsg(-EINVAL), "layout.ini:4: bogus = 1"));
+}
+
+/* good_ini with one line replaced (or added to a section): each crafted
+ * layout must be refused by the layout rules, naming why. */
+static void layout_rules(void **state)
+{
+	static const struct {
+		const char *from, *to, *why;
+	} cases[] = {
+	    {"[partition 2]\nstart = 4096", "[partition 2]\nstart = 3000", "overlap"},
+	    {"[partition 2]\nstart = 4096\nsize = 65536", "[partition 2]\nstart = 4096\nsize = 0", "no sectors"},
+	    {"start = 4096\nsize = 65536", "start = 4096\nsize = 18446744073709550000", "overflows"},
+	    {"start = 4096\nsize = 65536", "start = 36028797018963968\nsize = 65536", "overflows"},
+	    {"start = 4096\nsize = 65536", "start = 4096\nsize = 9999999", "past the end"},
+	    {"start = 4096\nsize = 65536", "start = -4096\nsize = 65536", "start = -4096"},
+	    {"[partition 1]\nstart = 2048", "[partition 1]\nstart = 10", "partition table area"},
+	    {"bootarea = 1048576", "bootarea = 2000000", "boot area"},
+	    {"first_lba = 2048", "first_lba = 20", "usable sectors"},
+	    {"last_lba = 131038", "last_lba = 131070", "usable sectors"},
+	    {"[partition 2]", "[partition 1]", "[partition 1]"},
+	    {"[partition 1]", "[partition 3]", "listed after"},
+	    {"[partition 1]", "[partition 129]", "beyond the table's entries"},
+	    {"entries = 128", "entries = 100000", "entries"},
+	    {"sector_size = 512", "sector_size = 520", "sector_size"},
+	    {"type = 21686148-6449-6E6F-744E-656564454649", "type = linux", "GUID"},
+	    {"root = 2", "root = 7", "root partition"},
+	    {"used = 99", "used = 999999999999", "more bytes"},
+	};
+	struct layout l;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *at = strstr(good_ini, cases[i].from);
+		assert_non_null(at);
+		char *text =
+		    xasprintf("%.*s%s%s", (int)(at - good_ini), good_ini, cases[i].to, at + strlen(cases[i].from));
+		int r = layout_parse(text, strlen(text), &l);
+		if (r == 0 || !strstr(abur_errmsg(r), cases[i].why))
+			fail_msg("case %zu (%s): r=%d %s", i, cases[i].to, r, r ? abur_errmsg(r) : "accepted");
+		free(text);
+	}
+	static const char dos_ext[] = "[disk]\nlabel = dos\nsector_size = 512\nsize = 8388608\nentries = 4\n"
+				      "bootarea = 512\n[partition 1]\nstart = 2048\nsize = 2048\ntype = 5\n";
+	assert_int_equal(layout_parse(dos_ext, strlen(dos_ext), &l), -EINVAL);
+	assert_non_null(strstr(abur_errmsg(-EINVAL), "no primary DOS type"));
 }
 
 static void extents_merge(void **state)
@@ -295,10 +341,11 @@ static void progress_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(layout_roundtrip),       cmocka_unit_test(layout_rejects),
-	    cmocka_unit_test(extents_merge),          cmocka_unit_test(diskimg_roundtrip),
-	    cmocka_unit_test(diskimg_sparse_entries), cmocka_unit_test(probe_plain_files),
-	    cmocka_unit_test(progress_lines),         cmocka_unit_test(progress_json),
+	    cmocka_unit_test(layout_roundtrip),  cmocka_unit_test(layout_rejects),
+	    cmocka_unit_test(layout_rules),      cmocka_unit_test(extents_merge),
+	    cmocka_unit_test(diskimg_roundtrip), cmocka_unit_test(diskimg_sparse_entries),
+	    cmocka_unit_test(probe_plain_files), cmocka_unit_test(progress_lines),
+	    cmocka_unit_test(progress_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -358,16 +358,50 @@ static void duplicates(void **state)
 static void bad_payload_names(void **state)
 {
 	static const char *const names[] = {
-	    "[payload ../data.tar.zst]",  "[payload a/b]", "[payload /data.tar.zst]",
-	    "[payload .hidden]",          "[payload ]",    "[payload a b]",
+	    "[payload ../data.tar.zst]",
+	    "[payload a/b]",
+	    "[payload /data.tar.zst]",
+	    "[payload .hidden]",
+	    "[payload ]",
+	    "[payload a b]",
 	    "[payload data.tar.zst\x01]",
+	    "[payload p2.img-part_1.zst]",
+	    "[payload data.tar.zst/]",
 	};
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (parse_edited(minimal, "[payload data.tar.zst]", names[i]) != -EINVAL)
 			fail_msg("accepted %s", names[i]);
-	assert_int_equal(parse_edited(minimal, "[payload data.tar.zst]", "[payload p2.img-part_1.zst]"), 0);
+	/* Only the names ABUR writes: a name off the flash becomes a path. */
+	assert_int_equal(parse_edited(minimal, "[payload data.tar.zst]", "[payload disk.tar.zst]"), 0);
+}
+
+/* Every value off the flash is bounded before anything formats or uses it. */
+static void out_of_range_values(void **state)
+{
+	static const struct {
+		const char *from, *to;
+	} bad_edits[] = {
+	    {"time = 100", "time = 4611686018427387903"},
+	    {"time = 100", "time = 253402300800"},
+	    {"seq = 7", "seq = 1000000"},
+	    {"parent = 0", "parent = 7"},
+	    {"parent = 0", "parent = 1000000"},
+	    {"size = 10", "size = 9223372036854775807"},
+	};
+	char buf[32];
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad_edits); i++)
+		if (parse_edited(minimal, bad_edits[i].from, bad_edits[i].to) != -EINVAL)
+			fail_msg("accepted %s", bad_edits[i].to);
+	assert_int_equal(parse_edited(minimal, "time = 100", "time = 253402300799"), 0);
+	assert_int_equal(parse_edited(minimal, "seq = 7", "seq = 999999"), 0);
+	/* fmt_time() is safe for any int64. */
+	assert_string_equal(fmt_time(INT64_MAX, buf, sizeof(buf)), "(bad time)");
+	assert_string_equal(fmt_time(INT64_MIN, buf, sizeof(buf)), "(bad time)");
+	assert_string_equal(fmt_time(4611686018427387903LL, buf, sizeof(buf)), "(bad time)");
 }
 
 static void bad_shape(void **state)
@@ -402,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(bad_numbers),
 	    cmocka_unit_test(duplicates),
 	    cmocka_unit_test(bad_payload_names),
+	    cmocka_unit_test(out_of_range_values),
 	    cmocka_unit_test(bad_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,50 @@ static void invalidate(struct store *s, const char *comp, uint64_t seq)
 	assert_int_equal(unlink(m), 0);
 }
 
+/* A reader's handle keeps retention from removing what it may be reading;
+ * once it is closed the next commit removes. No self-deadlock: a writer
+ * handle opened beside a reader handle in one process only skips removal. */
+static void readers_block_removal(void **state)
+{
+	struct store *s = open_store(), *r;
+	_cleanup_free_ char *dir = path("store");
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 100, false, 1, NULL), 0);
+	assert_int_equal(store_open(cfg, dir, STORE_READ, &r), 0);
+	assert_int_equal(commit(s, "config", 2, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "1 2");
+	assert_int_equal(store_apply_retention(s, "config", 1), 0);
+	store_close(r);
+	assert_int_equal(commit(s, "config", 3, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "3");
+	store_close(s);
+}
+
+/* The seal record names the effective pin: pinned generations of a seal
+ * that did not complete are no pin. */
+static void seal_record_pins(void **state)
+{
+	struct store *s = open_store();
+	const char *comp[] = {"config"};
+	uint64_t seq, one = 1;
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 100, true, 1, NULL), 0);
+	assert_int_equal(store_put_seal(s, comp, &one, 1), 0);
+	assert_int_equal(store_sealed_seq(s, "config", &seq), 0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(store_sealed_seq(s, "os", &seq), -ENOENT);
+	/* A half seal (2), then ordinary backups: 1 stays, 2 is not pinned. */
+	assert_int_equal(commit(s, "config", 2, 100, true, 1, NULL), 0);
+	assert_int_equal(commit(s, "config", 3, 100, false, 1, NULL), 0);
+	expect_listing(s, "config", "1 3");
+	/* A malformed record is refused, not half-used. */
+	assert_int_equal(store_put_file(s, "SEALED", "config = 3\n", 11), 0);
+	assert_int_equal(store_sealed_seq(s, "config", &seq), -EINVAL);
+	store_close(s);
+}
+
 static void commit_numbers_and_sweep(void **state)
 {
 	struct store *s = open_store();
@@ -541,6 +585,69 @@ static bool user_ns(void)
 	return write_proc("/proc/self/setgroups", "deny") && write_proc("/proc/self/gid_map", map);
 }
 
+/* ---- the restore pre-check over an archive in memory ---- */
+
+struct ent {
+	const char *name;
+	mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK; 0: a hard link to link */
+	const char *link;
+};
+
+static const struct {
+	const char *what;
+	struct ent e[4];
+	int want;
+} check_cases[] = {
+    {"benign", {{"etc/vms", AE_IFDIR}, {"etc/vms/a", AE_IFREG}, {"etc/vms/l", AE_IFLNK, "a"}}, 0},
+    {"hard link spelled otherwise", {{"etc/vms/a", AE_IFREG}, {"./etc/vms/h", 0, "etc/vms//a"}}, 0},
+    {"same file twice (overlapping paths of an older backup)", {{"a", AE_IFREG}, {"./a", AE_IFREG}}, 0},
+    {"a/./l/x", {{"a/l", AE_IFLNK, "/"}, {"a/./l/x", AE_IFREG}}, -EPERM},
+    {"a//l/x", {{"a/l", AE_IFLNK, "/"}, {"a//l/x", AE_IFREG}}, -EPERM},
+    {"symlink l/", {{"l/", AE_IFLNK, "/"}, {"l/x", AE_IFREG}}, -EPERM},
+    {"file then dir a/", {{"a", AE_IFREG}, {"a/", AE_IFDIR}}, -EPERM},
+    {"file then symlink", {{"a", AE_IFREG}, {"a", AE_IFLNK, "/etc/passwd"}}, -EPERM},
+    {"hard link to a symlink", {{"l", AE_IFLNK, "/etc/passwd"}, {"h", 0, "l"}}, -EPERM},
+    {"dot", {{".", AE_IFLNK, "/"}}, -EPERM},
+    {"inner ..", {{"a/../b", AE_IFREG}}, -EPERM},
+    {"over max_entries", {{"a", AE_IFREG}, {"b", AE_IFREG}, {"c", AE_IFREG}}, -EFBIG},
+};
+
+static void check_in_memory(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
+		static char buf[64 * 1024];
+		size_t used = 0;
+		struct archive *w = archive_write_new(), *r = archive_read_new();
+		struct restore_limits lim = {1 << 20, streq(check_cases[i].what, "over max_entries") ? 2 : 100};
+
+		archive_write_set_format_pax(w);
+		assert_int_equal(archive_write_open_memory(w, buf, sizeof(buf), &used), ARCHIVE_OK);
+		for (const struct ent *e = check_cases[i].e; e < check_cases[i].e + 4 && e->name; e++) {
+			struct archive_entry *ae = archive_entry_new();
+			archive_entry_copy_pathname(ae, e->name);
+			archive_entry_set_filetype(ae, e->type ? e->type : AE_IFREG);
+			archive_entry_set_perm(ae, 0644);
+			if (e->type == AE_IFLNK)
+				archive_entry_copy_symlink(ae, e->link);
+			else if (!e->type)
+				archive_entry_copy_hardlink(ae, e->link);
+			assert_true(archive_write_header(w, ae) >= ARCHIVE_WARN);
+			archive_entry_free(ae);
+		}
+		assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+		archive_write_free(w);
+		archive_read_support_format_tar(r);
+		assert_int_equal(archive_read_open_memory(r, buf, used), ARCHIVE_OK);
+		int got = restore_check_archive(r, &lim);
+		if (got != check_cases[i].want)
+			fail_msg("%s: got %d (%s), want %d", check_cases[i].what, got, abur_errmsg(got),
+				 check_cases[i].want);
+		archive_read_free(r);
+		abur_fail_clear();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,12 +655,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(digest_ignores_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(digest_sees_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_numbers_and_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(readers_block_removal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(seal_record_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_keep_n, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_pinned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(space_planning, setup, teardown),
 	    cmocka_unit_test_setup_teardown(verify_all, setup, teardown),
+	    cmocka_unit_test(check_in_memory),
 	};
 
 	/* A private mount namespace for the tmpfs of the space test, entered

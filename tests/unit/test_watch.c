@@ -231,6 +231,74 @@ static void damaged_state_is_refused(void **state)
 	state_free(&st);
 }
 
+/* Every value is bounded by the parser, from memory (not NUL-terminated). */
+static void state_values_are_bounded(void **state)
+{
+	static const char *const bad[] = {
+	    "deferrals 4294967297\n",   /* wrapped to 1 before */
+	    "deferrals 366\n",          /* max_deferrals is at most 365 */
+	    "pid 99999999999\n",        /* beyond PID_MAX_LIMIT */
+	    "last_slot 253402300800\n", /* past 9999-12-31 */
+	    "last_slot -5\n",           /* negative */
+	    "last_slot +5\n",           /* strtoll's sign */
+	    "last_slot  5\n",           /* and its spaces */
+	    "[component c]\ndirty 2\n", /* booleans are 0 or 1 */
+	    "[component c]\nlast_seq 9223372036854775808\n",
+	    "[component ../etc]\n",     /* not a component name */
+	    "[component]\n",            /* no name */
+	    "[generation]\n",           /* a foreign section */
+	    "defer_reason a\x1b[2Jb\n", /* control characters */
+	    "pid\n",                    /* no value */
+	};
+	struct daemon_state st;
+	_cleanup_free_ char *many = NULL;
+	char big[STATE_TEXT_MAX + 32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(state_parse(bad[i], strlen(bad[i]), &st), -EINVAL);
+		assert_int_equal(st.ncomps, 0);
+	}
+	snprintf(big, sizeof(big), "defer_reason %0*d\n", STATE_TEXT_MAX + 1, 0);
+	assert_int_equal(state_parse(big, strlen(big), &st), -EINVAL);
+	for (int i = 0; i <= STATE_COMPS_MAX; i++) {
+		char *t = xasprintf("%s[component c%d]\n", many ? many : "", i);
+		free(many);
+		many = t;
+	}
+	assert_int_equal(state_parse(many, strlen(many), &st), -EINVAL);
+	/* The largest values that are allowed, and a length that stops early. */
+	const char *ok = "last_slot 253402300799\ndeferrals 365\npid 4194304\n[component c]\ndirty 1\nlast_seq "
+			 "9223372036854775807\npid 5";
+	assert_int_equal(state_parse(ok, strlen(ok) - strlen("\npid 5"), &st), 0);
+	assert_int_equal(st.last_slot, STATE_TIME_MAX);
+	assert_int_equal(st.deferrals, 365);
+	assert_int_equal(st.pid, STATE_PID_MAX);
+	assert_int_equal(st.comps[0].last_seq, STATE_SEQ_MAX);
+	state_free(&st);
+}
+
+/* What state_set_text() keeps always parses again: control characters
+ * (from a file name in an error) become spaces, long text is cut. */
+static void saved_text_parses_again(void **state)
+{
+	struct fixture *fx = *state;
+	_cleanup_free_ char *dir = xasprintf("%s/state3", fx->dir);
+	char big[STATE_TEXT_MAX * 2];
+	struct daemon_state st = {0}, back;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	state_set_text(&state_comp(&st, "config")->result, "busy: /var/log/a\x1b[2J\tb");
+	state_set_text(&st.defer_reason, big);
+	assert_int_equal(state_save(dir, &st), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_string_equal(back.comps[0].result, "busy: /var/log/a [2J b");
+	assert_int_equal(strlen(back.defer_reason), STATE_TEXT_MAX);
+	state_free(&back);
+	state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +309,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(newest_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(state_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(damaged_state_is_refused, setup, teardown),
+	    cmocka_unit_test(state_values_are_bounded),
+	    cmocka_unit_test_setup_teardown(saved_text_parses_again, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,104 @@
+/* abur export COMPONENT [--generation N] -o FILE: any generation as one
+ * standard pax tar.zst (GNU tar extracts it). */
+#include <getopt.h>
+
+#include "abur/kconfig.h"
+#include "cmd.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "image/image.h"
+
+static const struct generation *pick(const struct gen_list *l, uint64_t want)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (want ? l->g[i].seq == want : l->g[i].valid)
+			return &l->g[i];
+	return NULL;
+}
+
+/* A seal or a file component: its payload as it is; an os update: built
+ * from its state and the generations it needs. */
+static int export_gen(struct store *s, const struct gen_list *l, const struct generation *g, const char *out,
+		      struct export_result *res)
+{
+	if (IS_ENABLED(CONFIG_IMAGE) && image_update_info(g, NULL))
+		return image_export_update(s, l, g, out, res);
+	for (size_t i = 0; i < g->m.npayloads; i++) {
+		const char *name = g->m.payloads[i].name;
+		if (streq(name, STORE_PAYLOAD_DATA) || streq(name, STORE_PAYLOAD_DISK))
+			return store_export_payload(s, g, name, out);
+	}
+	return abur_fail(-ENOENT, "g%06llu holds no payload to export", (unsigned long long)g->seq);
+}
+
+static void report(const struct ctx *ctx, const char *comp, const struct generation *g, const char *out,
+		   const struct export_result *res)
+{
+	struct json j;
+
+	if (!ctx->json) {
+		printf("exported %s g%06llu to %s", comp, (unsigned long long)g->seq, out);
+		if (res->files || res->raw)
+			printf(" (%llu files, %u raw areas)", (unsigned long long)res->files, res->raw);
+		printf("\n");
+		return;
+	}
+	json_init(&j, stdout, false);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "component", comp);
+	json_uint(&j, "generation", g->seq);
+	json_str(&j, "file", out);
+	json_uint(&j, "files", res->files);
+	json_uint(&j, "raw", res->raw);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+int cmd_export(struct ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"generation", required_argument, NULL, 'g'}, {"output", required_argument, NULL, 'o'}, {}};
+	const struct cmd *self = cmd_find("export");
+	const struct abur_component *comp;
+	const struct generation *g;
+	struct export_result res = {0};
+	const char *out = NULL;
+	struct gen_list l;
+	uint64_t want = 0;
+	struct store *s;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'g' && (r = ctx_generation(self, optarg, &want)))
+			return r;
+		else if (c == 'o')
+			out = optarg;
+		else if (c != 'g')
+			return cmd_usage_error(self, "bad option");
+	}
+	if (optind + 1 != argc || !out)
+		return cmd_usage_error(self, "need COMPONENT and -o FILE");
+	if ((r = ctx_config(ctx)))
+		return r;
+	if (!(comp = ctx_component(ctx, argv[optind], self)))
+		return EXIT_USAGE;
+	if ((r = ctx_store(ctx, STORE_READ, &s)))
+		return r;
+	r = store_list(s, comp->name, &l);
+	g = r == 0 ? pick(&l, want) : NULL;
+	if (r == 0 && !g)
+		r = want ? abur_fail(-ENOENT, "%s has no generation g%06llu", comp->name, (unsigned long long)want)
+			 : abur_fail(-ENOENT, "%s has no valid generation", comp->name);
+	if (r == 0 && !g->valid)
+		r = abur_fail(-EBADMSG, "%s g%06llu is damaged: %s", comp->name, (unsigned long long)g->seq,
+			      g->problem);
+	if (r == 0)
+		r = export_gen(s, &l, g, out, &res);
+	if (r == 0)
+		report(ctx, comp->name, g, out, &res);
+	else
+		log_error("export %s: %s", comp->name, abur_errmsg(r));
+	gen_list_free(&l);
+	store_close(s);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
