@@ -65,7 +65,7 @@ UNIT_SRCS := $(filter-out $(unit-off),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean distclean deps test unit bench demo install menuconfig olddefconfig savedefconfig \
-	initramfs flash-image rig check-format format help
+	initramfs flash-image rig check-format format help fuzz fuzz-build
 all: $(BUILD)/abur
 
 help:
@@ -75,6 +75,7 @@ help:
 	@echo "make test            install what is missing, build, run the whole suite"
 	@echo "make demo            the disk-failure rig, narrated"
 	@echo "make bench           benchmarks against peer tools"
+	@echo "make fuzz            build the libFuzzer fuzzers, run each FUZZ_TIME seconds ($(FUZZ_TIME))"
 	@echo "make install DESTDIR=dir"
 
 # ---- configuration -------------------------------------------------------
@@ -124,7 +125,42 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(AUTOCONF)
 
 unit: $(UNIT_BINS)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzers -------------------------------------------------------------
+# libFuzzer with clang (Debian: clang, libclang-rt-14-dev), one fuzzer per
+# parser of outside input (tests/fuzz/fuzz_NAME.c).  The code under test is
+# built again into $(FUZZ_BUILD)/obj with coverage and the sanitizers.
+# `make fuzz` runs each for FUZZ_TIME seconds over a scratch copy of its
+# seed corpus tests/fuzz/corpus/NAME/ (FUZZERS="a b" picks some, and
+# FUZZ_MERGE=1 merges what they found back into the corpus).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-format-nonliteral
+fuzz-y := config manifest restore walk $(if $(CONFIG_IMAGE),layout) $(if $(CONFIG_DAEMON),state)
+FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(obj-y) $(cmd-y))
+FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(fuzz-y))
+.SECONDARY: $(FUZZ_OBJS)
+# clang 14 does not know __builtin_cpu_supports("sha"): SHA-256 (no parser) is built as usual.
+$(FUZZ_BUILD)/obj/core/sha256.o: FUZZ_CC := $(CC)
+$(FUZZ_BUILD)/obj/core/sha256.o: FUZZ_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ-CC $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	@echo "  FUZZ-LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run --time $(FUZZ_TIME) $(if $(FUZZ_MERGE),--merge) $(FUZZ_BUILD) $(or $(FUZZERS),$(fuzz-y))
 
 # ---- tests ---------------------------------------------------------------
 deps:

@@ -10,7 +10,8 @@
 #include "json.h"
 #include "parse.h"
 
-enum ktype { K_STR, K_PATH, K_DURATION, K_HHMM, K_SIZE, K_BOOL, K_UINT, K_U64, K_LIST, K_POLICY, K_CTYPE };
+/* K_OPT_PATH: a path or empty (none); K_STR and K_PATH must not be empty. */
+enum ktype { K_STR, K_PATH, K_OPT_PATH, K_DURATION, K_HHMM, K_SIZE, K_BOOL, K_UINT, K_U64, K_LIST, K_POLICY, K_CTYPE };
 
 struct key {
 	const char *section; /* "component" for [component NAME] */
@@ -42,7 +43,7 @@ static const struct key keys[] = {
     G("daemon", "state_dir", K_PATH, daemon.state_dir, 0, 0),
     G("daemon", "event_log", K_PATH, daemon.event_log, 0, 0),
     G("daemon", "event_log_max", K_SIZE, daemon.event_log_max, 4096, 1ULL << 30),
-    G("daemon", "metrics", K_PATH, daemon.metrics, 0, 0),
+    G("daemon", "metrics", K_OPT_PATH, daemon.metrics, 0, 0),
     G("restore", "max_total_size", K_SIZE, restore.max_total_size, 1 << 20, 1ULL << 50),
     G("restore", "max_entries", K_U64, restore.max_entries, 1, 100000000),
     C("type", K_CTYPE, type, 0, 0),
@@ -156,12 +157,15 @@ unknown:
 	return -EINVAL;
 }
 
+#define LIST_SEP " \t\n\v\f\r,"
+
 static void split_list(const char *value, char ***list, size_t *n)
 {
 	_cleanup_free_ char *copy = xstrdup(value);
 	char *save = NULL;
 
-	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+	/* Every isspace() separates, as the INI reader strips them all. */
+	for (char *t = strtok_r(copy, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
 		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
 		(*list)[(*n)++] = xstrdup(t);
 	}
@@ -190,6 +194,7 @@ static int set_value(struct pstate *ps, const struct key *k, void *base, const c
 	bool b;
 
 	switch (k->type) {
+	case K_OPT_PATH:
 	case K_PATH:
 		if (*value && value[0] != '/') {
 			perr(ps, line, "%s = %s: expected an absolute path", k->name, value);
@@ -197,6 +202,11 @@ static int set_value(struct pstate *ps, const struct key *k, void *base, const c
 		}
 		/* fall through */
 	case K_STR:
+		/* Only an optional key may be emptied: the others are used unchecked. */
+		if (!*value && k->type != K_OPT_PATH) {
+			perr(ps, line, "%s is empty: expected a value", k->name);
+			return -EINVAL;
+		}
 		free(*(char **)f);
 		*(char **)f = *value ? xstrdup(value) : NULL;
 		return 0;
@@ -482,14 +492,23 @@ bool component_excludes(const struct abur_component *c, const char *path)
 	return false;
 }
 
+/* A list longer than a line can hold goes on more "key =" lines, so that
+ * the printed configuration reads back (the lines add up). */
 static void print_list(FILE *f, const char *key, char **l, size_t n)
 {
-	if (!n)
-		return;
-	fprintf(f, "%s =", key);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, " %s", l[i]);
-	fputc('\n', f);
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (col && col + 1 + strlen(l[i]) > INI_LINE_MAX) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (!col)
+			col = (size_t)fprintf(f, "%s =", key);
+		col += (size_t)fprintf(f, " %s", l[i]);
+	}
+	if (col)
+		fputc('\n', f);
 }
 
 static void print_ini(const struct abur_config *c, FILE *f)

@@ -1,5 +1,6 @@
 #include "ini.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <string.h>
 
@@ -56,6 +57,20 @@ static void check_syntax(struct walk *w, const char *line)
 	flag(w);
 }
 
+/* inih strips "value ; comment" on a key's line but not on a continuation
+ * line (one that starts with a blank): do it here, the same way. */
+static void strip_continuation_comment(char *s)
+{
+	if (*s != ' ' && *s != '\t')
+		return;
+	for (char *p = s + 1; *p; p++)
+		if (*p == ';' && isspace((unsigned char)p[-1])) {
+			p[0] = '\n';
+			p[1] = '\0';
+			return;
+		}
+}
+
 static char *reader(char *str, int num, void *stream)
 {
 	struct walk *w = stream;
@@ -79,6 +94,7 @@ static char *reader(char *str, int num, void *stream)
 	}
 	memcpy(str, w->p, take);
 	str[take] = '\0';
+	strip_continuation_comment(str);
 	if (take)
 		check_syntax(w, str);
 	section_header(w, str, take);
@@ -109,4 +125,23 @@ int ini_walk(const char *text, size_t len, ini_cb cb, ini_syntax_cb syntax, void
 		return abur_fail(-ENOMEM, "INI parser could not allocate memory");
 	}
 	return w.failed ? -EINVAL : 0;
+}
+
+/* The line number of the first continuation line (one that starts with a
+ * blank and is not blank), 0 when none. */
+int ini_continuation_line(const char *text, size_t len)
+{
+	int line = 1;
+
+	for (const char *p = text, *end = text + len; p < end; p++) {
+		if ((p == text || p[-1] == '\n') && (*p == ' ' || *p == '\t')) {
+			const char *q = p;
+			while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+				q++;
+			if (q < end && *q != '\n')
+				return line;
+		}
+		line += *p == '\n';
+	}
+	return 0;
 }

@@ -20,5 +20,11 @@ typedef void (*ini_syntax_cb)(void *user, int line, const char *what);
  * syntax error. */
 int ini_walk(const char *text, size_t len, ini_cb cb, ini_syntax_cb syntax, void *user) MUST_CHECK;
 
+/* The first line of text[0..len) that starts with a blank and is not
+ * blank (1-based), 0 when none.  The reader adds such a continuation line
+ * to the key before it and strips no inline comment from it, so formats
+ * that a program writes refuse it (their writer never makes one). */
+int ini_continuation_line(const char *text, size_t len);
+
 #define INI_LINE_MAX 199
 #endif

@@ -367,6 +367,9 @@ int layout_parse(const char *text, size_t len, struct layout *l)
 	int r;
 
 	memset(l, 0, sizeof(*l));
+	r = ini_continuation_line(text, len);
+	if (r)
+		return abur_fail(-EINVAL, "layout.ini:%d: continuation line", r);
 	r = ini_walk(text, len, on_line, on_syntax, &ps);
 	if (r < 0 || ps.bad_line) {
 		r = abur_fail(-EINVAL, "layout.ini:%d: %s", ps.bad_line, ps.why);

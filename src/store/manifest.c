@@ -65,6 +65,9 @@ static int bad(struct mparse *p, int line, const char *what, const char *v)
 	return -EINVAL;
 }
 
+/* 9999-12-31T23:59:59Z: gmtime_r() and a four-digit year hold any time
+ * up to it (a larger one crashed manifest_format() and abur list). */
+
 static int parse_u64(const char *v, uint64_t *out)
 {
 	return parse_uint(v, 0, UINT64_MAX >> 1, out);
@@ -162,7 +165,8 @@ static int on_line(void *user, const char *section, const char *key, const char 
 		m->sources[m->nsources++] = xstrdup(value);
 		return 0;
 	}
-	if (streq(section, "extra")) {
+	if (streq(section, "extra") && *key) {
+		/* (an empty key would be written as " = v", which reads back as a continuation line) */
 		manifest_add_extra(m, key, value);
 		return 0;
 	}
@@ -184,6 +188,10 @@ int manifest_parse(const char *text, size_t len, struct manifest *m)
 		return abur_fail(-EINVAL, "manifest larger than %d bytes", STORE_MANIFEST_MAX);
 	if (len == 0 || text[len - 1] != '\n')
 		return abur_fail(-EINVAL, "manifest truncated (no final newline)");
+	/* manifest_format() writes none; the reader would keep its " ; comment" */
+	r = ini_continuation_line(text, len);
+	if (r)
+		return abur_fail(-EINVAL, "manifest line %d: continuation line", r);
 	r = ini_walk(text, len, on_line, syntax, &p);
 	/* Written as the last line, so a manifest cut at a line boundary is caught. */
 	if (r == 0 && !p.ended)

@@ -285,7 +285,8 @@ int store_components(struct store *s, char ***names, size_t *n)
 		(*names)[(*n)++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(char *), cmp_str);
+	if (*n) /* qsort(NULL, 0) is undefined */
+		qsort(*names, *n, sizeof(char *), cmp_str);
 	return 0;
 }
 

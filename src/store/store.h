@@ -306,6 +306,11 @@ int restore_check_archive(struct archive *a, const struct restore_limits *lim) M
  * symlinks, hard links inside root only; total size; entry count). */
 int restore_component(struct store *s, const struct generation *g, const char *root,
 		      const struct restore_limits *lim) MUST_CHECK;
+/* The pre-check restore_component() runs before it writes anything, over
+ * an archive already open for reading: every entry's path, type and links,
+ * and the limits.  0 when all of it would be restored; -EPERM, -EFBIG or
+ * -EBADMSG (unreadable archive) with the reason. */
+int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
 /* restore_component() of the newest generation of component that passes
  * store_verify().  *seq gets its number, *skipped (may be NULL) how many
  * newer ones failed verification.  -ENODATA when component has no

@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -142,6 +143,51 @@ static void other_errors(void **state)
 	expect_error("[daemon]\nstate_dir = var/lib\n", "t.ini:2: state_dir = var/lib: expected an absolute path");
 }
 
+/* Found by fuzz_config: an empty value left the key NULL, and `abur list`
+ * crashed on "mount =" (store, event_log, ... likewise). */
+static void empty_values(void **state)
+{
+	static const char *const keys[] = {"[flash]\nstore", "[flash]\nboot",       "[flash]\nmount",
+					   "[disk]\nsystem", "[daemon]\nstate_dir", "[daemon]\nevent_log"};
+	(void)state;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "%s =\n", keys[i]);
+		expect_error(text, "t.ini:2:");
+		assert_non_null(strstr(errors, "is empty: expected a value"));
+	}
+	assert_int_equal(parse("[daemon]\nmetrics =\n"), 0);
+	assert_null(cfg->daemon.metrics);
+}
+
+/* Found by fuzz_config: paths given on several lines were printed on one
+ * line too long to read back. */
+static void long_list_prints_back(void **state)
+{
+	char text[1024] = "[component c]\n", *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "paths = /%060d/%d\n", i, i);
+	assert_int_equal(parse(text), 0);
+	assert_int_equal(cfg->comps[0].npaths, 4);
+	f = open_memstream(&out, &len);
+	config_print(cfg, f, false);
+	fclose(f);
+	assert_int_equal(parse(out), 0);
+	assert_int_equal(cfg->comps[0].npaths, 4);
+	free(out);
+	/* and a list item must not start with a space the reader strips */
+	assert_int_equal(parse("[component c]\npaths = /a\v/b,\f/c\n"), 0);
+	assert_int_equal(cfg->comps[0].npaths, 3);
+	assert_string_equal(cfg->comps[0].paths[2], "/c");
+	/* a continuation line's inline comment is a comment too */
+	assert_int_equal(parse("[component c]\npaths = /a ; one\n  /b ; the cache\n"), 0);
+	assert_int_equal(cfg->comps[0].npaths, 2);
+	assert_string_equal(cfg->comps[0].paths[1], "/b");
+}
+
 static void long_line_and_nul(void **state)
 {
 	char text[400];
@@ -183,6 +229,8 @@ int main(void)
 	    cmocka_unit_test_teardown(duplicate_component, teardown),
 	    cmocka_unit_test_teardown(out_of_range, teardown),
 	    cmocka_unit_test_teardown(other_errors, teardown),
+	    cmocka_unit_test_teardown(empty_values, teardown),
+	    cmocka_unit_test_teardown(long_list_prints_back, teardown),
 	    cmocka_unit_test_teardown(long_line_and_nul, teardown),
 	    cmocka_unit_test_teardown(several_errors_all_reported, teardown),
 	    cmocka_unit_test_teardown(load_missing_file, teardown),

@@ -58,6 +58,8 @@ static void layout_rejects(void **state)
 	    "[disk]\nlabel = dos\nsector_size = 512\n[partition 1]\nstart = 1\n[partition 1]\nstart = 2\n",
 	    "[disk]\nlabel = dos\nsector_size = 300\n[partition 1]\nstart = 8\nsize = 1\n",
 	    "[disk]\nlabel = dos\nsector_size = 512\n",
+	    /* found by fuzz_layout: read as name = "x ; y", formatted, read back as "x" */
+	    "[disk]\nlabel = dos\nsector_size = 512\n[partition 1]\nstart = 8\nsize = 1\nname = a\n x ; y\n",
 	};
 	struct layout l;
 	(void)state;

@@ -267,6 +267,13 @@ static void unknown_section_or_key(void **state)
 	assert_int_equal(parse_edited(minimal, "format = 1", "format = 2"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "[sources]", "sources"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "[sources]", "[sources"), -EINVAL);
+	/* Found by fuzz_manifest: an empty [extra] key is formatted as " = v",
+	 * which reads back as a continuation of the key before it. */
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n= w\n[end]\n"), -EINVAL);
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n[end]\n"), 0);
+	/* and a continuation line (added to the key before it, its " ; x" kept) */
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n  w ; x\n[end]\n"), -EINVAL);
+	assert_int_equal(parse_edited(minimal, "[end]\n", "[extra]\nk = v\n \t\n[end]\n"), 0);
 }
 
 static void missing_required(void **state)
@@ -321,6 +328,10 @@ static void bad_numbers(void **state)
 	assert_int_equal(parse_edited(minimal, "size = 10", "size = 18446744073709551616"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "time = 100", "time = yesterday"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "time = 100", "time = -5"), -EINVAL);
+	/* Found by fuzz_manifest: manifest_format() (gmtime_r) crashed on it. */
+	assert_int_equal(parse_edited(minimal, "time = 100", "time = 4611686018427387903"), -EINVAL);
+	assert_int_equal(parse_edited(minimal, "time = 100", "time = 253402300800"), -EINVAL);
+	assert_int_equal(parse_edited(minimal, "time = 100", "time = 253402300799"), 0);
 	assert_int_equal(parse_edited(minimal, "parent = 0", "parent = none"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "pinned = no", "pinned = maybe"), -EINVAL);
 	assert_int_equal(parse_edited(minimal, "format = 1", "format = one"), -EINVAL);
