@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "core/sha256.h"
-#include "core/util.h"
+#include "sha256.h"
+#include "util.h"
 
 #define OSIDX_MAGIC "abur-osidx"
 #define OSIDX_VERSION 1
