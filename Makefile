@@ -59,8 +59,7 @@ cmd-y := $(filter-out src/cmd/main.c $(cmd-off),$(wildcard src/cmd/*.c))
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(obj-y) $(cmd-y))
 MAIN_OBJ := $(BUILD)/obj/cmd/main.o
 # Unit tests of a feature that is off are not built (their code is not).
-unit-off := $(if $(CONFIG_IMAGE),,tests/unit/test_image.c tests/unit/test_osidx.c tests/unit/test_osscan.c \
-	tests/unit/test_osdiff.c) $(if $(CONFIG_DAEMON),,tests/unit/test_watch.c \
+unit-off := $(if $(CONFIG_IMAGE),,tests/unit/test_image.c tests/unit/test_osscan.c tests/unit/test_osdiff.c) $(if $(CONFIG_DAEMON),,tests/unit/test_watch.c \
 	tests/unit/test_schedule.c) $(if $(CONFIG_AGENT),,tests/unit/test_agent_decide.c)
 UNIT_SRCS := $(filter-out $(unit-off),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))

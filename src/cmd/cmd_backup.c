@@ -85,7 +85,10 @@ static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const s
 {
 	struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
 	struct backup_result res;
-	int r = backup_component(s, c, root, trigger, false, &lim, &res);
+	/* The state directory's cache describes this system's /: another root
+	 * neither uses nor replaces it. */
+	const char *state_dir = streq(root, "/") ? ctx->cfg->daemon.state_dir : NULL;
+	int r = backup_component(s, c, root, state_dir, trigger, false, &lim, &res);
 
 	report(ctx, j, c, r, &res);
 	count(o, r, res.unchanged, res.busy != NULL);

@@ -7,7 +7,7 @@
 
 #include "image.h"
 #include "imgint.h"
-#include "osidx.h"
+#include "core/osidx.h"
 
 #define OSBASE_PAYLOAD STORE_PAYLOAD_INDEX
 /* Largest base index text a reader accepts (about 2 million entries). */

@@ -3,7 +3,7 @@
 #ifndef ABUR_OSDIFF_H
 #define ABUR_OSDIFF_H
 
-#include "osidx.h"
+#include "core/osidx.h"
 
 /* What the last capture saw: the base with the state laid over it ('-'
  * entries removed, '+'/'m' entries replacing the base's).  state may be

@@ -4,7 +4,7 @@
 #ifndef ABUR_OSMETA_H
 #define ABUR_OSMETA_H
 
-#include "osidx.h"
+#include "core/osidx.h"
 
 /* The directory holding rel (opened beneath rootfd) and rel's last
  * component (a pointer into rel).  -errno naming rel. */

@@ -12,11 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* git's racy rule with a margin for coarse clocks (kernel timestamps move
- * in jiffies; vfat keeps 2 s): an entry whose ctime is this close to the
- * moment it was looked at may change again without its stat changing. */
-#define RACY_NS (2LL * 1000000000)
-
 struct inomap {
 	uint64_t *ino;
 	size_t *idx;
@@ -32,14 +27,6 @@ struct scan {
 	struct inomap links;
 	struct archive *disk;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int64_t ts_ns(const struct timespec *t)
 {
@@ -156,21 +143,6 @@ static bool leave_out(struct scan *sc, const char *rel, const struct stat *st)
 	if (S_ISDIR(st->st_mode) && (st->st_dev != sc->dev || osidx_find(&sc->mounts, rel)))
 		return true; /* another filesystem mounted here */
 	return !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode);
-}
-
-static void fill_stat(struct osidx_ent *e, const struct stat *st, int64_t seen_ns, int64_t racy_ns)
-{
-	e->op = OSIDX_SAME;
-	e->type = S_ISDIR(st->st_mode) ? OSIDX_DIR : S_ISLNK(st->st_mode) ? OSIDX_SYMLINK : OSIDX_FILE;
-	e->mode = st->st_mode & 07777;
-	e->uid = st->st_uid;
-	e->gid = st->st_gid;
-	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	e->mtime_ns = ts_ns(&st->st_mtim);
-	e->ctime_ns = ts_ns(&st->st_ctim);
-	e->ino = st->st_ino;
-	e->nlink = (uint32_t)st->st_nlink;
-	e->racy = e->ctime_ns + racy_ns > seen_ns;
 }
 
 static int hash_fd(int fd, const char *abs, const struct stat *before, char sha[SHA256_HEX_LEN], uint64_t *bytes)
@@ -337,7 +309,7 @@ static int visit(struct scan *sc, int dfd, const char *name, const char *rel)
 		return 0;
 	}
 	e = osidx_add(sc->out, rel);
-	fill_stat(e, &st, now_ns(), sc->o->racy_ns ? sc->o->racy_ns : RACY_NS);
+	osidx_set_stat(e, &st, osidx_now_ns(), sc->o->racy_ns ? sc->o->racy_ns : OSIDX_RACY_NS);
 	sc->st.entries++;
 	size_t me = sc->out->n - 1;
 	if (e->type == OSIDX_FILE && e->nlink > 1) {
@@ -389,7 +361,7 @@ static int visit_root(struct scan *sc, int fd, const struct stat *st)
 {
 	struct osidx_ent *e = osidx_add(sc->out, OSIDX_ROOT);
 
-	fill_stat(e, st, now_ns(), sc->o->racy_ns ? sc->o->racy_ns : RACY_NS);
+	osidx_set_stat(e, st, osidx_now_ns(), sc->o->racy_ns ? sc->o->racy_ns : OSIDX_RACY_NS);
 	sc->st.entries++;
 	return take_ref(sc, e) ? 0 : read_meta(sc, e, sc->o->root, fd, st);
 }

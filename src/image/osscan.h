@@ -1,11 +1,11 @@
-/* Scanning a mounted filesystem into an os index (src/image/osidx.h):
+/* Scanning a mounted filesystem into an os index (src/core/osidx.h):
  * every path, its stat, and (where the stat does not prove it unchanged
  * against a reference index) its content hash and its xattr/ACL digest.
  * The walk never follows a symlink and never crosses into another mount. */
 #ifndef ABUR_OSSCAN_H
 #define ABUR_OSSCAN_H
 
-#include "osidx.h"
+#include "core/osidx.h"
 
 /* A path the walk does not enter and does not record, in the system's view
  * ("/var/log", "/proc"). */

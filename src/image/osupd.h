@@ -6,7 +6,7 @@
 #define ABUR_OSUPD_H
 
 #include "image.h"
-#include "osidx.h"
+#include "core/osidx.h"
 
 #define OSUPD_STATE STORE_PAYLOAD_STATE
 #define OSUPD_FILES STORE_PAYLOAD_FILES

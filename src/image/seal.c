@@ -191,7 +191,8 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		struct backup_result br = {0};
 		if (c->type != COMP_FILES)
 			continue;
-		int r = backup_component(s, c, mnt, "seal", true, &lim, &br);
+		/* No stat cache: the disk is not this system's. */
+		int r = backup_component(s, c, mnt, NULL, "seal", true, &lim, &br);
 		backup_result_free(&br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);

@@ -247,8 +247,18 @@ uint64_t store_os_base_max(struct store *s);
 
 /* Content digest of a component's paths as found under root ("/" for the
  * running system, a mount point when sealing from a disk): paths, types,
- * modes, owners, symlink targets, xattrs/ACLs and file contents, not mtimes. */
-int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN]) MUST_CHECK;
+ * modes, owners, symlink targets, xattrs/ACLs and the SHA-256 of every
+ * file's content, not mtimes.
+ *
+ * state_dir: the state directory of the system at root ([daemon]
+ * state_dir), home of its stat cache <state_dir>/tree-cache/<component>.idx:
+ * a file whose stat (type, mode, owner, size, mtime, ctime, inode, link
+ * count) is the one cached, and was not racy then, takes its cached hash
+ * without being opened; the cache is rewritten when anything in it moved.
+ * A missing or damaged cache only means every file is read.  NULL: no
+ * cache (a disk mounted elsewhere). */
+int tree_digest(const struct abur_component *c, const char *root, const char *state_dir,
+		char digest[SHA256_HEX_LEN]) MUST_CHECK;
 
 /* How many special files a backup names (it counts them all). */
 #define BACKUP_SKIPPED_MAX 16
@@ -287,9 +297,12 @@ struct restore_limits {
  * under the configured name and the link recorded in the manifest's
  * [extra] (linkN, linkN_target, linkN_content).  A file that keeps
  * changing is tried BACKUP_ATTEMPTS times, then -EAGAIN with res->busy.
+ * state_dir: as for tree_digest() (its digest pass uses the cache; the
+ * archive pass reads every file it archives).
  * The caller frees res with backup_result_free() whatever the result. */
-int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
-		     bool pinned, const struct restore_limits *lim, struct backup_result *res) MUST_CHECK;
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
+		     const char *trigger, bool pinned, const struct restore_limits *lim,
+		     struct backup_result *res) MUST_CHECK;
 void backup_result_free(struct backup_result *res);
 
 /* The restore pre-check over an archive already open for reading: reads

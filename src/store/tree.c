@@ -11,12 +11,19 @@
 #include <unistd.h>
 
 #include "core/io.h"
+#include "core/osidx.h"
 #include "store_int.h"
 #include "tops.h"
 
 #define DATA_PAYLOAD "data.tar.zst"
-/* Starts every tree digest (with its NUL): a version for the scheme. */
-#define TREE_DIGEST_TAG "abur-tree-1"
+/* Starts every tree digest (with its NUL): a version for the scheme.
+ * tree-2: a file's content enters as its SHA-256 (hex), not as its bytes,
+ * so a stat cache can vouch for it (tree-1 took the bytes). */
+#define TREE_DIGEST_TAG "abur-tree-2"
+/* <state_dir>/TREE_CACHE_DIR/<component>.idx: the last digest pass's stat
+ * and content hash of every file, an os index (core/osidx.h). */
+#define TREE_CACHE_DIR "tree-cache"
+#define TREE_CACHE_MAX (256u << 20)
 
 /* ---- walking a component's paths under a root ---- */
 
@@ -30,8 +37,12 @@ struct scan {
 	size_t nfp;
 	uint64_t entries, bytes;
 	uint64_t nskipped;
-	char **skipped; /* the first BACKUP_SKIPPED_MAX */
-	char *changed;  /* a file seen changing between or during the passes */
+	char **skipped;        /* the first BACKUP_SKIPPED_MAX */
+	char *changed;         /* a file seen changing between or during the passes */
+	const char *state_dir; /* the stat cache's home; NULL: no cache */
+	struct osidx cache;    /* loaded for the digest pass (empty: none) */
+	struct osidx seen;     /* what the digest pass learned: the next cache */
+	uint64_t reused;       /* files whose hash the cache gave */
 };
 
 struct walk;
@@ -47,6 +58,11 @@ struct walk {
 	uint64_t files;
 	struct sha256 *sha;
 	const struct top *top; /* the configured path being walked */
+	/* the entry being visited */
+	const char *rel;
+	const struct stat *st;
+	int64_t seen_ns;    /* taken just before st, for the racy rule */
+	const char *cached; /* its content hash, vouched for by the cache; NULL: read it */
 };
 
 static uint64_t fingerprint(const char *rel, const struct stat *st)
@@ -111,13 +127,83 @@ static int check_limits(struct walk *w, struct archive_entry *e, const char *abs
 	return 0;
 }
 
+/* ---- the stat cache (an optimisation only: any damage costs a full read) ---- */
+
+static char *cache_path(const struct scan *sc)
+{
+	return xasprintf("%s/%s/%s.idx", sc->state_dir, TREE_CACHE_DIR, sc->c->name);
+}
+
+static void cache_load(struct scan *sc)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	size_t len;
+
+	if (!sc->state_dir)
+		return;
+	path = cache_path(sc);
+	if (read_file(path, TREE_CACHE_MAX, &text, &len) < 0 || osidx_parse(text, len, &sc->cache) < 0 ||
+	    sc->cache.kind != OSIDX_BASE)
+		osidx_free(&sc->cache);
+	abur_fail_clear();
+}
+
+/* Written only when it would say something new: an unchanged tree costs
+ * the system disk no write either. */
+static void cache_save(struct scan *sc)
+{
+	_cleanup_free_ char *path = NULL, *dir = NULL, *text = NULL;
+	size_t len;
+
+	if (!sc->state_dir || (sc->reused == sc->seen.n && sc->seen.n == sc->cache.n))
+		return;
+	sc->seen.kind = OSIDX_BASE;
+	if (osidx_sort(&sc->seen) < 0) {
+		abur_fail_clear();
+		return;
+	}
+	path = cache_path(sc);
+	dir = xasprintf("%s/%s", sc->state_dir, TREE_CACHE_DIR);
+	text = osidx_format(&sc->seen, &len);
+	if (mkdir_p(dir, 0700) < 0 || io_write_file_atomic(path, text, len, 0600) < 0)
+		abur_fail_clear(); /* the next pass reads more content, nothing worse */
+}
+
+/* The content hash the cache holds for a regular file whose stat (type,
+ * mode, owner, size, times, inode, link count) is the one it recorded,
+ * when that record was not racy; else NULL: read the file. */
+static const char *cache_vouches(const struct scan *sc, const char *rel, const struct stat *st)
+{
+	const struct osidx_ent *c = S_ISREG(st->st_mode) && sc->cache.n ? osidx_find(&sc->cache, rel) : NULL;
+	struct osidx_ent now = {0};
+
+	if (!c || c->racy || c->type != OSIDX_FILE || !c->sha[0])
+		return NULL;
+	osidx_set_stat(&now, st, 0, 0); /* its racy flag is not looked at */
+	return osidx_same_stat(c, &now) ? c->sha : NULL;
+}
+
+static void cache_note(struct walk *w, const char *sha)
+{
+	struct osidx_ent *e;
+
+	if (!w->scan->state_dir || strlen(w->rel) > OSIDX_MAX_PATH)
+		return;
+	e = osidx_add(&w->scan->seen, w->rel);
+	osidx_set_stat(e, w->st, w->seen_ns, OSIDX_RACY_NS);
+	memcpy(e->sha, sha, SHA256_HEX_LEN);
+}
+
 static int visit_one(struct walk *w, const char *abs, const char *rel, const struct stat *st)
 {
 	struct archive_entry *e = archive_entry_new(), *spare = NULL;
 	_cleanup_close_ int fd = -1;
 	int r = 0;
 
-	if (S_ISREG(st->st_mode)) {
+	w->rel = rel;
+	w->st = st;
+	w->cached = w->first ? cache_vouches(w->scan, rel, st) : NULL;
+	if (S_ISREG(st->st_mode) && !w->cached) {
 		fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
 		if (fd < 0 && errno == EPERM)
 			fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -198,6 +284,7 @@ static int walk_path(struct walk *w, const char *rel)
 
 	if (component_excludes(w->scan->c, sys))
 		return 0;
+	w->seen_ns = osidx_now_ns();
 	if (lstat(abs, &st) < 0)
 		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", abs); /* vanished meanwhile */
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
@@ -237,6 +324,10 @@ static int walk(struct scan *sc, bool first, visit_fn visit, void *arg, struct s
 	w.disk = archive_read_disk_new();
 	w.links = archive_entry_linkresolver_new();
 	archive_read_disk_set_standard_lookup(w.disk);
+	/* The digest takes neither sparse maps nor file flags: without them
+	 * libarchive does not open a file the cache vouches for. */
+	if (first)
+		archive_read_disk_set_behavior(w.disk, ARCHIVE_READDISK_NO_SPARSE | ARCHIVE_READDISK_NO_FFLAGS);
 	archive_entry_linkresolver_set_strategy(w.links, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
 	for (size_t i = 0; r == 0 && i < sc->c->npaths; i++) {
 		w.top = &tops[i];
@@ -270,18 +361,43 @@ static void scan_free(struct scan *sc)
 		free(sc->skipped[i]);
 	free(sc->skipped);
 	free(sc->changed);
+	osidx_free(&sc->cache);
+	osidx_free(&sc->seen);
 }
 
 /* ---- digest ---- */
 
-static int hash_content(struct sha256 *sha, int fd, const char *path)
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The content's SHA-256; *steady: the file did not move while it was read
+ * (else it is not cached: the archive pass decides whether it matters). */
+static int hash_content(int fd, const char *path, const struct stat *before, char hex[SHA256_HEX_LEN], bool *steady)
 {
 	char buf[64 * 1024];
+	struct sha256 h;
+	struct stat after;
 	ssize_t n;
 
+	sha256_init(&h);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		sha256_update(sha, buf, (size_t)n);
-	return n < 0 ? abur_fail(-errno, "read %s: %m", path) : 0;
+		sha256_update(&h, buf, (size_t)n);
+	if (n < 0)
+		return abur_fail(-errno, "read %s: %m", path);
+	sha256_final_hex(&h, hex);
+	*steady = fstat(fd, &after) == 0 && same_file(before, &after);
+	return 0;
+}
+
+/* A regular file with data of its own (not a hard link to an earlier
+ * entry): its content enters the digest as its hash, in both passes. */
+static bool has_content(struct archive_entry *e)
+{
+	return archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) && archive_entry_size(e) > 0;
 }
 
 /* Everything but the contents; both passes (digest, archive) use it. */
@@ -314,8 +430,27 @@ static void digest_meta(struct sha256 *sha, struct archive_entry *e)
 
 static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
 {
+	char hex[SHA256_HEX_LEN];
+	bool steady = true;
+	int r = 0;
+
 	digest_meta(w->sha, e);
-	return fd >= 0 ? hash_content(w->sha, fd, archive_entry_sourcepath(e)) : 0;
+	if (!has_content(e))
+		return 0;
+	if (w->cached) {
+		memcpy(hex, w->cached, sizeof(hex));
+		w->scan->reused++;
+	} else if (fd < 0) {
+		return abur_fail(-EIO, "%s: not opened", archive_entry_sourcepath(e));
+	} else {
+		r = hash_content(fd, archive_entry_sourcepath(e), w->st, hex, &steady);
+	}
+	if (r < 0)
+		return r;
+	sha256_update(w->sha, hex, SHA256_HEX_LEN - 1);
+	if (steady)
+		cache_note(w, hex);
+	return 0;
 }
 
 static int digest_pass(struct scan *sc, char digest[SHA256_HEX_LEN])
@@ -323,18 +458,23 @@ static int digest_pass(struct scan *sc, char digest[SHA256_HEX_LEN])
 	struct sha256 sha;
 	int r;
 
+	sc->reused = 0;
+	cache_load(sc);
 	sha256_init(&sha);
 	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
 	r = walk(sc, true, digest_visit, NULL, &sha, NULL);
-	if (r < 0)
-		return r;
-	sha256_final_hex(&sha, digest);
-	return 0;
+	if (r == 0) {
+		sha256_final_hex(&sha, digest);
+		cache_save(sc);
+	}
+	osidx_free(&sc->cache);
+	osidx_free(&sc->seen);
+	return r;
 }
 
-int tree_digest(const struct abur_component *c, const char *root, char digest[SHA256_HEX_LEN])
+int tree_digest(const struct abur_component *c, const char *root, const char *state_dir, char digest[SHA256_HEX_LEN])
 {
-	struct scan sc = {.c = c, .root = root};
+	struct scan sc = {.c = c, .root = root, .state_dir = state_dir};
 	int r = digest_pass(&sc, digest);
 
 	scan_free(&sc);
@@ -350,16 +490,18 @@ static int copy_data(struct walk *w, struct archive *a, int fd, struct archive_e
 {
 	const char *path = archive_entry_sourcepath(e);
 	int64_t left = size;
-	char buf[64 * 1024];
+	char buf[64 * 1024], hex[SHA256_HEX_LEN];
+	struct sha256 h;
 	struct stat st;
 
+	sha256_init(&h);
 	while (left > 0) {
 		ssize_t n = read(fd, buf, left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf));
 		if (n < 0)
 			return abur_fail(-errno, "read %s: %m", path);
 		if (n == 0)
 			break;
-		sha256_update(w->sha, buf, (size_t)n);
+		sha256_update(&h, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return abur_fail(-EIO, "archive %s: %s", path, archive_error_string(a));
 		left -= n;
@@ -372,6 +514,8 @@ static int copy_data(struct walk *w, struct archive *a, int fd, struct archive_e
 			w->scan->changed = xstrdup(path);
 		return abur_fail(-EAGAIN, "%s changed while being backed up", path);
 	}
+	sha256_final_hex(&h, hex);
+	sha256_update(w->sha, hex, SHA256_HEX_LEN - 1);
 	return 0;
 }
 
@@ -384,13 +528,14 @@ static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
 	 * then stores the name's bytes as they are (hdrcharset=BINARY),
 	 * which is what a restore needs. */
 	int64_t size = archive_entry_size(e);
+	bool content = has_content(e) && fd >= 0;
 
 	/* Before the header: the pax writer normalises the entry in place
 	 * (a '/' after directory names, size 0 for directories and links). */
 	digest_meta(w->sha, e);
 	if (archive_write_header(a, e) < ARCHIVE_WARN)
 		return abur_fail(-EIO, "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
-	return fd >= 0 && size > 0 ? copy_data(w, a, fd, e, size) : 0;
+	return content ? copy_data(w, a, fd, e, size) : 0;
 }
 
 struct tree_fill {
@@ -510,16 +655,16 @@ static void take_warnings(struct scan *sc, struct backup_result *res)
 
 static void scan_reset(struct scan *sc)
 {
-	struct scan fresh = {.c = sc->c, .root = sc->root, .lim = sc->lim};
+	struct scan fresh = {.c = sc->c, .root = sc->root, .lim = sc->lim, .state_dir = sc->state_dir};
 
 	scan_free(sc);
 	*sc = fresh;
 }
 
-int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *trigger,
-		     bool pinned, const struct restore_limits *lim, struct backup_result *res)
+int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
+		     const char *trigger, bool pinned, const struct restore_limits *lim, struct backup_result *res)
 {
-	struct scan sc = {.c = c, .root = root, .lim = lim};
+	struct scan sc = {.c = c, .root = root, .lim = lim, .state_dir = state_dir};
 	unsigned attempt = 1, delay = BACKUP_RETRY_MS;
 	int r;
 

@@ -20,7 +20,7 @@ static void scan_one(struct daemon *d, const struct abur_component *c, bool star
 	struct comp_state *cs = state_comp(&d->st, c->name);
 	time_t now = dclock_now(&d->clk);
 	char digest[SHA256_HEX_LEN];
-	int r = tree_digest(c, "/", digest);
+	int r = tree_digest(c, "/", d->cfg->daemon.state_dir, digest);
 
 	if (r < 0) {
 		event_emit(&d->ev, now, EV_ERROR, c->name, 0, "digest: %s", abur_errmsg(r));
@@ -225,7 +225,7 @@ static int backup_one(struct daemon *d, struct store *s, const struct abur_compo
 		      const struct restore_limits *lim, struct backup_result *res)
 {
 	if (c->type == COMP_FILES)
-		return backup_component(s, c, "/", trigger, false, lim, res);
+		return backup_component(s, c, "/", d->cfg->daemon.state_dir, trigger, false, lim, res);
 	if (!d->opts->disk_backup)
 		return abur_fail(-ENOTSUP, "%s: this abur is built without disk imaging", c->name);
 	return d->opts->disk_backup(d->cfg, s, c, trigger, res);

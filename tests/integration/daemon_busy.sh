@@ -17,9 +17,11 @@ sed -i 's/^defer_if_changed_within = .*/defer_if_changed_within = 0/' "$CFG"
 mkdir -p "$TMP/store" "$TMP/root/var/hot"
 log=$TMP/root/var/hot/a-busy.log
 echo "log" >"$log"
-# Between the two reads of a-busy.log lie 64 MiB of hashing, during which
-# the writer (every 2 ms) always appends.
-head -c $((64 << 20)) /dev/zero >"$TMP/root/var/hot/z-big.bin"
+# Between the two reads of a-busy.log lie 64 MiB of archiving (0-big.bin
+# sorts first: the archive pass copies it between the digest pass's read
+# and its own, even when the digest pass takes its hash from the stat
+# cache), during which the writer (every 2 ms) always appends.
+head -c $((64 << 20)) /dev/zero >"$TMP/root/var/hot/0-big.bin"
 mkfifo "$TMP/root/var/hot/pipe"
 python3 - "$log" <<'PYEOF' &
 import os, sys, time

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "image/osidx.h"
+#include "core/osidx.h"
 
 #define HEX_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HEX_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"

@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 
 #include "core/config.h"
+#include "core/osidx.h"
 #include "store/store.h"
 
 static char *tmp; /* per test */
@@ -90,7 +91,7 @@ static void digest_of(char out[SHA256_HEX_LEN])
 {
 	_cleanup_free_ char *root = path("root");
 
-	assert_int_equal(tree_digest(config_component(cfg, "config"), root, out), 0);
+	assert_int_equal(tree_digest(config_component(cfg, "config"), root, NULL, out), 0);
 	assert_int_equal(strlen(out), 64);
 }
 
@@ -115,12 +116,12 @@ static void digest_stable(void **state)
 	/* The same tree under another root has the same digest: paths are
 	 * relative to the root, and copying keeps modes, owners, links. */
 	sh("cp -a %s/root %s", tmp, copy);
-	assert_int_equal(tree_digest(config_component(cfg, "config"), copy, d3), 0);
+	assert_int_equal(tree_digest(config_component(cfg, "config"), copy, NULL, d3), 0);
 	assert_string_equal(d1, d3);
 	/* Nothing under any path: an error, not the digest of nothing. */
 	sh("rm -rf %s/root/etc", tmp);
 	_cleanup_free_ char *empty = path("root");
-	assert_int_equal(tree_digest(config_component(cfg, "config"), empty, d3), -ENOENT);
+	assert_int_equal(tree_digest(config_component(cfg, "config"), empty, NULL, d3), -ENOENT);
 }
 
 static void digest_ignores_mtime(void **state)
@@ -185,6 +186,177 @@ static void digest_sees_changes(void **state)
 	assert_int_equal(setxattr(a, "user.abur-test", "2", 1, 0), 0);
 	expect_change(d, "xattr value change", "true");
 	expect_change(d, "ACL added", "setfacl -m u:$(id -u):r etc/vms/a.ini");
+}
+
+/* ---- the stat cache ---- */
+
+static void digest_cached(char out[SHA256_HEX_LEN])
+{
+	_cleanup_free_ char *root = path("root"), *state = path("state");
+
+	assert_int_equal(tree_digest(config_component(cfg, "config"), root, state, out), 0);
+}
+
+static void load_cache(struct osidx *x)
+{
+	_cleanup_free_ char *p = path("state/tree-cache/config.idx"), *text = NULL;
+	size_t len;
+
+	assert_int_equal(read_file(p, 1 << 20, &text, &len), 0);
+	assert_int_equal(osidx_parse(text, len, x), 0);
+}
+
+/* Rewrites the cache as it would read once its entries were old enough
+ * (racy cleared: a test cannot wait 2 s), then lets edit change a.ini's. */
+static void edit_cache(void (*edit)(struct osidx_ent *e))
+{
+	_cleanup_free_ char *p = path("state/tree-cache/config.idx"), *text = NULL;
+	struct osidx x;
+	size_t len;
+	FILE *f;
+
+	load_cache(&x);
+	for (size_t i = 0; i < x.n; i++) {
+		x.e[i].racy = false;
+		if (streq(x.e[i].path, "etc/vms/a.ini"))
+			edit(&x.e[i]);
+	}
+	text = osidx_format(&x, &len);
+	osidx_free(&x);
+	assert_non_null(f = fopen(p, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void fake_sha(struct osidx_ent *e)
+{
+	memset(e->sha, 'f', SHA256_HEX_LEN - 1);
+}
+static void no_edit(struct osidx_ent *e)
+{
+	(void)e;
+}
+/* Each: the hash is a lie, and the stat says so by one field. */
+static void edit_racy(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->racy = true;
+}
+static void edit_mode(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->mode ^= 1;
+}
+static void edit_uid(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->uid++;
+}
+static void edit_gid(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->gid++;
+}
+static void edit_size(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->size++;
+}
+static void edit_mtime(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->mtime_ns++;
+}
+static void edit_ctime(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->ctime_ns++;
+}
+static void edit_ino(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->ino++;
+}
+static void edit_nlink(struct osidx_ent *e)
+{
+	fake_sha(e);
+	e->nlink++;
+}
+
+/* The cache is believed exactly when the stat matches and was not racy:
+ * a lying hash behind a matching stat shows in the digest (so the file
+ * was not read), behind any other stat it does not. */
+static void cache_trusted_only_on_same_stat(void **state)
+{
+	static void (*const reread[])(struct osidx_ent *) = {edit_racy,  edit_mode,  edit_uid, edit_gid,  edit_size,
+							     edit_mtime, edit_ctime, edit_ino, edit_nlink};
+	char d0[SHA256_HEX_LEN], d[SHA256_HEX_LEN];
+	struct osidx x;
+	(void)state;
+
+	make_tree();
+	digest_of(d0);
+	digest_cached(d);
+	assert_string_equal(d, d0);
+	/* Files with content of their own: not the symlink, not the hard link. */
+	load_cache(&x);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.e[0].path, "etc/vms/a.ini");
+	assert_string_equal(x.e[1].path, "etc/vms/sub/b.xml");
+	osidx_free(&x);
+	edit_cache(no_edit);
+	digest_cached(d);
+	assert_string_equal(d, d0);
+	edit_cache(fake_sha);
+	digest_cached(d);
+	assert_string_not_equal(d, d0);
+	digest_of(d);
+	assert_string_equal(d, d0);
+	for (size_t i = 0; i < ARRAY_SIZE(reread); i++) {
+		edit_cache(reread[i]);
+		digest_cached(d);
+		if (!streq(d, d0))
+			fail_msg("edit %zu: the cache was believed", i);
+	}
+}
+
+/* A damaged or missing cache costs a full read, never an error or a wrong
+ * digest, and the next pass writes a good one. */
+static void cache_damage_costs_a_read(void **state)
+{
+	_cleanup_free_ char *p = path("state/tree-cache/config.idx");
+	char d0[SHA256_HEX_LEN], d[SHA256_HEX_LEN];
+	const char *garbage[] = {"", "abur-osidx 1 base\n=\tf\n", "abur-osidx 1 state\n", "abur-osidx 9 base\n",
+				 "\x01\x02 not an index"};
+	struct osidx x;
+	(void)state;
+
+	make_tree();
+	digest_of(d0);
+	for (size_t i = 0; i < ARRAY_SIZE(garbage); i++) {
+		digest_cached(d);
+		edit_cache(fake_sha);
+		sh("printf '%s' > %s", garbage[i], p);
+		digest_cached(d);
+		if (!streq(d, d0))
+			fail_msg("damaged cache %zu: wrong digest", i);
+		load_cache(&x);
+		assert_int_equal(x.n, 2);
+		osidx_free(&x);
+	}
+	/* A lying entry before a bad line, or in a cut-off file: none of it is used. */
+	for (int cut = 0; cut < 2; cut++) {
+		edit_cache(fake_sha);
+		sh(cut ? "truncate -s -1 %s" : "echo junk >> %s", p);
+		digest_cached(d);
+		assert_string_equal(d, d0);
+	}
+	edit_cache(fake_sha);
+	sh("rm -rf %s/state/tree-cache", tmp);
+	digest_cached(d);
+	assert_string_equal(d, d0);
+	load_cache(&x);
+	osidx_free(&x);
 }
 
 /* ---- commits, retention ---- */
@@ -654,6 +826,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(digest_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(digest_ignores_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(digest_sees_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cache_trusted_only_on_same_stat, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cache_damage_costs_a_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_numbers_and_sweep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(readers_block_removal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(seal_record_pins, setup, teardown),

@@ -1,7 +1,8 @@
 /* The os file index: what a sealed filesystem held (a base index) and how
  * a later capture differs from it (an update state).  One line-oriented
  * text format for both (doc/design.md "The index"); the parser tolerates
- * nothing malformed, since the text comes from the flash.
+ * nothing malformed, since the text comes from the flash.  The file
+ * components' stat cache is a base index too (store/tree.c).
  *
  * Every function returns 0 on success and -errno with the reason recorded;
  * nothing prints. */
@@ -9,9 +10,10 @@
 #define ABUR_OSIDX_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
-#include "core/sha256.h"
-#include "core/util.h"
+#include "sha256.h"
+#include "util.h"
 
 #define OSIDX_MAGIC "abur-osidx"
 #define OSIDX_VERSION 1
@@ -20,6 +22,10 @@
 #define OSIDX_MAX_ENTRIES (8u << 20)
 #define OSIDX_MAX_LINE (1u << 20)
 #define OSIDX_MAX_PATH 4096
+/* git's racy rule with a margin for coarse clocks (kernel timestamps move
+ * in jiffies; vfat keeps 2 s): an entry whose ctime is this close to the
+ * moment it was looked at may change again without its stat changing. */
+#define OSIDX_RACY_NS (2LL * 1000000000)
 /* The path of the filesystem's root directory itself. */
 #define OSIDX_ROOT "."
 /* ref of content held by the generation the state belongs to (its number is
@@ -94,6 +100,15 @@ int osidx_sort(struct osidx *x) MUST_CHECK;
 const struct osidx_ent *osidx_find(const struct osidx *x, const char *path);
 /* Copies src's fields into dst (strings duplicated; dst's freed first). */
 void osidx_ent_copy(struct osidx_ent *dst, const struct osidx_ent *src);
+
+/* The current time in nanoseconds, from the clock file times come from
+ * (CLOCK_REALTIME): what the racy rule compares ctimes with. */
+int64_t osidx_now_ns(void);
+/* Fills e's stat fields from st: op '=', type (file, directory, symlink),
+ * mode, owner, size (regular files), times, inode, link count, and racy
+ * when st's ctime lies within racy_ns of seen_ns, the time taken just
+ * before st was. */
+void osidx_set_stat(struct osidx_ent *e, const struct stat *st, int64_t seen_ns, int64_t racy_ns);
 
 /* True when two entries describe the same stat (type, mode, owner, size,
  * times, inode, link count): the file has not been touched.  A hard link

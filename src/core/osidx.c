@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define NFIELDS 19
 
@@ -90,6 +91,34 @@ const struct osidx_ent *osidx_find(const struct osidx *x, const char *path)
 			hi = mid;
 	}
 	return NULL;
+}
+
+int64_t osidx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+void osidx_set_stat(struct osidx_ent *e, const struct stat *st, int64_t seen_ns, int64_t racy_ns)
+{
+	e->op = OSIDX_SAME;
+	e->type = S_ISDIR(st->st_mode) ? OSIDX_DIR : S_ISLNK(st->st_mode) ? OSIDX_SYMLINK : OSIDX_FILE;
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	e->mtime_ns = ts_ns(&st->st_mtim);
+	e->ctime_ns = ts_ns(&st->st_ctim);
+	e->ino = st->st_ino;
+	e->nlink = (uint32_t)st->st_nlink;
+	e->racy = e->ctime_ns + racy_ns > seen_ns;
 }
 
 /* A hard link is a regular file's inode seen under a second path. */
