@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define NFIELDS 19
@@ -529,4 +530,32 @@ int osidx_parse(const char *text, size_t len, struct osidx *x)
 	if (r < 0)
 		osidx_free(x);
 	return r;
+}
+
+static bool same_inode_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int osidx_hash_file(int fd, const char *path, const struct stat *before, char hex[SHA256_HEX_LEN], uint64_t *bytes,
+		    bool *steady)
+{
+	char buf[128 * 1024];
+	struct sha256 h;
+	struct stat after;
+	ssize_t n;
+
+	sha256_init(&h);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		sha256_update(&h, buf, (size_t)n);
+		if (bytes)
+			*bytes += (uint64_t)n;
+	}
+	if (n < 0)
+		return abur_fail(-errno, "read %s: %m", path);
+	sha256_final_hex(&h, hex);
+	*steady = fstat(fd, &after) == 0 && same_inode_state(before, &after);
+	return 0;
 }

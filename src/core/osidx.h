@@ -104,6 +104,11 @@ void osidx_ent_copy(struct osidx_ent *dst, const struct osidx_ent *src);
 /* The current time in nanoseconds, from the clock file times come from
  * (CLOCK_REALTIME): what the racy rule compares ctimes with. */
 int64_t osidx_now_ns(void);
+/* Reads fd (opened on path) to its end into hex (SHA-256), adding the bytes
+ * read to *bytes (may be NULL).  *steady: its size, mtime, ctime and inode
+ * are still those of before (it did not move while it was read). */
+int osidx_hash_file(int fd, const char *path, const struct stat *before, char hex[SHA256_HEX_LEN], uint64_t *bytes,
+		    bool *steady) MUST_CHECK;
 /* Fills e's stat fields from st: op '=', type (file, directory, symlink),
  * mode, owner, size (regular files), times, inode, link count, and racy
  * when st's ctime lies within racy_ns of seen_ns, the time taken just

@@ -28,11 +28,6 @@ struct scan {
 	struct archive *disk;
 };
 
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
-}
-
 /* ---- hard links: the first path seen of each inode ---- */
 
 static size_t *ino_slot(struct inomap *m, uint64_t ino, bool *found)
@@ -145,29 +140,6 @@ static bool leave_out(struct scan *sc, const char *rel, const struct stat *st)
 	return !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode);
 }
 
-static int hash_fd(int fd, const char *abs, const struct stat *before, char sha[SHA256_HEX_LEN], uint64_t *bytes)
-{
-	char buf[128 * 1024];
-	struct sha256 h;
-	struct stat after;
-	ssize_t n;
-
-	sha256_init(&h);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		sha256_update(&h, buf, (size_t)n);
-		*bytes += (uint64_t)n;
-	}
-	if (n < 0)
-		return abur_fail(-errno, "read %s: %m", abs);
-	if (fstat(fd, &after) < 0)
-		return abur_fail(-errno, "%s: %m", abs);
-	if (after.st_size != before->st_size || ts_ns(&after.st_mtim) != ts_ns(&before->st_mtim) ||
-	    ts_ns(&after.st_ctim) != ts_ns(&before->st_ctim) || after.st_ino != before->st_ino)
-		return abur_fail(-EAGAIN, "%s changed while being read", abs);
-	sha256_final_hex(&h, sha);
-	return 0;
-}
-
 /* The xattrs of ae into h, and (keep) as "HEXNAME=HEXVAL;" text. */
 static bool xattrs_of(struct archive_entry *ae, struct sha256 *h, bool keep, char **text)
 {
@@ -263,9 +235,12 @@ static int read_content(struct scan *sc, int dfd, const char *name, const char *
 		if (fd < 0)
 			return errno == ENOENT ? abur_fail(-EAGAIN, "%s vanished while being read", abs)
 					       : abur_fail(-errno, "%s: %m", abs);
-		r = hash_fd(fd, abs, st, e->sha, &sc->st.hashed_bytes);
+		bool steady;
+		r = osidx_hash_file(fd, abs, st, e->sha, &sc->st.hashed_bytes, &steady);
 		if (r < 0)
 			return r;
+		if (!steady)
+			return abur_fail(-EAGAIN, "%s changed while being read", abs);
 		sc->st.hashed++;
 	}
 	return read_meta(sc, e, abs, fd, st);

@@ -367,32 +367,6 @@ static void scan_free(struct scan *sc)
 
 /* ---- digest ---- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* The content's SHA-256; *steady: the file did not move while it was read
- * (else it is not cached: the archive pass decides whether it matters). */
-static int hash_content(int fd, const char *path, const struct stat *before, char hex[SHA256_HEX_LEN], bool *steady)
-{
-	char buf[64 * 1024];
-	struct sha256 h;
-	struct stat after;
-	ssize_t n;
-
-	sha256_init(&h);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		sha256_update(&h, buf, (size_t)n);
-	if (n < 0)
-		return abur_fail(-errno, "read %s: %m", path);
-	sha256_final_hex(&h, hex);
-	*steady = fstat(fd, &after) == 0 && same_file(before, &after);
-	return 0;
-}
-
 /* A regular file with data of its own (not a hard link to an earlier
  * entry): its content enters the digest as its hash, in both passes. */
 static bool has_content(struct archive_entry *e)
@@ -443,7 +417,8 @@ static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
 	} else if (fd < 0) {
 		return abur_fail(-EIO, "%s: not opened", archive_entry_sourcepath(e));
 	} else {
-		r = hash_content(fd, archive_entry_sourcepath(e), w->st, hex, &steady);
+		/* not steady: not cached (the archive pass decides whether it matters) */
+		r = osidx_hash_file(fd, archive_entry_sourcepath(e), w->st, hex, NULL, &steady);
 	}
 	if (r < 0)
 		return r;

@@ -43,16 +43,7 @@ else
 fi
 
 # Night 2: its lock is held (as dpkg holds it) at the slot.
-python3 - "$TMP/dpkg/lock" <<'PYEOF' &
-import fcntl, os, sys, time
-with open(sys.argv[1], "r+") as f:
-    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    open(sys.argv[1] + ".held", "w").close()
-    while not os.path.exists(sys.argv[1] + ".stop"):
-        time.sleep(0.05)
-PYEOF
-lpid=$!
-wait_for test -e "$TMP/dpkg/lock.held" || fail "daemon os: the lock holder does not start"
+hold_lock "$TMP/dpkg/lock" || fail "daemon os: the lock holder does not start"
 setclock "$(slot_at 86400)"
 if wait_event '"event":"deferred"' 2; then
 	pass "the package manager holds its lock at the slot: the night is deferred"
@@ -61,8 +52,7 @@ else
 fi
 [ "$(count_event '"event":"backup","component":"config"')" = 0 ] &&
 	pass "deferred nights back up nothing (config waits too: one rule)" || fail "a backup ran on a deferred night"
-touch "$TMP/dpkg/lock.stop"
-wait "$lpid"
+release_lock
 
 # Night 3: quiet, though a log file was written just now.
 echo "an ordinary log line" >>"$TMP/log/syslog"

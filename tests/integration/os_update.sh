@@ -190,23 +190,11 @@ wait "$wpid"
 [ $rc = 3 ] && echo "$out" | grep -q "srv/hot.log" && pass "a file that keeps changing defers the capture (exit 3), naming it" ||
 	fail "busy file: rc $rc: $out"
 rm -f "$MNT/srv/hot.log.stop" "$MNT/srv/hot.log.ready" "$MNT/etc/a-big.bin"
-: >"$MNT/var/lib/dpkg/lock"
-python3 - "$MNT/var/lib/dpkg/lock" <<'PYEOF' &
-import fcntl, os, sys, time
-with open(sys.argv[1], "r+") as f:
-    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    open(sys.argv[1] + ".held", "w").close()
-    while not os.path.exists(sys.argv[1] + ".stop"):
-        time.sleep(0.05)
-PYEOF
-lpid=$!
-wait_for test -e "$MNT/var/lib/dpkg/lock.held"
+hold_lock "$MNT/var/lib/dpkg/lock" || fail "dpkg lock: the holder does not start"
 before=$(newest)
 out=$(abur backup os --root "$MNT" 2>&1)
 rc=$?
-touch "$MNT/var/lib/dpkg/lock.stop"
-wait "$lpid"
-rm -f "$MNT/var/lib/dpkg/lock.held" "$MNT/var/lib/dpkg/lock.stop"
+release_lock
 [ $rc = 3 ] && echo "$out" | grep -q "package manager is at work" && [ "$(newest)" = "$before" ] &&
 	pass "while the package manager holds its lock the capture waits (exit 3), nothing written" ||
 	fail "dpkg lock: rc $rc: $out"

@@ -73,3 +73,28 @@ make_store() { # DIR SIZE_MB
 	mkdir -p "$dir"
 	mount_tracked -o loop "$TMP/store-$size.img" "$dir"
 }
+
+# hold_lock FILE: a background process takes an fcntl write lock on FILE
+# (as dpkg and apt take theirs) and holds it until release_lock.
+hold_lock() {
+	: >>"$1"
+	rm -f "$1.held" "$1.stop"
+	python3 - "$1" <<'PYEOF' &
+import fcntl, os, sys, time
+with open(sys.argv[1], "r+") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    open(sys.argv[1] + ".held", "w").close()
+    while not os.path.exists(sys.argv[1] + ".stop"):
+        time.sleep(0.05)
+PYEOF
+	_lock_pid=$!
+	_lock_file=$1
+	local i
+	for i in $(seq 100); do [ -e "$1.held" ] && return 0; sleep 0.1; done
+	return 1
+}
+release_lock() {
+	touch "$_lock_file.stop"
+	wait "$_lock_pid"
+	rm -f "$_lock_file.held" "$_lock_file.stop"
+}
