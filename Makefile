@@ -139,7 +139,7 @@ FUZZ_TIME ?= 60
 FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-format-nonliteral
-fuzz-y := config manifest restore walk $(if $(CONFIG_IMAGE),layout) $(if $(CONFIG_DAEMON),state)
+fuzz-y := config manifest osidx restore walk $(if $(CONFIG_IMAGE),layout) $(if $(CONFIG_DAEMON),state)
 FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lacl -lpthread
 FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(obj-y) $(cmd-y))
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(fuzz-y))

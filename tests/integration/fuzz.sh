@@ -10,7 +10,7 @@
 cc=${FUZZ_CC:-clang}
 build=${ABUR%/abur}
 build=${build#"$TOP"/}
-names="config manifest layout state restore walk"
+names="config manifest osidx layout state restore walk"
 
 if ! command -v "$cc" >/dev/null; then
 	for n in $names; do skip "fuzz $n: no $cc (Debian package clang)"; done
