@@ -188,12 +188,28 @@ _vm_fallthrough() { # NAME PID: watches that QEMU (not a later one after a power
 			printf '\nRIG-FIRMWARE: system disk not bootable: falling through to the flash\n' >>"$log"
 			_vm_bootorder "$name" flashdisk sysdisk
 			vm_reset "$name"
+			# SeaBIOS goes on to floppy and CD before the reset lands: their
+			# "Booting from" lines are the old boot's.  The new boot starts
+			# at its banner; what it boots from comes after that.
+			pos=$(_vm_log_after "$name" "$pos" 'SeaBIOS \(version')
 			while vm_running "$name" && ! tail -c +$((pos + 1)) "$log" | grep -q 'Booting from'; do sleep 0.1; done
 			pos=$(stat -c %s "$log")
 			_vm_bootorder "$name" sysdisk flashdisk
 		fi
 		sleep 0.2
 	done
+}
+
+# _vm_log_after NAME POS RE: waits (while the VM runs) for RE in the console
+# after byte POS and prints the byte offset where it starts.
+_vm_log_after() {
+	local log=$VM_DIR/$1/console.log at
+	while vm_running "$1"; do
+		at=$(tail -c +$(($2 + 1)) "$log" | grep -a -b -m 1 -o -E "$3" | cut -d: -f1)
+		[ -n "$at" ] && { echo $(($2 + at)); return 0; }
+		sleep 0.1
+	done
+	echo "$2"
 }
 
 _vm_bootorder() { # NAME FIRST SECOND (device ids); bootindex values must stay unique

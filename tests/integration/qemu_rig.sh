@@ -11,6 +11,8 @@ if [ $rc != 0 ]; then
 	cp "$TMP/rig/rig.log" "$keep/" 2>/dev/null
 	for d in "$TMP"/rig/vms/*/; do
 		[ -f "$d/console.log" ] && cp "$d/console.log" "$keep/$(basename "$d").console.log"
+		# QEMU's own messages: why a VM that never booted exited
+		[ -s "$d/qemu.log" ] && cp "$d/qemu.log" "$keep/$(basename "$d").qemu.log"
 	done
 	echo "rig consoles kept in $keep"
 	# What the rig's waits said (and a hung guest's blocked tasks), for a
