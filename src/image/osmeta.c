@@ -73,7 +73,7 @@ static char *acl_part(const char *text, bool dflt)
 		bool is_default = startswith(l, "default:");
 		if (is_default != dflt)
 			continue;
-		char *more = xasprintf("%s%s%s\n", out, "", is_default ? l + 8 : l);
+		char *more = xasprintf("%s%s\n", out, is_default ? l + 8 : l);
 		free(out);
 		out = more;
 	}

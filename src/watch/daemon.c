@@ -176,6 +176,13 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 		d->save = true;
 	}
 
+	/* The package manager's last change, once per plan (a walk of /boot):
+	 * the rounds below only move last_slot on. */
+	time_t disk_change = 0;
+	for (size_t i = 0; i < d->cfg->ncomps; i++)
+		if (nightly_disk(&d->cfg->comps[i]))
+			disk_change = disk_last_change(&d->cfg->comps[i], now);
+
 	/* A decision moves last_slot on; plan again until there is nothing
 	 * left to decide (at most a couple of rounds). */
 	for (int round = 0; round < 4 && !d->stop; round++) {
@@ -184,11 +191,10 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 		for (size_t i = 0; i < d->cfg->ncomps; i++) {
 			const struct abur_component *c = &d->cfg->comps[i];
 			const struct comp_state *cs;
-			if (nightly_disk(c)) {
-				time_t t = disk_last_change(c, now);
+			if (nightly_disk(c)) { /* due every night: its capture is the change check */
 				in.dirty = true;
-				if (t > in.last_change)
-					in.last_change = t;
+				if (disk_change > in.last_change)
+					in.last_change = disk_change;
 			}
 			if (!comp_watched(c) || c->policy != POLICY_NIGHTLY)
 				continue;
