@@ -129,6 +129,7 @@ _vm_launch() {
 	"$QEMU_BIN" "${args[@]}" </dev/null >"$d/qemu.log" 2>&1 &
 	echo "$!" >"$d/pid"
 	disown $! 2>/dev/null # no "Killed" job notices after a power cut
+	_vm_exec_wait "$name"
 	stat -c %s "$d/console.log" >"$d/mark"
 	# Readers: QEMU holds both FIFO ends, so these end when it exits.  No
 	# helper keeps the caller's stdout open: `x=$(vm_start ...)` or
@@ -227,6 +228,22 @@ _vm_pidof() { # NAME: the QEMU pid while it runs (checked against its command li
 }
 
 vm_running() { _vm_pidof "$1" >/dev/null; } # NAME
+
+# _vm_exec_wait NAME: returns once the launched child is QEMU (or gone).
+# Until the forked shell has exec'd QEMU, /proc/PID/cmdline is the shell's
+# and vm_running says no: a vm_wait right after vm_start on a loaded host
+# took that for "QEMU exited" (CI, 0.3 s after the start).
+_vm_exec_wait() {
+	local p i
+	p=$(cat "$VM_DIR/$1/pid")
+	for i in $(seq 400); do
+		vm_running "$1" && return 0
+		kill -0 "$p" 2>/dev/null || return 0
+		[ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] || return 0
+		sleep 0.05
+	done
+	return 0
+}
 
 # vm_elapsed NAME: seconds since vm_start, one decimal.
 vm_elapsed() {

@@ -56,7 +56,10 @@ vm_poweroff flash1 30 || fail "qemu flash: poweroff from the initramfs"
 t_begin "qemu rig disk: boots to ABUR-SERVER: ready with the fake VMS"
 img_copy "$RIG_DISK" "$TMP/sys.img"
 vm_start srv --sys "$TMP/sys.img" --rtc 2026-11-22T22:25:00
-if ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null; then t_fail "no ready marker"; vm_tail srv
+# vm_start returns once QEMU has been exec'd: a check right after it sees
+# the VM running (CI once saw "QEMU exited" 0.3 s in, before the exec).
+if ! vm_running srv; then t_fail "vm_running is false right after vm_start"
+elif ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null; then t_fail "no ready marker"; vm_tail srv
 else
 	echo "boot: rig disk to ready $(vm_elapsed srv)s"
 	out=$(vm_run -t 30 srv 'cat /opt/vms/VERSION; /opt/vms/bin/vms-recorder status; ls /etc/vms; abur --version >/dev/null && echo abur-ok; date -u +%F')
