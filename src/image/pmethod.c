@@ -6,11 +6,8 @@
 
 extern const struct part_method pm_ext, pm_swap, pm_raw;
 
-static const struct part_method *const part_method_table[] = {
-    &pm_ext,
-    &pm_swap,
-    &pm_raw, /* last: claims everything */
-};
+/* The first match wins: raw, which claims everything, stays last. */
+static const struct part_method *const part_method_table[] = {&pm_ext, &pm_swap, &pm_raw};
 
 const struct part_method *part_method_match(const char *fstype)
 {
