@@ -31,7 +31,7 @@ enum part_method_flags {
 /* How a partition's content is captured and brought back (libfdisk's
  * fdisk_label_operations, one per method).  Each method is one file
  * (pm_ext.c, pm_swap.c, pm_raw.c) and one row of the ordered table
- * pmethod.c:part_methods[]: the first row whose match() claims the
+ * pmethod.c:part_method_table[]: the first row whose match() claims the
  * filesystem type wins; the last row claims everything. */
 struct part_method {
 	const char *name; /* method = NAME in layout.ini */
