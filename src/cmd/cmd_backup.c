@@ -195,7 +195,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 		const struct abur_component *k = ctx_component(ctx, argv[i], self);
 		if (!k)
 			return EXIT_USAGE;
-		if (k->type != COMP_FILES && !IS_ENABLED(CONFIG_IMAGE))
+		if (component_is(k, CT_DISK_IMAGE) && !IS_ENABLED(CONFIG_IMAGE))
 			return cmd_usage_error(self, "'%s' is the disk image: this abur is built without imaging",
 					       k->name);
 	}
@@ -209,9 +209,10 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 		bool named = optind == argc;
 		for (int a = optind; a < argc; a++)
 			named |= streq(argv[a], k->name);
-		if (named && k->type == COMP_FILES)
+		if (named && component_is(k, CT_FILE_TREE))
 			backup_one(ctx, s, &j, k, root, trigger, &o);
-		else if (k->type == COMP_DISK && IS_ENABLED(CONFIG_IMAGE) && (optind < argc ? named : os_due(s, k)))
+		else if (component_is(k, CT_DISK_IMAGE) && IS_ENABLED(CONFIG_IMAGE) &&
+			 (optind < argc ? named : os_due(s, k)))
 			capture_os(ctx, s, &j, root, trigger, &o);
 	}
 	if (ctx->json) {

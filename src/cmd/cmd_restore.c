@@ -72,7 +72,7 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 		return r;
 	if (!(comp = ctx_component(ctx, argv[optind], self)))
 		return EXIT_USAGE;
-	if (comp->type != COMP_FILES)
+	if (!component_is(comp, CT_FILE_TREE))
 		return cmd_usage_error(self, "'%s' is the disk image: use 'abur reimage'", comp->name);
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;

@@ -26,7 +26,7 @@ static void summarise(const struct gen_list *l, struct store *s, const struct ab
 	if (store_newest_valid(s, l, false, 0, &cs->newest, NULL) < 0)
 		cs->newest = NULL;
 	cs->bytes = cs->newest ? generation_bytes(cs->newest) : 0;
-	if (IS_ENABLED(CONFIG_IMAGE) && c->type == COMP_DISK) {
+	if (IS_ENABLED(CONFIG_IMAGE) && component_is(c, CT_DISK_IMAGE)) {
 		cs->seal = image_newest_seal(s, l);
 		cs->update = image_newest_update(l, cs->seal);
 	}

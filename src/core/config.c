@@ -183,7 +183,6 @@ static int set_enum(const char *value, const char *const *names, size_t n, int *
 }
 
 static const char *const policy_names[] = {"nightly", "change", "manual"};
-static const char *const ctype_names[] = {"files", "disk"};
 
 /* Converts value into the field at base + k->off; on error records it. */
 static int set_value(struct pstate *ps, const struct key *k, void *base, const char *value, int line)
@@ -267,7 +266,7 @@ static int set_value(struct pstate *ps, const struct key *k, void *base, const c
 	case K_POLICY:
 	case K_CTYPE:
 		r = k->type == K_POLICY ? set_enum(value, policy_names, ARRAY_SIZE(policy_names), &e)
-					: set_enum(value, ctype_names, ARRAY_SIZE(ctype_names), &e);
+					: comp_type_parse(value, (enum comp_type *)&e);
 		if (r < 0)
 			perr(ps, line, "%s = %s: expected %s", k->name, value,
 			     k->type == K_POLICY ? "nightly, change or manual" : "files or disk");
@@ -350,7 +349,7 @@ static void validate_component(struct pstate *ps, struct abur_component *c, int 
 {
 	absolute_list(ps, c, "busy_lock", c->busy_locks, c->nbusy_locks);
 	absolute_list(ps, c, "changed_by", c->changed_by, c->nchanged_by);
-	if (c->type == COMP_DISK) {
+	if (component_is(c, CT_DISK_IMAGE)) {
 		if (c->npaths)
 			perr(ps, c->line, "component '%s' is type = disk and takes no 'paths'", c->name);
 		if (++*ndisk > 1)
@@ -468,10 +467,6 @@ const struct abur_component *config_component(const struct abur_config *cfg, con
 const char *policy_name(enum comp_policy p)
 {
 	return policy_names[p];
-}
-const char *comp_type_name(enum comp_type t)
-{
-	return ctype_names[t];
 }
 
 bool component_excludes(const struct abur_component *c, const char *path)

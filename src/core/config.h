@@ -5,9 +5,9 @@
 
 #include <stdio.h>
 
+#include "comptype.h"
 #include "util.h"
 
-enum comp_type { COMP_FILES, COMP_DISK };
 enum comp_policy { POLICY_NIGHTLY, POLICY_CHANGE, POLICY_MANUAL };
 
 struct abur_component {
@@ -26,6 +26,12 @@ struct abur_component {
 	unsigned keep;
 	int line; /* of its [component NAME] header */
 };
+
+/* Whether c's type has flag (enum comp_type_flags). */
+static inline bool component_is(const struct abur_component *c, enum comp_type_flags flag)
+{
+	return (comp_type_info(c->type)->flags & flag) != 0;
+}
 
 struct abur_config {
 	char *path; /* file it came from */
@@ -70,7 +76,6 @@ const struct abur_component *config_component(const struct abur_config *cfg, con
 /* A component name: 1..32 of [a-z0-9_-] (it names a store directory). */
 bool config_valid_name(const char *s);
 const char *policy_name(enum comp_policy p);
-const char *comp_type_name(enum comp_type t);
 /* True when path (absolute) is excluded by the component. */
 bool component_excludes(const struct abur_component *c, const char *path);
 

@@ -134,7 +134,7 @@ int diskimg_fill(struct archive *a, void *arg)
 	if (r == 0)
 		r = put_from_disk(a, s, 0, s->l->bootarea, buf, "bootarea.bin", &done, total);
 	for (size_t i = 0; r == 0 && i < s->l->nparts; i++)
-		if (s->l->parts[i].method != PM_SWAP)
+		if (part_stored(&s->l->parts[i]))
 			r = put_part(a, s, &s->l->parts[i], buf, &done, total);
 	return r;
 }
@@ -272,14 +272,14 @@ static int take_bootarea(struct archive *a, struct diskimg_dst *d)
 static int take_part(struct archive *a, struct archive_entry *e, struct diskimg_dst *d, const struct part_rec *p)
 {
 	uint64_t base = p->start * d->l.sector_size, size = p->size * d->l.sector_size, pos = 0;
-	bool zero = d->zero_holes && p->method == PM_RAW;
+	bool zero = d->zero_holes && (p->method->flags & PMF_ZERO_HOLES);
 	const char *name = archive_entry_pathname(e);
 	const void *buf;
 	size_t n;
 	la_int64_t off;
 	int r = 0, ar;
 
-	if (p->method == PM_SWAP || (uint64_t)archive_entry_size(e) > size)
+	if (!part_stored(p) || (uint64_t)archive_entry_size(e) > size)
 		return abur_fail(-EBADMSG, "%s: does not fit partition %u", name, p->num);
 	while ((ar = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK) {
 		if ((uint64_t)off < pos || (uint64_t)off + n > size)
@@ -346,7 +346,7 @@ int diskimg_extract(struct archive *a, struct diskimg_dst *d)
 	if (!d->have_layout || !d->bootarea)
 		return abur_fail(-EBADMSG, "the image lacks %s", d->have_layout ? "bootarea.bin" : "layout.ini");
 	for (size_t i = 0; i < d->l.nparts; i++)
-		if (d->l.parts[i].method != PM_SWAP && !seen[i])
+		if (part_stored(&d->l.parts[i]) && !seen[i])
 			return abur_fail(-EBADMSG, "the image lacks p%u.img", d->l.parts[i].num);
 	return 0;
 }

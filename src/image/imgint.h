@@ -18,12 +18,45 @@
 #define PART_NUM_MAX 256
 #define GPT_ENTRIES_MAX 1024
 
-/* How a partition's content is captured. */
-enum part_method {
-	PM_RAW,  /* every block that is not all zero */
-	PM_EXT,  /* ext2/3/4: blocks marked used in the block bitmap */
-	PM_SWAP, /* not copied: mkswap with the same UUID and label */
+struct part_rec;
+
+/* What a partition method asks of the rest of the image module. */
+enum part_method_flags {
+	PMF_ZERO_HOLES = 1 << 0, /* its holes are content (all-zero blocks): reimage zeroes them on the target */
+	PMF_FILES = 1 << 1,      /* seal indexes its files (index.tar.zst): os updates capture it file by file */
+	PMF_RAW_AREA = 1 << 2,   /* os updates capture it whole, as a raw area, when at most OSRAW_PART_MAX */
+	PMF_FS_UUID = 1 << 3,    /* finish writes fs_uuid back: layout.ini must hold a UUID there */
 };
+
+/* How a partition's content is captured and brought back (libfdisk's
+ * fdisk_label_operations, one per method).  Each method is one file
+ * (pm_ext.c, pm_swap.c, pm_raw.c) and one row of the ordered table
+ * pmethod.c:part_method_table[]: the first row whose match() claims the
+ * filesystem type wins; the last row claims everything. */
+struct part_method {
+	const char *name; /* method = NAME in layout.ini */
+	/* Claims a partition by libblkid's TYPE (NULL: no signature found). */
+	bool (*match)(const char *fstype);
+	/* Adds the extents to store to p->map (bytes from the partition
+	 * start) for the partition at [off, off+size) of fd (dev is the same
+	 * disk).  NULL: nothing is stored (no pN.img); finish recreates it. */
+	int (*scan)(int fd, const char *dev, uint64_t off, uint64_t size, struct part_rec *p);
+	/* After the table is written and the kernel knows partition p of
+	 * disk: recreates what was not stored.  NULL: nothing to do. */
+	int (*finish)(const char *disk, const struct part_rec *p, unsigned sector_size);
+	/* Partition p, the last, grew to the end of disk: its content
+	 * follows.  NULL: it stays the size it was sealed at. */
+	int (*grow)(const char *disk, const struct part_rec *p);
+	uint64_t min_bytes; /* the smallest partition it can hold (a layout rule) */
+	unsigned flags;     /* enum part_method_flags */
+};
+
+/* pmethod.c: the method claiming fstype (NULL: none found); never NULL. */
+const struct part_method *part_method_match(const char *fstype);
+/* The method called name in layout.ini; NULL when there is none. */
+const struct part_method *part_method_find(const char *name);
+/* The table itself, in match order (for its unit test). */
+const struct part_method *const *part_methods(size_t *n);
 
 struct extent {
 	uint64_t off, len; /* bytes, relative to the partition start */
@@ -41,10 +74,16 @@ struct part_rec {
 	char *type, *uuid, *name, *attrs;
 	bool bootable; /* DOS active flag */
 	char *fstype, *fsuuid, *fslabel;
-	enum part_method method;
-	uint64_t used; /* bytes stored in pN.img */
+	const struct part_method *method; /* set by blocks_scan() or layout_parse() */
+	uint64_t used;                    /* bytes stored in pN.img */
 	struct extents map;
 };
+
+/* Whether the partition's content is stored (as pN.img). */
+static inline bool part_stored(const struct part_rec *p)
+{
+	return p->method->scan != NULL;
+}
 
 struct layout {
 	char *label; /* "gpt" or "dos" */
@@ -91,16 +130,16 @@ int layout_check(const struct layout *l) MUST_CHECK;
 /* Whether l can be written onto dev of disk_bytes with sector_size-byte
  * logical sectors: the same sector size, the size it needs. */
 int layout_check_target(const struct layout *l, const char *dev, uint64_t disk_bytes, unsigned sector_size) MUST_CHECK;
-const char *part_method_name(enum part_method m);
 
 /* Filesystem signature at [off, off+size) of fd (no partition node
  * needed); outputs stay NULL when nothing is found. Caller frees. */
 int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, char **label) MUST_CHECK;
 /* The value of key in pr's results, copied; NULL when absent or empty. */
 char *blkid_value(blkid_probe pr, const char *key);
-/* The text of a libext2fs (com_err) error code, or of an errno value. */
+/* pm_ext.c: the text of a libext2fs (com_err) error code, or of an errno value. */
 const char *ext2_error_text(long code);
-/* blocks.c: fills p->map, p->used, p->method, p->fs* from the disk. */
+/* blocks.c: fills p->fs*, p->method (part_method_match()), p->map and
+ * p->used from the disk. */
 int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p) MUST_CHECK;
 
 /* writer.c: a thread that writes what reimage decompresses (see there).

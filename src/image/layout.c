@@ -37,6 +37,7 @@ static int read_part(struct fdisk_context *c, struct fdisk_partition *pa, struct
 	p->name = dupnz(fdisk_partition_get_name(pa));
 	p->attrs = dupnz(fdisk_partition_get_attrs(pa));
 	p->bootable = fdisk_partition_is_bootable(pa) == 1;
+	p->method = part_method_match(NULL); /* until blocks_scan() looks at the content */
 	return 0;
 }
 

@@ -44,13 +44,6 @@ static const struct field part_fields[] = {
     PF("fs_label", F_STR, fslabel),   PF("method", F_METHOD, method), PF("used", F_U64, used),
 };
 
-static const char *const method_names[] = {[PM_RAW] = "raw", [PM_EXT] = "ext", [PM_SWAP] = "swap"};
-
-const char *part_method_name(enum part_method m)
-{
-	return m < ARRAY_SIZE(method_names) ? method_names[m] : "?";
-}
-
 static void put_fields(FILE *f, const struct field *t, size_t n, const void *base)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -70,7 +63,7 @@ static void put_fields(FILE *f, const struct field *t, size_t n, const void *bas
 			fprintf(f, "%s = %s\n", t[i].key, *(const bool *)p ? "yes" : "no");
 			break;
 		case F_METHOD:
-			fprintf(f, "%s = %s\n", t[i].key, part_method_name(*(const enum part_method *)p));
+			fprintf(f, "%s = %s\n", t[i].key, (*(const struct part_method *const *)p)->name);
 			break;
 		}
 	}
@@ -128,12 +121,8 @@ static int set_field(const struct field *fd, void *base, const char *val)
 		*(bool *)p = b;
 		return 0;
 	case F_METHOD:
-		for (size_t i = 0; i < ARRAY_SIZE(method_names); i++)
-			if (streq(val, method_names[i])) {
-				*(enum part_method *)p = (enum part_method)i;
-				return 0;
-			}
-		return -EINVAL;
+		*(const struct part_method **)p = part_method_find(val);
+		return *(const struct part_method **)p ? 0 : -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -155,6 +144,7 @@ static int on_section(struct lparse *ps, const char *section)
 	ps->cur = &ps->l->parts[ps->l->nparts++];
 	memset(ps->cur, 0, sizeof(*ps->cur));
 	ps->cur->num = num;
+	ps->cur->method = part_method_match(NULL); /* no method = a partition with no filesystem */
 	return 0;
 }
 
@@ -263,8 +253,8 @@ static int check_part_bounds(const struct layout *l, const struct part_rec *p)
 		return bad(p, "does not fit a DOS partition table (32-bit sectors)");
 	if (p->used > bytes)
 		return bad(p, "stores more bytes than it has");
-	if (p->method == PM_SWAP && bytes < 10 * 4096)
-		return bad(p, "is too small for swap");
+	if (bytes < p->method->min_bytes)
+		return abur_fail(-EINVAL, "partition %u is too small for %s", p->num, p->method->name);
 	return 0;
 }
 
@@ -282,8 +272,8 @@ static int check_part_text(const struct layout *l, const struct part_rec *p)
 		return bad(p, "has a name or attributes that cannot be stored");
 	if (!is_text(p->fstype, 32) || !is_text(p->fsuuid, 64) || !is_text(p->fslabel, 256))
 		return bad(p, "has a malformed filesystem type, UUID or label");
-	if (p->method == PM_SWAP && p->fsuuid && !is_uuid(p->fsuuid))
-		return bad(p, "is swap with a malformed UUID");
+	if ((p->method->flags & PMF_FS_UUID) && p->fsuuid && !is_uuid(p->fsuuid))
+		return abur_fail(-EINVAL, "partition %u is %s with a malformed UUID", p->num, p->method->name);
 	return 0;
 }
 
@@ -329,7 +319,7 @@ static int check_disk(const struct layout *l)
 		return abur_fail(-EINVAL, "GPT usable sectors %llu .. %llu do not fit a disk of %llu bytes",
 				 (unsigned long long)l->first_lba, (unsigned long long)l->last_lba,
 				 (unsigned long long)l->disk_size);
-	if (l->root && (!layout_part(l, l->root) || layout_part(l, l->root)->method == PM_SWAP))
+	if (l->root && (!layout_part(l, l->root) || !part_stored(layout_part(l, l->root))))
 		return abur_fail(-EINVAL, "root partition %u is not a partition holding a filesystem", l->root);
 	return 0;
 }

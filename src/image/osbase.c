@@ -7,11 +7,6 @@
 #include "osscan.h"
 #include "rootfs.h"
 
-static bool is_ext(const char *fstype)
-{
-	return fstype && (streq(fstype, "ext2") || streq(fstype, "ext3") || streq(fstype, "ext4"));
-}
-
 static int scan_part(const char *dev, unsigned num, struct osbase_fs *fs)
 {
 	struct rootfs rf = {.num = num};
@@ -39,7 +34,7 @@ int osbase_scan(const struct disk_info *d, const char *dev, struct osbase *b)
 
 	memset(b, 0, sizeof(*b));
 	for (size_t i = 0; r == 0 && i < d->nparts; i++) {
-		if (!is_ext(d->parts[i].fstype))
+		if (!(part_method_match(d->parts[i].fstype)->flags & PMF_FILES))
 			continue;
 		b->fs = xrealloc(b->fs, (b->n + 1) * sizeof(*b->fs));
 		memset(&b->fs[b->n], 0, sizeof(*b->fs));

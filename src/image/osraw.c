@@ -31,7 +31,7 @@ struct osraw *osraw_list(const struct layout *l, size_t *n)
 		const struct part_rec *p = &l->parts[i];
 		uint64_t bytes = p->size * l->sector_size;
 		char name[16];
-		if (p->method != PM_RAW || bytes > OSRAW_PART_MAX)
+		if (!(p->method->flags & PMF_RAW_AREA) || bytes > OSRAW_PART_MAX)
 			continue;
 		snprintf(name, sizeof(name), "p%u", p->num);
 		add(&v, n, name, p->num, p->start * l->sector_size, bytes);

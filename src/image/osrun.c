@@ -175,7 +175,7 @@ bool osrun_skip(void *arg, const char *sys)
 		return true;
 	/* Each file component is restored by itself, after the os stage. */
 	for (size_t i = 0; i < cfg->ncomps; i++)
-		for (size_t k = 0; cfg->comps[i].type == COMP_FILES && k < cfg->comps[i].npaths; k++)
+		for (size_t k = 0; component_is(&cfg->comps[i], CT_FILE_TREE) && k < cfg->comps[i].npaths; k++)
 			if (at_or_under(sys, cfg->comps[i].paths[k]))
 				return true;
 	for (size_t i = 0; i < run->nswaps; i++)

@@ -362,75 +362,18 @@ static int arm_boot(struct run *run, struct diskimg_dst *dst)
 	return r;
 }
 
-/* "01234567-89ab-..." -> 16 bytes; false when malformed. */
-static bool parse_uuid(const char *s, uint8_t out[16])
-{
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
-		while (*s == '-')
-			s++;
-		if (sscanf(s, "%2x", &v) != 1)
-			return false;
-		out[i] = (uint8_t)v;
-		s += 2;
-	}
-	return *s == '\0';
-}
-
-/* Recreates swap with the sealed UUID and label by writing the Linux swap
- * header (version 1) ourselves: busybox's mkswap, in the initramfs, cannot
- * set a UUID. Layout: version, last page, bad pages, UUID and label at byte
- * 1024 of the first page; "SWAPSPACE2" ends the page. */
-static int make_swap(struct run *run, const struct part_rec *p, unsigned sector_size)
-{
-	enum { PAGE = 4096 };
-	_cleanup_free_ char *node = NULL;
-	_cleanup_close_ int fd = -1;
-	uint8_t page[PAGE] = {0};
-	uint32_t hdr[3] = {1, 0, 0};
-	uint64_t bytes = p->size * sector_size;
-	int r = part_node(run->dev, p->num, &node);
-
-	if (r < 0)
-		return r;
-	if (bytes < 10 * PAGE)
-		return abur_fail(-EINVAL, "%s: too small for swap", node);
-	hdr[1] = (uint32_t)(bytes / PAGE - 1);
-	memcpy(page + 1024, hdr, sizeof(hdr));
-	if (p->fsuuid && !parse_uuid(p->fsuuid, page + 1024 + 12))
-		return abur_fail(-EINVAL, "swap UUID '%s' is malformed", p->fsuuid);
-	if (p->fslabel)
-		strncpy((char *)page + 1024 + 28, p->fslabel, 16);
-	memcpy(page + PAGE - 10, "SWAPSPACE2", 10);
-	fd = open(node, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return abur_fail(-errno, "%s: %m", node);
-	if (pwrite(fd, page, PAGE, 0) != PAGE || fsync(fd) < 0)
-		return abur_fail(-EIO, "%s: writing the swap header: %m", node);
-	return 0;
-}
-
-/* After growing the last partition, its ext filesystem follows. */
+/* After growing the last partition, its content follows (its method's grow). */
 static int grow_fs(struct run *run, const struct layout *l)
 {
 	const struct part_rec *last = &l->parts[0];
-	_cleanup_free_ char *node = NULL;
 	int r;
 
 	for (size_t i = 1; i < l->nparts; i++)
 		if (l->parts[i].start > last->start)
 			last = &l->parts[i];
-	if (last->method != PM_EXT)
+	if (!last->method->grow)
 		return 0;
-	r = part_node(run->dev, last->num, &node);
-	if (r == 0) {
-		const char *fsck[] = {"e2fsck", "-f", "-p", node, NULL};
-		r = image_run(fsck, 1); /* 1: errors corrected */
-	}
-	if (r == 0) {
-		const char *resize[] = {"resize2fs", node, NULL};
-		r = image_run(resize, 0);
-	}
+	r = last->method->grow(run->dev, last);
 	return r < 0 ? abur_fail_wrap(r, "growing partition %u", last->num) : 0;
 }
 
@@ -441,8 +384,8 @@ static int finish_disk(struct run *run, const struct layout *l)
 	if (r == 0)
 		r = reread_partitions(run->dev, l);
 	for (size_t i = 0; r == 0 && i < l->nparts; i++)
-		if (l->parts[i].method == PM_SWAP)
-			r = make_swap(run, &l->parts[i], l->sector_size);
+		if (l->parts[i].method->finish)
+			r = l->parts[i].method->finish(run->dev, &l->parts[i], l->sector_size);
 	if (r == 0 && run->o->grow)
 		r = grow_fs(run, l);
 	return r;

@@ -34,7 +34,7 @@ static int score(const struct abur_config *cfg, const char *mnt)
 		if (exists_under(mnt, root_markers[i]))
 			return 2;
 	for (size_t i = 0; i < cfg->ncomps; i++)
-		for (size_t k = 0; cfg->comps[i].type == COMP_FILES && k < cfg->comps[i].npaths; k++)
+		for (size_t k = 0; component_is(&cfg->comps[i], CT_FILE_TREE) && k < cfg->comps[i].npaths; k++)
 			if (exists_under(mnt, cfg->comps[i].paths[k]))
 				return 1;
 	return 0;

@@ -189,7 +189,7 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		const struct abur_component *c = &cfg->comps[i];
 		struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 		struct backup_result br = {0};
-		if (c->type != COMP_FILES)
+		if (!component_is(c, CT_FILE_TREE))
 			continue;
 		/* No stat cache: the disk is not this system's. */
 		int r = backup_component(s, c, mnt, NULL, "seal", true, &lim, &br);
@@ -227,7 +227,7 @@ static int check_root(const struct abur_config *cfg, const char *dev, const stru
 	if (rf->num)
 		return 0;
 	for (size_t i = 0; i < cfg->ncomps; i++) {
-		if (cfg->comps[i].type != COMP_FILES)
+		if (!component_is(&cfg->comps[i], CT_FILE_TREE))
 			continue;
 		char *n = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", cfg->comps[i].name);
 		free(names);

@@ -10,7 +10,7 @@ static const char *const settings[] = {"license", "config"};
 
 static bool wanted(const struct abur_component *c, bool all)
 {
-	if (c->type != COMP_FILES)
+	if (!component_is(c, CT_FILE_TREE))
 		return false;
 	for (size_t i = 0; !all && i < ARRAY_SIZE(settings); i++)
 		if (streq(c->name, settings[i]))

@@ -644,7 +644,7 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if (c->type != COMP_FILES)
+	if (!component_is(c, CT_FILE_TREE))
 		return abur_fail(-EINVAL, "component '%s' is not file-level", c->name);
 	/* A file written to all the time (a hot log) is met again after a
 	 * growing pause; after the last attempt the backup is deferred. */

@@ -106,7 +106,7 @@ static size_t collect(struct daemon *d, enum comp_policy policy, time_t now, tim
  * check (a stat walk when nothing changed). */
 static bool nightly_disk(const struct abur_component *c)
 {
-	return c->type == COMP_DISK && c->policy == POLICY_NIGHTLY;
+	return !component_is(c, CT_WATCHED) && c->policy == POLICY_NIGHTLY;
 }
 
 /* Its last change for the deferral rule: the package manager's, now while

@@ -188,7 +188,7 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
 		state_set_text(&cs->result, msg);
 	}
-	if (c->type == COMP_FILES) /* os has no digest to track: its capture is the check */
+	if (component_is(c, CT_WATCHED)) /* os has no digest to track: its capture is the check */
 		learn_backed(d, s, c->name);
 	if (cs->backed[0]) /* what was just captured is the content last seen */
 		memcpy(cs->seen, cs->backed, sizeof(cs->seen));
@@ -224,7 +224,7 @@ static void store_unavailable(struct daemon *d, const size_t *idx, size_t n, int
 static int backup_one(struct daemon *d, struct store *s, const struct abur_component *c, const char *trigger,
 		      const struct restore_limits *lim, struct backup_result *res)
 {
-	if (c->type == COMP_FILES)
+	if (component_is(c, CT_FILE_TREE))
 		return backup_component(s, c, "/", d->cfg->daemon.state_dir, trigger, false, lim, res);
 	if (!d->opts->disk_backup)
 		return abur_fail(-ENOTSUP, "%s: this abur is built without disk imaging", c->name);

@@ -35,7 +35,7 @@ struct watcher {
 
 bool comp_watched(const struct abur_component *c)
 {
-	return c->type == COMP_FILES && c->policy != POLICY_MANUAL;
+	return component_is(c, CT_WATCHED) && c->policy != POLICY_MANUAL;
 }
 
 /* path equals base or lies under it. */

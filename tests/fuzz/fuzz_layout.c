@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)layout_gap_start(&l);
 	for (size_t i = 0; i < l.nparts; i++) {
 		FUZZ_ASSERT(layout_part(&l, l.parts[i].num) == &l.parts[i], "partition %u twice", l.parts[i].num);
-		(void)part_method_name(l.parts[i].method);
+		FUZZ_ASSERT(part_method_find(l.parts[i].method->name) == l.parts[i].method,
+			    "partition %u: a method outside the table", l.parts[i].num);
 	}
 	text = layout_format(&l);
 	/* Known, not fixed: a value that starts with ';' (a GPT partition name

@@ -66,6 +66,51 @@ static void valid_board_file(void **state)
 	assert_int_equal(config_component(cfg, "os")->type, COMP_DISK);
 }
 
+/* comptype.c:comp_type_table[]: every row complete and consistent, names
+ * unique, each read from and written to abur.ini, and component_is()
+ * answering from the component's row. */
+static void comp_type_table(void **state)
+{
+	size_t n;
+	const struct comp_type_info *t = comp_types(&n);
+	enum comp_type got;
+	(void)state;
+
+	assert_true(n >= 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(t[i].name && t[i].name[0]);
+		assert_ptr_equal(comp_type_info((enum comp_type)i), &t[i]);
+		assert_string_equal(comp_type_name((enum comp_type)i), t[i].name);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(t[k].name, t[i].name);
+		/* a file tree or the disk image, never both; watched means paths */
+		assert_true(!(t[i].flags & CT_FILE_TREE) != !(t[i].flags & CT_DISK_IMAGE));
+		assert_true(!(t[i].flags & CT_WATCHED) || (t[i].flags & CT_FILE_TREE));
+		assert_int_equal(comp_type_parse(t[i].name, &got), 0);
+		assert_int_equal(got, i);
+		char *text = xasprintf("[component x]\ntype = %s\n%s", t[i].name,
+				       t[i].flags & CT_FILE_TREE ? "paths = /etc/x\n" : "");
+		assert_int_equal(parse(text), 0);
+		free(text);
+		assert_int_equal(config_component(cfg, "x")->type, i);
+		char *out = NULL, *want = xasprintf("type = %s\n", t[i].name);
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		config_print(cfg, f, false);
+		fclose(f);
+		assert_non_null(strstr(out, want));
+		free(out), free(want);
+	}
+	assert_int_equal(comp_type_parse("tree", &got), -EINVAL);
+	expect_error("[component x]\ntype = tree\npaths = /x\n", "type = tree: expected files or disk");
+	assert_int_equal(parse("[component config]\npaths = /etc/vms\n[component os]\ntype = disk\n"), 0);
+	const struct abur_component *files = config_component(cfg, "config"), *disk = config_component(cfg, "os");
+	assert_true(component_is(files, CT_FILE_TREE) && component_is(files, CT_WATCHED));
+	assert_false(component_is(files, CT_DISK_IMAGE));
+	assert_true(component_is(disk, CT_DISK_IMAGE));
+	assert_false(component_is(disk, CT_FILE_TREE) || component_is(disk, CT_WATCHED));
+}
+
 static void defaults(void **state)
 {
 	(void)state;
@@ -222,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(valid_board_file, teardown),
 	    cmocka_unit_test_teardown(defaults, teardown),
+	    cmocka_unit_test_teardown(comp_type_table, teardown),
 	    cmocka_unit_test_teardown(unknown_key, teardown),
 	    cmocka_unit_test_teardown(bad_duration, teardown),
 	    cmocka_unit_test_teardown(bad_time, teardown),

@@ -35,7 +35,7 @@ static void layout_roundtrip(void **state)
 	assert_string_equal(l.label, "gpt");
 	assert_int_equal(l.nparts, 2);
 	assert_string_equal(l.parts[0].name, "bios boot");
-	assert_int_equal(l.parts[1].method, PM_EXT);
+	assert_ptr_equal(l.parts[1].method, part_method_find("ext"));
 	assert_string_equal(l.parts[1].attrs, "RequiredPartition LegacyBIOSBootable");
 	/* end of p2 (69632 sectors) plus the 33-sector GPT backup */
 	assert_int_equal(layout_required(&l), (69632ULL + 33) * 512);
@@ -116,6 +116,69 @@ static void layout_rules(void **state)
 	assert_non_null(strstr(abur_errmsg(-EINVAL), "no primary DOS type"));
 }
 
+/* good_ini with partition 1 given method name (and size sectors). */
+static int parse_with_method(const char *name, const char *size, struct layout *l)
+{
+	const char *m = strstr(good_ini, "method = raw"), *sz = strstr(good_ini, "size = 2048");
+	assert_true(m && sz && sz < m);
+	char *text = xasprintf("%.*ssize = %s%.*smethod = %s%s", (int)(sz - good_ini), good_ini, size,
+			       (int)(m - sz - strlen("size = 2048")), sz + strlen("size = 2048"), name,
+			       m + strlen("method = raw"));
+	int r = layout_parse(text, strlen(text), l);
+	free(text);
+	return r;
+}
+
+/* pmethod.c:part_methods[]: every row complete, names unique, each name
+ * read from and written to layout.ini, and the first match wins. */
+static void part_method_table(void **state)
+{
+	static const struct {
+		const char *fstype, *method;
+	} cases[] = {
+	    {"ext2", "ext"}, {"ext3", "ext"},    {"ext4", "ext"},      {"swap", "swap"}, {"xfs", "raw"},
+	    {"vfat", "raw"}, {"ext4dev", "raw"}, {"swsuspend", "raw"}, {"", "raw"},      {NULL, "raw"},
+	};
+	size_t n;
+	const struct part_method *const *t = part_methods(&n);
+	struct layout l;
+	(void)state;
+
+	assert_true(n >= 2);
+	for (size_t i = 0; i < n; i++) {
+		const struct part_method *m = t[i];
+		assert_true(m->name && m->name[0] && strlen(m->name) < 16);
+		assert_non_null(m->match);
+		/* stored, or recreated once the table is written */
+		assert_true(m->scan || m->finish);
+		if (!m->scan)
+			assert_int_equal(m->flags & (PMF_ZERO_HOLES | PMF_FILES | PMF_RAW_AREA), 0);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(t[k]->name, m->name);
+		assert_ptr_equal(part_method_find(m->name), m);
+		assert_int_equal(parse_with_method(m->name, "2048", &l), 0);
+		assert_ptr_equal(l.parts[0].method, m);
+		char *text = layout_format(&l), *want = xasprintf("method = %s\n", m->name);
+		assert_non_null(strstr(text, want));
+		free(text), free(want);
+		layout_free(&l);
+		if (m->min_bytes) { /* a layout rule of the method's own */
+			char *small = xasprintf("%llu", (unsigned long long)(m->min_bytes / 512 - 1));
+			assert_int_equal(parse_with_method(m->name, small, &l), -EINVAL);
+			assert_non_null(strstr(abur_errmsg(-EINVAL), "too small for"));
+			free(small);
+		}
+	}
+	assert_null(part_method_find("zip"));
+	assert_null(part_method_find("ext4"));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		if (!streq(part_method_match(cases[i].fstype)->name, cases[i].method))
+			fail_msg("fs %s: method %s, expected %s", cases[i].fstype ? cases[i].fstype : "(none)",
+				 part_method_match(cases[i].fstype)->name, cases[i].method);
+	/* the last row claims what no other does */
+	assert_ptr_equal(part_method_match("no such filesystem"), t[n - 1]);
+}
+
 static void extents_merge(void **state)
 {
 	struct extents x = {0};
@@ -175,7 +238,7 @@ static void fill_to_file(const char *disk, int fd, struct layout *l, const char 
 
 	for (size_t i = 0; i < l->nparts; i++)
 		assert_int_equal(blocks_scan(fd, disk, 512, &l->parts[i]), 0);
-	assert_int_equal(l->parts[0].method, PM_RAW);
+	assert_ptr_equal(l->parts[0].method, part_method_find("raw"));
 	assert_int_equal(l->parts[0].used, MB);
 	assert_int_equal(l->parts[1].used, 3 * 4096); /* three non-zero 4 KiB blocks */
 	text = layout_format(l);
@@ -341,11 +404,11 @@ static void progress_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(layout_roundtrip),  cmocka_unit_test(layout_rejects),
-	    cmocka_unit_test(layout_rules),      cmocka_unit_test(extents_merge),
-	    cmocka_unit_test(diskimg_roundtrip), cmocka_unit_test(diskimg_sparse_entries),
-	    cmocka_unit_test(probe_plain_files), cmocka_unit_test(progress_lines),
-	    cmocka_unit_test(progress_json),
+	    cmocka_unit_test(layout_roundtrip),       cmocka_unit_test(layout_rejects),
+	    cmocka_unit_test(layout_rules),           cmocka_unit_test(part_method_table),
+	    cmocka_unit_test(extents_merge),          cmocka_unit_test(diskimg_roundtrip),
+	    cmocka_unit_test(diskimg_sparse_entries), cmocka_unit_test(probe_plain_files),
+	    cmocka_unit_test(progress_lines),         cmocka_unit_test(progress_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
