@@ -48,10 +48,8 @@ static bool file_has_serial(struct agent *ag, const char *rel, unsigned *num)
 	_cleanup_free_ char *text = NULL, *want = NULL;
 	char *p;
 
-	if (store_get_file(ag->s, rel, 4096, &text, NULL) < 0) {
-		abur_fail_clear();
+	if (store_get_file(ag->s, rel, 4096, &text, NULL) < 0)
 		return false;
-	}
 	want = xasprintf("serial = %s\n", ag->disk->serial);
 	if (!strstr(text, want))
 		return false;
@@ -63,9 +61,10 @@ static bool file_has_serial(struct agent *ag, const char *rel, unsigned *num)
 static void set_attempts(struct agent *ag, unsigned n)
 {
 	_cleanup_free_ char *t = xasprintf("serial = %s\nattempts = %u\n", ag->disk->serial, n);
+	int r = n ? store_put_file(ag->s, ATTEMPTS_FILE, t, strlen(t)) : store_remove_file(ag->s, ATTEMPTS_FILE);
 
-	if ((n ? store_put_file(ag->s, ATTEMPTS_FILE, t, strlen(t)) : store_remove_file(ag->s, ATTEMPTS_FILE)) < 0)
-		log_warn_errno(-EIO, "cannot record the attempt counter");
+	if (r < 0)
+		log_warn_errno(r, "cannot record the attempt counter");
 }
 
 static void find_os_image(struct agent *ag, bool deep)
@@ -85,7 +84,6 @@ static void find_os_image(struct agent *ag, bool deep)
 		ag->upd_time = u ? u->m.time : 0;
 	}
 	gen_list_free(&l);
-	abur_fail_clear();
 }
 
 static bool have_settings(struct agent *ag)
@@ -100,7 +98,6 @@ static bool have_settings(struct agent *ag)
 			any = true;
 		gen_list_free(&l);
 	}
-	abur_fail_clear();
 	return any;
 }
 
@@ -113,8 +110,8 @@ static void probe_slot(struct agent *ag)
 		say(ag, "system-disk slot (%s): %s", ag->cfg->disk.system, abur_errmsg(r));
 		return;
 	}
-	if (ag->s && image_sealed_info(ag->s, &sealed_id, &ag->required, NULL) < 0)
-		abur_fail_clear();
+	if (ag->s)
+		abur_ignore(image_sealed_info(ag->s, &sealed_id, &ag->required, NULL)); /* none: not ours */
 	r = image_probe(ag->dev, sealed_id, &ag->disk);
 	if (r < 0) {
 		say(ag, "cannot probe %s: %s", ag->dev, abur_errmsg(r));
@@ -280,20 +277,24 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 static void save_report(struct agent *ag, enum agent_action a, enum agent_result rc)
 {
 	_cleanup_free_ char *name = report_name(&ag->rep, a == ACT_SEAL ? "seal" : "restore");
+	int r;
 
 	if (!ag->s)
 		return;
-	if (report_to_store(&ag->rep, ag->s, name) < 0)
-		log_warn("report not saved to the flash: %s", abur_errmsg(-EIO));
+	r = report_to_store(&ag->rep, ag->s, name);
+	if (r < 0)
+		log_warn_errno(r, "report not saved to the flash");
 	if (rc == AGENT_DONE && (a == ACT_REIMAGE || a == ACT_RESTORE_SETTINGS) &&
-	    report_to_disk(&ag->rep, ag->dev, name) < 0)
-		log_warn("report not saved on the restored disk: %s", abur_errmsg(-EIO));
+	    (r = report_to_disk(&ag->rep, ag->dev, name)) < 0)
+		log_warn_errno(r, "report not saved on the restored disk");
 }
 
 static void request_reboot(const struct agent_opts *o)
 {
-	if (o->reboot_request && io_write_file_atomic(o->reboot_request, "reboot\n", 7, 0644) < 0)
-		log_warn("cannot request the reboot: %s", abur_errmsg(-EIO));
+	int r = o->reboot_request ? io_write_file_atomic(o->reboot_request, "reboot\n", 7, 0644) : 0;
+
+	if (r < 0)
+		log_warn_errno(r, "cannot request the reboot");
 }
 
 enum agent_result agent_run(const struct abur_config *cfg, const struct agent_opts *o)

@@ -85,7 +85,6 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 	if (r == 0 && same_device(sys, dev))
 		return abur_fail(-EPERM, "%s is the system disk: refusing to turn it into a flash", dev);
 	sys_unknown = r < 0;
-	abur_fail_clear();
 	if ((r = blk_find_mount(dev, &where)) != 0)
 		return r < 0 ? r : abur_fail(-EBUSY, "%s is in use: %s", dev, where);
 	if ((r = image_probe(dev, NULL, &d)) < 0)
@@ -154,7 +153,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 				    {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
 	struct layout l = {.sector_size = 512, .parts = parts, .nparts = 2};
 	struct store *s = NULL;
-	int r;
+	int r, k;
 
 	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
 	if ((r = reread_partitions(dev, &l)) < 0)
@@ -170,8 +169,9 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	if (r == 0)
 		store_close(s);
 	sync();
-	if (blk_umount(mnt) < 0 && r == 0)
-		r = -EBUSY;
+	k = blk_umount(mnt);
+	if (k < 0 && r == 0)
+		r = k;
 	rmdir(mnt);
 	return r;
 }

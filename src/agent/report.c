@@ -80,8 +80,9 @@ int report_to_disk(const struct report *r, const char *dev, const char *name)
 				done = io_write_file_atomic(path, r->buf ? r->buf : "", r->len, 0644);
 		}
 		sync();
-		if (blk_umount(TARGET_MNT) < 0 && done == 0)
-			done = -EBUSY;
+		int k = blk_umount(TARGET_MNT);
+		if (k < 0 && done == 0)
+			done = k;
 	}
 	disk_info_free(d);
 	return done == -ENOENT ? abur_fail(done, "%s: no root filesystem found for the report", dev) : done;

@@ -62,6 +62,9 @@ const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);
 const struct cmd *cmd_at(size_t i);
 void cmd_print_help(const struct cmd *c, FILE *f);
+/* The one way a command reports a failure: "abur: error: CONTEXT: MESSAGE"
+ * (log_error_errno(), MESSAGE the one recorded for r); returns EXIT_FAIL. */
+int cmd_error(int r, const char *fmt, ...) PRINTF(2, 3);
 /* "abur NAME: usage: ..." on stderr; returns EXIT_USAGE. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...) PRINTF(2, 3);
 

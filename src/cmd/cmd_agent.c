@@ -18,10 +18,8 @@ static char *cmdline_value(const char *key)
 	char *save = NULL;
 	size_t n = strlen(key);
 
-	if (read_file("/proc/cmdline", 8192, &text, NULL) < 0) {
-		abur_fail_clear();
+	if (read_file("/proc/cmdline", 8192, &text, NULL) < 0)
 		return NULL;
-	}
 	for (char *t = strtok_r(text, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save))
 		if (strncmp(t, key, n) == 0 && t[n] == '=')
 			return xstrdup(t + n + 1);

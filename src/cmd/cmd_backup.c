@@ -70,9 +70,9 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 		log_warn("%s: skipped %llu more special files", c->name,
 			 (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
 	if (r == -EAGAIN && res->busy)
-		log_warn("%s: backup deferred: %s", c->name, abur_errmsg(r));
+		log_warn_errno(r, "%s: backup deferred", c->name);
 	else if (r < 0)
-		log_error("%s: backup failed: %s", c->name, abur_errmsg(r));
+		cmd_error(r, "%s: backup failed", c->name);
 	else if (res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
 	else
@@ -124,9 +124,9 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		return;
 	}
 	if (r == -EAGAIN)
-		log_warn("%s: deferred: %s", IMAGE_COMPONENT, abur_errmsg(r));
+		log_warn_errno(r, "%s: deferred", IMAGE_COMPONENT);
 	else if (r < 0)
-		log_error("%s: capture failed: %s", IMAGE_COMPONENT, abur_errmsg(r));
+		cmd_error(r, "%s: capture failed", IMAGE_COMPONENT);
 	else if (res->unchanged)
 		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
 		       (unsigned long long)res->base);
@@ -162,10 +162,7 @@ static bool os_due(struct store *s, const struct abur_component *k)
 {
 	if (!IS_ENABLED(CONFIG_IMAGE) || k->policy == POLICY_MANUAL)
 		return false;
-	if (image_sealed_info(s, NULL, NULL, NULL) == 0)
-		return true;
-	abur_fail_clear();
-	return false;
+	return image_sealed_info(s, NULL, NULL, NULL) == 0;
 }
 
 int cmd_backup(struct ctx *ctx, int argc, char **argv)

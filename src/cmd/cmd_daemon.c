@@ -43,9 +43,5 @@ int cmd_daemon(struct ctx *ctx, int argc, char **argv)
 	log_setup("abur", true);
 	log_set_timestamps(true);
 	r = daemon_run(&ctx->cfg, &opts);
-	if (r < 0) {
-		log_error_errno(r, "daemon");
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return r < 0 ? cmd_error(r, "daemon") : EXIT_OK;
 }

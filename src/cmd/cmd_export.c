@@ -97,7 +97,7 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	if (r == 0)
 		report(ctx, comp->name, g, out, &res);
 	else
-		log_error("export %s: %s", comp->name, abur_errmsg(r));
+		cmd_error(r, "export %s", comp->name);
 	gen_list_free(&l);
 	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;

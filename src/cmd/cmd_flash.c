@@ -34,7 +34,7 @@ int cmd_flash(struct ctx *ctx, int argc, char **argv)
 		return r;
 	r = flash_install(ctx->cfg, dev, &o);
 	if (r < 0)
-		return log_error_errno(r, "flash install %s", dev), EXIT_FAIL;
+		return cmd_error(r, "flash install %s", dev);
 	printf("%s: ABUR flash installed (ABUR-BOOT from %s, empty ABUR-STORE)\n", dev, o.image);
 	return EXIT_OK;
 }

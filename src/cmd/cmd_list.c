@@ -102,7 +102,7 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		free(names[i]);
 	free(names);
 	if (r < 0)
-		fprintf(stderr, "abur list: %s\n", abur_errmsg(r));
+		cmd_error(r, "list");
 	else
 		warn_foreign(s, "list");
 	store_close(s);

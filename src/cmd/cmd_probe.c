@@ -17,13 +17,10 @@ static char *sealed_id(struct ctx *ctx, bool *have_store)
 	*have_store = false;
 	if (!ctx->store && access(ctx->config_path, R_OK) < 0)
 		return NULL;
-	if (ctx_config(ctx) || store_open(ctx->cfg, ctx->store, STORE_READ, &s) < 0) {
-		abur_fail_clear();
+	if (ctx_config(ctx) || store_open(ctx->cfg, ctx->store, STORE_READ, &s) < 0)
 		return NULL;
-	}
 	*have_store = true;
-	if (image_sealed_info(s, &id, NULL, NULL) < 0)
-		abur_fail_clear();
+	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: no disk is ours */
 	store_close(s);
 	return id;
 }
@@ -91,10 +88,8 @@ static int resolve_system(struct ctx *ctx, char ***found, size_t *n)
 	if (r)
 		return r;
 	r = image_resolve_system(ctx->cfg->disk.system, &dev);
-	if (r < 0) {
-		log_error("probe: %s", abur_errmsg(r));
-		return EXIT_FAIL;
-	}
+	if (r < 0)
+		return cmd_error(r, "probe");
 	if (!ctx->json)
 		printf("system disk ([disk] system = %s): %s\n", ctx->cfg->disk.system, dev);
 	*found = xcalloc(1, sizeof(char *));
@@ -126,10 +121,9 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 			return rc;
 		devs = found;
 	} else if (n == 0) {
-		if (image_list_disks(&found, &n) < 0) {
-			log_error("probe: %s", abur_errmsg(-EIO));
-			return EXIT_FAIL;
-		}
+		int r = image_list_disks(&found, &n);
+		if (r < 0)
+			return cmd_error(r, "probe");
 		devs = found;
 	}
 	if (ctx->json) {
@@ -142,10 +136,9 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct disk_info *d = NULL;
 		int r = image_probe(devs[i], id, &d);
-		if (r < 0) {
-			log_error("probe %s: %s", devs[i], abur_errmsg(r));
-			rc = EXIT_FAIL;
-		} else if (ctx->json) {
+		if (r < 0)
+			rc = cmd_error(r, "probe %s", devs[i]);
+		else if (ctx->json) {
 			print_json(&j, d);
 		} else {
 			print_text(d);

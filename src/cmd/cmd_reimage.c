@@ -45,8 +45,7 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 	struct disk_info *d = NULL;
 	int r;
 
-	if (image_sealed_info(s, &id, NULL, NULL) < 0)
-		abur_fail_clear();
+	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: only a confirmed disk */
 	r = image_probe(disk, id, &d);
 	if (r == 0 && (d->cls == DISK_FLASH || d->cls == DISK_BLANK ||
 		       (d->cls == DISK_FOREIGN && !(confirm && streq(confirm, d->serial)))))
@@ -55,10 +54,8 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 	disk_info_free(d);
 	if (r == 0)
 		r = image_restore_settings(ctx->cfg, s, disk, false);
-	if (r < 0) {
-		log_error("reimage --settings-only %s: %s", disk, abur_errmsg(r));
-		return EXIT_FAIL;
-	}
+	if (r < 0)
+		return cmd_error(r, "reimage --settings-only %s", disk);
 	printf("restored %d settings component%s into %s\n", r, r == 1 ? "" : "s", disk);
 	return EXIT_OK;
 }
@@ -114,7 +111,7 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	progress_finish(&pb);
 	store_close(s);
 	if (r < 0) {
-		log_error("reimage %s: %s", disk, abur_errmsg(r));
+		cmd_error(r, "reimage %s", disk);
 		free(res.update_why);
 		return EXIT_FAIL;
 	}

@@ -87,7 +87,7 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 				 skipped > 1 ? "s" : "", (unsigned long long)seq);
 	}
 	if (r < 0)
-		log_error("restore %s: %s", comp->name, abur_errmsg(r));
+		cmd_error(r, "restore %s", comp->name);
 	else
 		printf("%s: g%06llu restored into %s\n", comp->name, (unsigned long long)seq, to);
 	store_close(s);

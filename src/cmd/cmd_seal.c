@@ -35,10 +35,8 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 	r = image_seal(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
 	store_close(s);
-	if (r < 0) {
-		log_error("seal %s: %s", disk, abur_errmsg(r));
-		return EXIT_FAIL;
-	}
+	if (r < 0)
+		return cmd_error(r, "seal %s", disk);
 	if (ctx->json) {
 		struct json j;
 		json_init(&j, stdout, false);

@@ -59,10 +59,8 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		json_end(&j);
 	}
 	store_close(s);
-	if (r < 0) {
-		fprintf(stderr, "abur verify: %s\n", abur_errmsg(r));
-		return EXIT_FAIL;
-	}
+	if (r < 0)
+		return cmd_error(r, "verify");
 	if (!ctx->json)
 		printf("%u generation%s checked, %d failed\n", checked, checked == 1 ? "" : "s", bad);
 	if (checked == 0 && (only || optind < argc)) {

@@ -31,11 +31,7 @@ int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s)
 	if (r)
 		return r;
 	r = store_open(ctx->cfg, ctx->store, mode, s);
-	if (r < 0) {
-		log_error("cannot open the flash store: %s", abur_errmsg(r));
-		return EXIT_FAIL;
-	}
-	return 0;
+	return r < 0 ? cmd_error(r, "cannot open the flash store") : 0;
 }
 
 void warn_foreign(struct store *s, const char *cmd)
@@ -43,10 +39,8 @@ void warn_foreign(struct store *s, const char *cmd)
 	char **v;
 	size_t n;
 
-	if (store_foreign(s, &v, &n) < 0) {
-		abur_fail_clear();
-		return;
-	}
+	if (store_foreign(s, &v, &n) < 0)
+		return; /* the command reports what it read; this is a courtesy */
 	for (size_t i = 0; i < n; i++) {
 		fprintf(stderr, "abur %s: foreign entry %s/%s: not ABUR's, ignored (never followed or removed)\n", cmd,
 			store_root(s), v[i]);

@@ -68,8 +68,10 @@ int main(int argc, char **argv)
 	if (!ctx.config_path || !*ctx.config_path)
 		ctx.config_path = CONFIG_DEFAULT_CONFIG;
 	log_setup("abur", false);
-	if (io_setup_from_env() < 0) {
-		fprintf(stderr, "abur: ABUR_IO_FAULT: %s\n", abur_errmsg(-EINVAL));
+	abur_fail_clear(); /* the entry point: every record is this command's */
+	r = io_setup_from_env();
+	if (r < 0) {
+		fprintf(stderr, "abur: ABUR_IO_FAULT: %s\n", abur_errmsg(r));
 		return EXIT_USAGE;
 	}
 	argc = take_globals(&ctx, argc - 1, argv + 1, &help, &version);

@@ -3,6 +3,7 @@
 
 #include "abur/kconfig.h"
 #include "cmd.h"
+#include "core/log.h"
 
 #define FEATURE(opt, fn) (IS_ENABLED(opt) ? (fn) : NULL)
 
@@ -120,4 +121,16 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nusage: abur %s %s\n", c->name, c->usage);
 	return EXIT_USAGE;
+}
+
+int cmd_error(int r, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_error_errno(r, "%s", what);
+	return EXIT_FAIL;
 }

@@ -205,8 +205,7 @@ int blk_check_whole_disk(const char *dev)
 	path = xasprintf("/sys/dev/block/%u:%u/partition", major(st.st_rdev), minor(st.st_rdev));
 	if (access(path, F_OK) < 0)
 		return 0;
-	if (read_file(path, 64, &num, NULL) < 0)
-		abur_fail_clear();
+	abur_ignore(read_file(path, 64, &num, NULL)); /* the message says "?" */
 	disk = parent_disk(st.st_rdev);
 	return abur_fail(-EINVAL, "%s is partition %s of %s, not a whole disk: give the disk itself (%s)", dev,
 			 num ? strstrip(num) : "?", disk, disk);

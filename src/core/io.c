@@ -89,13 +89,15 @@ int io_setup_from_env(void)
 	const char *spec = getenv("ABUR_IO_FAULT");
 	enum io_fault kind;
 	unsigned long n;
+	int r;
 
 	trace_path = getenv("ABUR_IO_TRACE");
 	force_walk = getenv("ABUR_IO_NO_OPENAT2") != NULL;
 	if (!spec || !*spec)
 		return 0;
-	if (io_fault_parse(spec, &kind, &n) < 0)
-		return -EINVAL;
+	r = io_fault_parse(spec, &kind, &n);
+	if (r < 0)
+		return r;
 	io_fault_set(kind, n);
 	return 0;
 }

@@ -6,27 +6,32 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static __thread char errbuf[1024];
-static __thread bool errset;
+static __thread struct abur_error rec;
+
+/* Appends s to the string in buf (size bytes), cutting what does not fit. */
+static void append(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(buf), k = strlen(s);
+
+	if (k > size - 1 - n)
+		k = size - 1 - n;
+	memcpy(buf + n, s, k);
+	buf[n + k] = '\0';
+}
 
 static int vfail(int r, bool wrap, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[sizeof(rec.msg)];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (wrap && errset) {
-		char old[sizeof(errbuf)];
-		size_t n;
-		memcpy(old, errbuf, sizeof(old));
-		n = strlen(msg);
-		memcpy(errbuf, msg, n < sizeof(errbuf) - 3 ? n : sizeof(errbuf) - 3);
-		n = n < sizeof(errbuf) - 3 ? n : sizeof(errbuf) - 3;
-		memcpy(errbuf + n, ": ", 3);
-		strncat(errbuf, old, sizeof(errbuf) - n - 3);
-	} else {
-		snprintf(errbuf, sizeof(errbuf), "%s", msg);
+	/* The wrapped text is this error's own (or its strerror), never a
+	 * message recorded for another error. */
+	if (wrap) {
+		append(msg, sizeof(msg), ": ");
+		append(msg, sizeof(msg), abur_errmsg(r));
 	}
-	errset = true;
+	rec.r = r;
+	memcpy(rec.msg, msg, sizeof(msg));
 	return r;
 }
 
@@ -50,15 +55,26 @@ int abur_fail_wrap(int r, const char *fmt, ...)
 
 const char *abur_errmsg(int r)
 {
-	if (errset)
-		return errbuf;
+	if (r != 0 && rec.r == r)
+		return rec.msg;
 	return strerror(r < 0 ? -r : r);
 }
 
 void abur_fail_clear(void)
 {
-	errset = false;
-	errbuf[0] = '\0';
+	rec.r = 0;
+	rec.msg[0] = '\0';
+}
+
+void abur_error_save(struct abur_error *e)
+{
+	*e = rec;
+}
+
+int abur_error_restore(const struct abur_error *e)
+{
+	rec = *e;
+	return e->r;
 }
 
 void *xmalloc(size_t n)

@@ -39,15 +39,36 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 
 /* Lower layers never print: they record why they failed and return -errno.
- * abur_fail() stores the message (thread-local) and returns r, so an error
- * path stays one line: `return abur_fail(-EINVAL, "bad %s", x);` */
+ * abur_fail() records the message for r (thread-local) and returns r, so an
+ * error path stays one line: `return abur_fail(-EINVAL, "bad %s", x);`
+ * Every failure return records, so a record left by an error that was
+ * handled is never shown for a later one (scripts/check-errors). */
 int abur_fail(int r, const char *fmt, ...) PRINTF(2, 3);
-/* Like abur_fail() but prefixes the message already recorded. */
+/* Like abur_fail() but prefixes abur_errmsg(r): "fmt: message of r". */
 int abur_fail_wrap(int r, const char *fmt, ...) PRINTF(2, 3);
-/* The last recorded message, or strerror(-r) when none was recorded since
- * abur_fail_clear(). Never NULL. */
+/* The message recorded for r when the last record is r's, else
+ * strerror(-r): a message is never shown for an error it does not
+ * describe. Never NULL; valid until this thread records again. */
 const char *abur_errmsg(int r);
+/* Forgets the record: only at public entry points (doc/design.md §11). */
 void abur_fail_clear(void);
+/* Goes on without a failed call's result (the caller says why): its record
+ * needs no scrubbing, abur_errmsg() shows it for no other error. */
+static inline void abur_ignore(int r)
+{
+	(void)r;
+}
+
+/* An error as a value, to carry it to another thread: the writer thread
+ * saves its own, the thread that reports it restores it. */
+struct abur_error {
+	int r; /* 0: nothing recorded */
+	char msg[1024];
+};
+/* Copies this thread's record into e. */
+void abur_error_save(struct abur_error *e);
+/* Makes e this thread's record; returns e->r. */
+int abur_error_restore(const struct abur_error *e);
 
 /* Allocation that never returns NULL (aborts on OOM: nothing sane to do). */
 void *xmalloc(size_t n);

@@ -292,10 +292,8 @@ static void keep_parent_times(struct fsapply *fa, struct kept_time **v, size_t *
 		    have ? -1 : io_open_beneath(fa->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (streq(dir, OSIDX_ROOT) && !have)
 			fd = dup(fa->rootfd);
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			abur_fail_clear(); /* not there in the base: a new directory of the state makes it */
-			continue;
-		}
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue; /* not there in the base: a new directory of the state makes it */
 		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 		(*v)[(*n)++] = (struct kept_time){xstrdup(dir), {st.st_atim, st.st_mtim}};
 	}

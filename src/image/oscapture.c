@@ -80,7 +80,6 @@ static void find_prev(struct cap *c)
 			c->prev = g;
 			return;
 		}
-		abur_fail_clear();
 		c->skipped_updates++;
 	}
 }
@@ -106,10 +105,8 @@ static bool cache_load(const struct cap *c, struct fsrun *f, struct osidx *x)
 	size_t len;
 
 	if (!c->cfg->daemon.state_dir || read_file(path, OSBASE_INDEX_MAX, &text, &len) < 0 ||
-	    osidx_parse(text, len, x) < 0 || x->kind != OSIDX_BASE) {
-		abur_fail_clear();
+	    osidx_parse(text, len, x) < 0 || x->kind != OSIDX_BASE)
 		return false;
-	}
 	sha256_hex(text, len, f->cache_sha);
 	return true;
 }
@@ -125,8 +122,8 @@ static void cache_save(const struct cap *c, const struct fsrun *f)
 	if (!c->cfg->daemon.state_dir || streq(sha, f->cache_sha))
 		return; /* a quiet night: the same stats, nothing to write */
 	dir = xasprintf("%s/os-cache", c->cfg->daemon.state_dir);
-	if (mkdir_p(dir, 0700) < 0 || io_write_file_atomic(path, text, len, 0600) < 0)
-		abur_fail_clear(); /* the next capture reads more content, nothing worse */
+	if (mkdir_p(dir, 0700) == 0) /* else the next capture reads more content, nothing worse */
+		abur_ignore(io_write_file_atomic(path, text, len, 0600));
 }
 
 /* ---- scanning ---- */
@@ -583,7 +580,6 @@ int image_capture(const struct abur_config *cfg, struct store *s, const char *ro
 		if (i)
 			usleep(wait * 1000);
 		memset(res, 0, sizeof(*res));
-		abur_fail_clear();
 		r = attempt(&c, trigger, res);
 		cap_free(&c);
 	}

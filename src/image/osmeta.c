@@ -31,10 +31,8 @@ int osmeta_remove(int rootfd, const char *rel)
 	const char *leaf;
 	int dfd = osmeta_parent(rootfd, rel, &leaf), r;
 
-	if (dfd == -ENOENT) {
-		abur_fail_clear();
+	if (dfd == -ENOENT)
 		return 0; /* its directory is gone already */
-	}
 	if (dfd < 0)
 		return dfd;
 	r = rm_rf_at(dfd, leaf);

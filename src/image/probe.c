@@ -149,8 +149,7 @@ static void read_parts(blkid_probe pr, int fd, struct disk_info *d)
 								     : xasprintf("%x", blkid_partition_get_type(par));
 		p->uuid = (s = blkid_partition_get_uuid(par)) ? xstrdup(s) : NULL;
 		p->name = (s = blkid_partition_get_name(par)) ? xstrdup(s) : NULL;
-		if (probe_fs_at(fd, p->start, p->size, &p->fstype, &p->fsuuid, &p->fslabel) < 0)
-			abur_fail_clear();
+		abur_ignore(probe_fs_at(fd, p->start, p->size, &p->fstype, &p->fsuuid, &p->fslabel)); /* none known */
 	}
 }
 

@@ -63,8 +63,7 @@ static int check_class(struct run *run)
 	const struct disk_info *d;
 	int r;
 
-	if (image_sealed_info(run->s, &id, NULL, NULL) < 0)
-		abur_fail_clear();
+	abur_ignore(image_sealed_info(run->s, &id, NULL, NULL)); /* none: not ours */
 	r = image_probe(run->dev, id, &run->d);
 	if (r < 0)
 		return r;
@@ -173,8 +172,6 @@ static int check_fit(struct run *run)
 	if (r < 0 && (parsed || run->o->verified))
 		return abur_fail_wrap(r, "os generation %llu cannot be written to %s", (unsigned long long)run->g->seq,
 				      run->dev);
-	if (r < 0)
-		abur_fail_clear();
 	return 0;
 }
 
@@ -255,7 +252,6 @@ static int select_update(struct run *run)
 			run->upd_why = xasprintf("os update %llu: %s", (unsigned long long)g->seq, abur_errmsg(r));
 		run->upd_skipped++;
 	}
-	abur_fail_clear();
 	return 0;
 }
 

@@ -80,10 +80,8 @@ static bool matches(const char *dev, enum match how, const char *want)
 		char real[PATH_MAX];
 		return realpath(link, real) && strstr(real, want);
 	}
-	if (image_probe(dev, NULL, &d) < 0) {
-		abur_fail_clear();
+	if (image_probe(dev, NULL, &d) < 0)
 		return false;
-	}
 	if (how == M_AUTO)
 		ok = d->cls != DISK_FLASH && !d->removable;
 	else

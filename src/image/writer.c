@@ -26,8 +26,8 @@ struct dwriter {
 	unsigned fill;        /* the slot being filled (head+count when claimed) */
 	bool filling;         /* slot fill holds unsubmitted data */
 	bool done;
-	int err;
-	char *errmsg;
+	int err;             /* the first write error, */
+	struct abur_error e; /* with its message: records are per thread */
 };
 
 static int do_slot(struct dwriter *w, const struct wslot *s)
@@ -41,6 +41,7 @@ static void *run(void *arg)
 {
 	struct dwriter *w = arg;
 
+	abur_fail_clear(); /* an entry point: this thread's own record */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->count && !w->done)
@@ -53,7 +54,7 @@ static void *run(void *arg)
 		pthread_mutex_lock(&w->mu);
 		if (r < 0 && !w->err) {
 			w->err = r;
-			w->errmsg = xstrdup(abur_errmsg(r)); /* messages are per thread */
+			abur_error_save(&w->e);
 		}
 		w->head = (w->head + 1) % WSLOTS;
 		w->count--;
@@ -102,7 +103,7 @@ static int claim(struct dwriter *w, uint64_t off, bool zero, const char *what)
 	pthread_mutex_lock(&w->mu);
 	while (w->count == WSLOTS && !w->err)
 		pthread_cond_wait(&w->cv, &w->mu);
-	err = w->err;
+	err = w->err ? abur_error_restore(&w->e) : 0;
 	w->fill = (w->head + w->count) % WSLOTS;
 	pthread_mutex_unlock(&w->mu);
 	if (err)
@@ -157,14 +158,11 @@ int dwriter_finish(struct dwriter *w)
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->th, NULL);
-	r = w->err;
-	if (r < 0)
-		abur_fail(r, "%s", w->errmsg);
+	r = w->err ? abur_error_restore(&w->e) : 0;
 	for (unsigned i = 0; i < WSLOTS; i++)
 		free(w->slot[i].buf);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
-	free(w->errmsg);
 	free(w);
 	return r;
 }

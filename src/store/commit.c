@@ -50,14 +50,12 @@ static void sweep_tmp(struct store *s, const char *comp)
 	struct dirent *de;
 	struct stat st;
 
-	if (store_opendir(s, comp, &d) < 0)
-		abur_fail_clear();
+	abur_ignore(store_opendir(s, comp, &d)); /* gone: nothing to sweep */
 	while (d && (de = readdir(d))) {
 		if (!tmp_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		if (rm_rf_at(dirfd(d), de->d_name) < 0)
-			abur_fail_clear(); /* garbage; the next sweep tries again */
+		abur_ignore(rm_rf_at(dirfd(d), de->d_name)); /* garbage; the next sweep tries again */
 	}
 	if (d)
 		closedir(d);
@@ -70,10 +68,8 @@ static void sweep_all(struct store *s)
 	char **names;
 	size_t n;
 
-	if (store_components(s, &names, &n) < 0) {
-		abur_fail_clear();
+	if (store_components(s, &names, &n) < 0)
 		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		sweep_tmp(s, names[i]);
 		free(names[i]);
@@ -94,7 +90,7 @@ static int run_fill(struct pwriter *w, int fd, const char *path, const struct pa
 	if (r < 0) {
 		int werr = w->err;
 		pwriter_abort(w, a);
-		return werr ? abur_fail(werr, "%s", abur_errmsg(werr)) : r;
+		return werr ? abur_error_restore(&w->e) : r;
 	}
 	return pwriter_close(w, a);
 }
@@ -132,7 +128,7 @@ static int write_manifest(struct store *s, const char *tmp, struct manifest *m)
 	r = manifest_parse(text, strlen(text), &check);
 	manifest_clear(&check);
 	if (r < 0)
-		return abur_fail_wrap(-EINVAL, "refusing to commit a manifest that does not read back");
+		return abur_fail_wrap(r, "refusing to commit a manifest that does not read back");
 	fd = io_openat(s->root_fd, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0)
 		return fd;
@@ -166,10 +162,8 @@ static void rm_quiet(struct store *s, const char *comp, const char *name)
 {
 	DIR *d;
 
-	if (store_opendir(s, comp, &d) < 0) {
-		abur_fail_clear();
+	if (store_opendir(s, comp, &d) < 0)
 		return;
-	}
 	(void)!rm_rf_at(dirfd(d), name);
 	closedir(d);
 }
@@ -183,7 +177,6 @@ static uint64_t newest_valid_seq(struct store *s, const char *component)
 	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, false, 0, &g, NULL) == 0)
 		seq = g->seq;
 	gen_list_free(&l);
-	abur_fail_clear();
 	return seq;
 }
 
@@ -280,7 +273,6 @@ static ssize_t effective_pin(struct store *s, const char *component, const struc
 			if (l->g[i].seq == seq)
 				return (ssize_t)i;
 	}
-	abur_fail_clear();
 	for (size_t i = l->n; i-- > 0;)
 		if (l->g[i].valid && l->g[i].m.pinned)
 			return (ssize_t)i;
@@ -302,10 +294,8 @@ static bool keep_needed(const struct gen_list *l, bool *keep)
 		size_t n;
 		if (!by_policy[i])
 			continue;
-		if (store_needs(&l->g[i], &needs, &n) < 0) {
-			abur_fail_clear();
+		if (store_needs(&l->g[i], &needs, &n) < 0)
 			return false;
-		}
 		for (size_t k = 0; k < n; k++)
 			for (size_t j = 0; j < i; j++)
 				keep[j] |= l->g[j].seq == needs[k];
@@ -343,7 +333,6 @@ static void removable(struct store *s, const char *component, struct victim **v,
 		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->rel), dir_usage(s, g->rel)};
 	}
 	gen_list_free(&l);
-	abur_fail_clear();
 }
 
 static int cmp_victim(const void *a, const void *b)
@@ -454,7 +443,6 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
 	_cleanup_free_ bool *kept = xcalloc(l.n ? l.n : 1, sizeof(bool));
 	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || !retained(s, component, &l, newest, keep, kept)) {
 		gen_list_free(&l);
-		abur_fail_clear();
 		return 0; /* nothing valid, or what is needed is unknown: remove nothing */
 	}
 	for (size_t i = l.n; r == 0 && i-- > 0;) {
@@ -462,15 +450,11 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
 		if (kept[i])
 			continue;
 		/* Checked once, and only when something is to go (a seal pays nothing). */
-		if (!locked && store_verify(s, newest) < 0) {
-			abur_fail_clear();
+		if (!locked && store_verify(s, newest) < 0)
 			break; /* the newest is damaged: keep every older copy */
-		}
 		/* Readers present: nothing goes now; the next commit tries again. */
-		if (!locked && store_lock_removal(s, 0) < 0) {
-			abur_fail_clear();
+		if (!locked && store_lock_removal(s, 0) < 0)
 			break;
-		}
 		locked = true;
 		r = remove_generation(s, g->rel, g->seq);
 		removed += r == 0;
@@ -507,7 +491,7 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 	}
 	if (r < 0)
 		return r;
-	if (store_apply_retention(s, info->component, info->keep ? info->keep : 1) < 0)
-		abur_fail_clear(); /* the commit stands; retention runs again next time */
+	/* The commit stands; a failed retention runs again next time. */
+	abur_ignore(store_apply_retention(s, info->component, info->keep ? info->keep : 1));
 	return 0;
 }

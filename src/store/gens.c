@@ -45,7 +45,9 @@ static void check_generation(struct store *s, struct generation *g, const char *
 		g->problem = xstrdup("manifest missing");
 		return;
 	}
-	if (r < 0 || manifest_parse(text, len, &g->m) < 0) {
+	if (r == 0)
+		r = manifest_parse(text, len, &g->m);
+	if (r < 0) {
 		g->problem = xasprintf("manifest unreadable: %s", abur_errmsg(r));
 		return;
 	}
@@ -105,10 +107,8 @@ int store_list(struct store *s, const char *component, struct gen_list *out)
 	if (!valid_component_name(component))
 		return abur_fail(-EINVAL, "bad component name '%s'", component);
 	r = store_opendir(s, component, &d);
-	if (r == -ENOENT) {
-		abur_fail_clear();
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r;
 	while ((de = readdir(d))) {
@@ -162,8 +162,7 @@ int store_max_seq(struct store *s, uint64_t *max)
 	for (size_t i = 0; i < n; i++) {
 		DIR *d = NULL;
 		struct dirent *de;
-		if (store_opendir(s, names[i], &d) < 0)
-			abur_fail_clear();
+		abur_ignore(store_opendir(s, names[i], &d)); /* gone: none of its numbers */
 		while (d && (de = readdir(d))) {
 			uint64_t seq = gen_seq_from_name(de->d_name);
 			if (seq > *max)
@@ -385,10 +384,8 @@ uint64_t dir_usage(struct store *s, const char *rel)
 {
 	_cleanup_close_ int fd = io_open_beneath(s->root_fd, rel, O_PATH | O_DIRECTORY, 0);
 
-	if (fd < 0) {
-		abur_fail_clear();
+	if (fd < 0)
 		return 0;
-	}
 	return usage_at(fd, ".");
 }
 
@@ -411,7 +408,6 @@ uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t
 			if (l.g[i].seq == seq)
 				n = generation_bytes(&l.g[i]);
 	gen_list_free(&l);
-	abur_fail_clear();
 	return n;
 }
 
@@ -487,10 +483,8 @@ uint64_t store_os_base_max(struct store *s)
 {
 	uint64_t seq = 0;
 
-	if (store_sealed_seq(s, "os", &seq) < 0) {
-		abur_fail_clear();
+	if (store_sealed_seq(s, "os", &seq) < 0)
 		seq = 0;
-	}
 	return seq;
 }
 
@@ -508,10 +502,8 @@ static void root_foreign(struct store *s, char ***out, size_t *n)
 	struct dirent *de;
 	struct stat st;
 
-	if (store_opendir(s, ".", &d) < 0) {
-		abur_fail_clear();
+	if (store_opendir(s, ".", &d) < 0)
 		return;
-	}
 	while ((de = readdir(d))) {
 		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -538,7 +530,6 @@ int store_foreign(struct store *s, char ***out, size_t *n)
 		if (store_list(s, names[i], &l) == 0)
 			for (size_t k = 0; k < l.nforeign; k++)
 				push(out, n, xstrdup(l.foreign[k]));
-		abur_fail_clear();
 		gen_list_free(&l);
 		free(names[i]);
 	}

@@ -8,6 +8,15 @@
 
 /* ---- writing ---- */
 
+/* The first error of the sink, with its message. */
+static void keep_err(struct pwriter *w, int r)
+{
+	if (r < 0 && !w->err) {
+		w->err = r;
+		abur_error_save(&w->e);
+	}
+}
+
 static int sink(struct pwriter *w, const void *buf, size_t n)
 {
 	int r;
@@ -19,8 +28,7 @@ static int sink(struct pwriter *w, const void *buf, size_t n)
 	if (w->fd < 0)
 		return 0;
 	r = io_write_all(w->fd, buf, n, w->path);
-	if (r < 0 && !w->err)
-		w->err = r;
+	keep_err(w, r);
 	return r;
 }
 
@@ -46,8 +54,7 @@ static la_ssize_t w_write(struct archive *a, void *ud, const void *buf, size_t n
 	int r = compress_some(w, &in, ZSTD_e_continue);
 
 	if (r < 0) {
-		if (!w->err)
-			w->err = r;
+		keep_err(w, r);
 		archive_set_error(a, -r, "%s", abur_errmsg(r));
 		return -1;
 	}
@@ -64,8 +71,7 @@ static int w_close(struct archive *a, void *ud)
 		return ARCHIVE_FATAL;
 	r = compress_some(w, &in, ZSTD_e_end);
 	if (r < 0) {
-		if (!w->err)
-			w->err = r;
+		keep_err(w, r);
 		archive_set_error(a, -r, "%s", abur_errmsg(r));
 		return ARCHIVE_FATAL;
 	}
@@ -168,8 +174,11 @@ static ssize_t decompress_next(struct preader *p)
 {
 	for (;;) {
 		ZSTD_outBuffer out = {p->outbuf, sizeof(p->outbuf), 0};
-		if (p->in.pos == p->in.size && !p->eof && fill_in(p) < 0)
-			return -EIO;
+		if (p->in.pos == p->in.size && !p->eof) {
+			int r = fill_in(p);
+			if (r < 0)
+				return r;
+		}
 		if (p->in.pos == p->in.size && p->eof) {
 			if (p->last != 0)
 				return abur_fail(-EBADMSG, "%s: truncated zstd stream", p->path);

@@ -17,8 +17,9 @@ struct pwriter {
 	const char *path;
 	ZSTD_CCtx *cctx;
 	struct sha256 sha;
-	uint64_t size; /* compressed bytes out */
-	int err;       /* first -errno from the sink */
+	uint64_t size;       /* compressed bytes out */
+	int err;             /* first -errno from the sink, */
+	struct abur_error e; /* with its message (libarchive may record others) */
 	uint8_t out[PAYLOAD_BUF];
 };
 

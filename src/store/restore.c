@@ -478,10 +478,8 @@ static void dt_note(struct dirtimes *d, int root, struct archive_entry *e)
 		return;
 	set_add(&d->dirs, parent); /* recorded once, before its first change */
 	_cleanup_close_ int fd = io_open_beneath(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd >= 0 && fstat(fd, &st) == 0)
+	if (fd >= 0 && fstat(fd, &st) == 0) /* else created by this restore: it has no times to keep */
 		dt_add(d, parent, (struct timespec[2]){st.st_atim, st.st_mtim});
-	else
-		abur_fail_clear(); /* created by this restore: it has no times to keep */
 }
 
 static int cmp_deeper(const void *a, const void *b)
@@ -501,8 +499,7 @@ static int dt_apply(struct dirtimes *d, int root)
 		_cleanup_close_ int fd = io_open_beneath(root, d->v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (r == 0 && fd >= 0 && futimens(fd, d->v[i].ts) < 0)
 			r = abur_fail(-errno, "restore %s: setting its times: %m", d->v[i].path);
-		if (fd < 0)
-			abur_fail_clear(); /* not a directory we restored (a link on the way) */
+		/* fd < 0: not a directory we restored (a link on the way) */
 		free(d->v[i].path);
 	}
 	free(d->v);

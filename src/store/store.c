@@ -54,7 +54,6 @@ static int init_store_file(struct store *s)
 	r = io_read_file_at(s->root_fd, "STORE", 4096, &text, NULL);
 	if (r == -ENOENT && s->mode == STORE_WRITE) {
 		_cleanup_free_ char *machine = NULL, *t = NULL;
-		abur_fail_clear();
 		if (read_file("/sys/class/dmi/id/product_uuid", 64, &machine, NULL) < 0)
 			machine = xstrdup("unknown");
 		t = xasprintf("; ABUR snapshot store\nformat = %d\nboard = %s\nmachine = %s\ncreated = %lld\n",
@@ -114,10 +113,8 @@ static int lock_reader(struct store *s)
 	s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDWR | O_CREAT, IO_REGULAR);
 	if (s->readers_fd == -EROFS || s->readers_fd == -EACCES || s->readers_fd == -EPERM)
 		s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDONLY, IO_REGULAR);
-	if (s->readers_fd == -ENOENT) {
-		abur_fail_clear();
+	if (s->readers_fd == -ENOENT)
 		return 0;
-	}
 	if (s->readers_fd < 0)
 		return abur_fail_wrap(s->readers_fd, "%s", s->root);
 	return flock_wait(s->readers_fd, LOCK_SH, ".readers");

@@ -145,7 +145,6 @@ static void cache_load(struct scan *sc)
 	if (read_file(path, TREE_CACHE_MAX, &text, &len) < 0 || osidx_parse(text, len, &sc->cache) < 0 ||
 	    sc->cache.kind != OSIDX_BASE)
 		osidx_free(&sc->cache);
-	abur_fail_clear();
 }
 
 /* Written only when it would say something new: an unchanged tree costs
@@ -158,15 +157,13 @@ static void cache_save(struct scan *sc)
 	if (!sc->state_dir || (sc->reused == sc->seen.n && sc->seen.n == sc->cache.n))
 		return;
 	sc->seen.kind = OSIDX_BASE;
-	if (osidx_sort(&sc->seen) < 0) {
-		abur_fail_clear();
+	if (osidx_sort(&sc->seen) < 0)
 		return;
-	}
 	path = cache_path(sc);
 	dir = xasprintf("%s/%s", sc->state_dir, TREE_CACHE_DIR);
 	text = osidx_format(&sc->seen, &len);
-	if (mkdir_p(dir, 0700) < 0 || io_write_file_atomic(path, text, len, 0600) < 0)
-		abur_fail_clear(); /* the next pass reads more content, nothing worse */
+	if (mkdir_p(dir, 0700) == 0) /* else the next pass reads more content, nothing worse */
+		abur_ignore(io_write_file_atomic(path, text, len, 0600));
 }
 
 /* The content hash the cache holds for a regular file whose stat (type,
@@ -560,7 +557,6 @@ static bool unchanged(struct store *s, const char *component, const char *digest
 	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, true, 0, &g, NULL) == 0)
 		same = streq(g->m.content_digest, digest);
 	gen_list_free(&l);
-	abur_fail_clear();
 	return same;
 }
 
@@ -650,7 +646,6 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 	 * growing pause; after the last attempt the backup is deferred. */
 	while ((r = backup_once(s, &sc, trigger, pinned, res)) == -EAGAIN && attempt < BACKUP_ATTEMPTS) {
 		struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
-		abur_fail_clear();
 		scan_reset(&sc);
 		nanosleep(&ts, NULL);
 		attempt++;

@@ -534,7 +534,6 @@ static int load_state(struct daemon *d)
 	if (mkdir_p(dirname(logdir), 0755) < 0)
 		log_warn("cannot create the event log directory for %s", d->cfg->daemon.event_log);
 	events_init(&d->ev, d->cfg->daemon.event_log, d->cfg->daemon.event_log_max);
-	abur_fail_clear();
 	r = state_load(d->cfg->daemon.state_dir, &d->st);
 	if (r < 0 && r != -ENOENT)
 		state_unreadable(d, r);
@@ -578,6 +577,7 @@ int daemon_run(struct abur_config **cfg, const struct daemon_opts *opts)
 	if (r == 0) {
 		notify_send("READY=1");
 		while (!d.stop) {
+			abur_fail_clear(); /* an entry point: each round records afresh */
 			replan(&d);
 			flush(&d);
 			if (!d.stop)

@@ -74,18 +74,18 @@ static int append(const struct event_log *l, const char *line)
 	if (lstat(l->path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size + n > l->max) {
 		_cleanup_free_ char *old = xasprintf("%s.1", l->path);
 		if (rename(l->path, old) < 0)
-			return -errno;
+			return abur_fail(-errno, "rename %s: %m", l->path);
 	}
 	/* Never appended through a symlink (it could point at /etc/passwd),
 	 * nor blocked on a FIFO put in its place: a regular file only. */
 	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
 	if (fd < 0)
-		return -errno;
+		return abur_fail(-errno, "%s: %m", l->path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		r = -EINVAL;
+		r = abur_fail(-EINVAL, "%s: not a regular file", l->path);
 	/* One write() per line: O_APPEND keeps concurrent lines whole. */
 	else if (write(fd, line, n) != (ssize_t)n)
-		r = -EIO;
+		r = abur_fail(-EIO, "%s: short write", l->path);
 	close(fd);
 	return r;
 }

@@ -253,7 +253,6 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 		const struct abur_component *c = &d->cfg->comps[idx[i]];
 		struct restore_limits lim = {d->cfg->restore.max_total_size, d->cfg->restore.max_entries};
 		struct backup_result res = {0};
-		abur_fail_clear();
 		r = backup_one(d, s, c, trigger, &lim, &res);
 		record(d, c, s, r, &res);
 		backup_result_free(&res);

@@ -217,9 +217,10 @@ int state_parse(const char *text, size_t len, struct daemon_state *st)
 	copy = xasprintf("%.*s", (int)len, text);
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
-		if (parse_line(st, &comp, line) < 0) {
+		int r = parse_line(st, &comp, line);
+		if (r < 0) {
 			state_free(st);
-			return abur_fail_wrap(-EINVAL, "damaged near line %d", lineno);
+			return abur_fail_wrap(r, "damaged near line %d", lineno);
 		}
 	}
 	return 0;
