@@ -92,7 +92,7 @@ if [ -n "$peer" ] && kill -0 "$peer" 2>/dev/null; then
 	read -r p_wake p_inv p_cpu p_rss p_anon p_pss < <(idle_cost $peer)
 	kill "$peer"
 fi
-read -r f_wake f_inv f_cpu f_rss f_anon f_pss < <(idle_s=1 idle_cost $floor)
+read -r _ _ _ f_rss f_anon f_pss < <(idle_s=1 idle_cost $floor)
 kill "$floor"
 
 lat=()

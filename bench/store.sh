@@ -112,8 +112,8 @@ measure() {
 }
 median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-for i in $(seq "$runs"); do
-	rm -rf "$tmp/store" "$tmp/out.tar.zst"
+for _ in $(seq "$runs"); do
+	rm -rf "${tmp:?}/store" "${tmp:?}/out.tar.zst"
 	mkdir -p "$tmp/store"
 	measure abur "$ABUR" -c "$tmp/abur.ini" backup --root "$tmp/src" config ||
 		{ echo "abur backup failed: $(cat "$tmp/out.abur")"; exit 1; }

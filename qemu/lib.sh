@@ -18,6 +18,8 @@
 # Every function returns 0 on success; failures print "NAME: why" on stderr.
 
 QEMU_TOP=${QEMU_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# Verdicts (t_begin, t_pass, t_fail, pass, fail, skip) and wait_for.
+. "$QEMU_TOP/tests/lib/verdict.sh"
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 VM_DIR=${VM_DIR:-${TMP:-/tmp}/vms}
 RIG_BOARD=${RIG_BOARD:-$QEMU_TOP/board/qemu-x86_64}
@@ -25,9 +27,8 @@ SYS_SERIAL=${SYS_SERIAL:-SYS0001}
 FLASH_SERIAL=${FLASH_SERIAL:-FLASH001}
 # A VM's state lives in files under $VM_DIR/NAME (pid, t0, mark), so the
 # functions also work from subshells, e.g. a scenario run as
-# `verdict < <(scenario)` and vm_stop_all in the parent.
+# `tally < <(scenario)` and vm_stop_all in the parent.
 
-_vm_now() { date +%s.%N; }
 _vm_err() { echo "$*" >&2; }
 
 # qemu_available: true when QEMU can run here; otherwise prints why.
@@ -87,7 +88,7 @@ vm_start() {
 	args=(-accel tcg -machine pc -m "$mem" -smp 1 -nographic -nic none -no-user-config
 		-chardev "pipe,id=con,path=$d/con" -serial chardev:con
 		-chardev "pipe,id=chan,path=$d/chan" -serial chardev:chan
-		-chardev "pipe,id=mon,path=$d/mon" -mon chardev=mon,mode=readline
+		-chardev "pipe,id=mon,path=$d/mon" -mon "chardev=mon,mode=readline"
 		-boot strict=off)
 	[ -n "$rtc" ] && { [ "$rtc" = now ] && args+=(-rtc base=utc) || args+=(-rtc "base=$rtc"); }
 	[ -n "$noreboot" ] && args+=(-no-reboot)
@@ -113,7 +114,7 @@ vm_start() {
 	if [ -n "$fallthrough" ] && [ "$sys" != none ] && [ "$flash" != none ] && [ "$boot" = sys,flash ]; then
 		: >"$d/fallthrough"
 	fi
-	_vm_now >"$d/t0"
+	t_now >"$d/t0"
 	_vm_launch "$name"
 	echo "== $name: booting (sys=$(basename "$sys"), flash=$(basename "$flash"), boot=$boot${rtc:+, rtc=$rtc}${menu:+, menu=$menu}${append:+ $append})" >&2
 }
@@ -133,7 +134,7 @@ _vm_launch() {
 	stat -c %s "$d/console.log" >"$d/mark"
 	# Readers: QEMU holds both FIFO ends, so these end when it exits.  No
 	# helper keeps the caller's stdout open: `x=$(vm_start ...)` or
-	# `verdict < <(scenario)` must not wait for the VM to end.
+	# `tally < <(scenario)` must not wait for the VM to end.
 	cat "$d/con.out" >>"$d/console.log" 2>/dev/null </dev/null &
 	echo "$!" >"$d/con.reader"
 	cat "$d/chan.out" >>"$d/channel.log" 2>/dev/null </dev/null &
@@ -156,7 +157,7 @@ _vm_launch() {
 VM_STALL_RE='nvme nvme[0-9]+: I/O [0-9]+ (\([^)]*\) )?QID [1-9][0-9]* timeout'
 VM_STALL_MAX=${VM_STALL_MAX:-2}
 _vm_power_cycle() { # NAME
-	local name=$1 d=$VM_DIR/$1 n i
+	local name=$1 d=$VM_DIR/$1 n
 	n=$(($(cat "$d/stalls" 2>/dev/null || echo 0) + 1))
 	echo "$n" >"$d/stalls"
 	if [ "$n" -gt "$VM_STALL_MAX" ]; then
@@ -167,7 +168,7 @@ _vm_power_cycle() { # NAME
 	vm_kill "$name"
 	# The console reader may still be copying what the old QEMU wrote (the
 	# stall warning among it): the new boot's mark must come after all that.
-	for i in $(seq 50); do kill -0 "$(cat "$d/con.reader")" 2>/dev/null || break; sleep 0.1; done
+	wait_for -t 5 _vm_gone "$(cat "$d/con.reader")"
 	printf '\nRIG-EMULATOR: QEMU NVMe I/O queue stalled; VM power-cycled (%s of %s)\n' "$n" "$VM_STALL_MAX" >>"$d/console.log"
 	_vm_launch "$name"
 }
@@ -228,36 +229,29 @@ _vm_pidof() { # NAME: the QEMU pid while it runs (checked against its command li
 }
 
 vm_running() { _vm_pidof "$1" >/dev/null; } # NAME
+_vm_stopped() { ! vm_running "$1"; }
+_vm_gone() { ! kill -0 "$1" 2>/dev/null; } # PID
 
 # _vm_exec_wait NAME: returns once the launched child is QEMU (or gone).
 # Until the forked shell has exec'd QEMU, /proc/PID/cmdline is the shell's
 # and vm_running says no: a vm_wait right after vm_start on a loaded host
 # took that for "QEMU exited" (CI, 0.3 s after the start).
 _vm_exec_wait() {
-	local p i
-	p=$(cat "$VM_DIR/$1/pid")
-	for i in $(seq 400); do
-		vm_running "$1" && return 0
-		kill -0 "$p" 2>/dev/null || return 0
-		[ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] || return 0
-		sleep 0.05
-	done
-	return 0
+	wait_for -t 20 -i 0.05 _vm_launched "$1" "$(cat "$VM_DIR/$1/pid")" || true
+}
+_vm_launched() { # NAME PID: QEMU runs, or PID has exited
+	vm_running "$1" || ! kill -0 "$2" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$2/stat" 2>/dev/null)" = Z ]
 }
 
 # vm_elapsed NAME: seconds since vm_start, one decimal.
 vm_elapsed() {
-	awk -v a="$(cat "$VM_DIR/$1/t0" 2>/dev/null || echo 0)" -v b="$(_vm_now)" 'BEGIN { printf "%.1f", b - a }'
+	t_since "$(cat "$VM_DIR/$1/t0" 2>/dev/null || echo 0)"
 }
 
 # vm_wait_exit NAME [TIMEOUT]: waits for QEMU to exit (poweroff, -no-reboot).
 vm_wait_exit() {
-	local name=$1 t=${2:-60} end
-	end=$(($(date +%s) + t))
-	while vm_running "$name"; do
-		[ "$(date +%s)" -ge "$end" ] && { _vm_err "vm_wait_exit: $name still running after ${t}s"; return 1; }
-		sleep 0.2
-	done
+	local name=$1 t=${2:-60}
+	wait_for -t "$t" -i 0.2 _vm_stopped "$name" || { _vm_err "vm_wait_exit: $name still running after ${t}s"; return 1; }
 	wait "$(cat "$VM_DIR/$name/pid")" 2>/dev/null
 	sleep 0.2 # let the console readers drain
 	return 0
@@ -544,14 +538,7 @@ rig_images() {
 	"$QEMU_TOP/qemu/mkflash.sh" --abur "$abur" --board "$RIG_BOARD" --out "$RIG_FLASH" >&2 || return 1
 }
 
-# ---- verdicts ----------------------------------------------------------
-
-# t_begin NAME: starts a timed scenario; t_pass/t_fail print its verdict
-# with the elapsed time (PASS: NAME (12.3s) / FAIL: NAME: why (12.3s)).
-t_begin() { _t_name=$1; _t_t0=$(_vm_now); echo "-- $1" >&2; }
-_t_secs() { awk -v a="$_t_t0" -v b="$(_vm_now)" 'BEGIN { printf "%.1f", b - a }'; }
-t_pass() { echo "PASS: ${1:-$_t_name} ($(_t_secs)s)"; }
-t_fail() { echo "FAIL: $_t_name: $* ($(_t_secs)s)"; }
+# ---- failure reports ---------------------------------------------------
 
 # vm_tail NAME [N]: the last N console lines, for a failure report.
 vm_tail() { tail -n "${2:-15}" "$VM_DIR/$1/console.log" | tr -d '\r' | sed 's/^/    | /' >&2; }

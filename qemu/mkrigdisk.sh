@@ -119,7 +119,8 @@ p2=${loopdev}p2
 for _ in $(seq 50); do
 	[ -b "$p2" ] && break
 	if [ -e "/sys/block/${loopdev##*/}/${p2##*/}/dev" ]; then
-		mknod "$p2" b $(tr ':' ' ' <"/sys/block/${loopdev##*/}/${p2##*/}/dev") 2>/dev/null || true
+		IFS=: read -r major minor <"/sys/block/${loopdev##*/}/${p2##*/}/dev"
+		mknod "$p2" b "$major" "$minor" 2>/dev/null || true
 	fi
 	sleep 0.1
 done

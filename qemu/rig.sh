@@ -36,7 +36,7 @@ export VM_DIR=$TMP/vms
 . "$TOP/qemu/lib.sh"
 trap 'vm_stop_all' EXIT
 
-pass=0 fail=0
+n_pass=0 n_fail=0
 # Narration goes to fd 3 (the terminal); scenario stdout is their verdicts.
 exec 3>&1
 # narrate TEXT: what is happening, for a newcomer (always in the log).
@@ -52,29 +52,21 @@ look() { [ "$DEMO" = 1 ] && printf '   %s\n' "$*" >&3; return 0; }
 show() {
 	if [ "$DEMO" = 1 ]; then awk '{ sub(/.*\033\[K/, ""); print "   | " $0 }' >&3; else cat >/dev/null; fi
 }
-verdict() { # reads PASS:/FAIL: lines, counts them
-	local line
-	while IFS= read -r line; do
-		echo "$line"
-		case "$line" in PASS:*) pass=$((pass + 1)) ;; FAIL:*) fail=$((fail + 1)) ;; esac
-	done
-}
-
 if ! why=$(qemu_available); then
-	echo "SKIP: rig: $why"
-	echo "0 passed, 0 failed, 1 skipped"
+	tally < <(skip "rig: $why")
+	tally_summary
 	exit 0
 fi
 narrate "Building the rig: a virtual server's system disk (busybox Linux, abur daemon, fake VMS) and the ABUR flash" \
 	2>>"$TMP/rig.log"
 if ! rig_images "$ABUR"; then
-	echo "FAIL: rig images could not be built"
-	echo "0 passed, 1 failed"
+	tally < <(fail "rig images could not be built")
+	tally_summary
 	exit 1
 fi
 # The disks the scenarios pass along: the server's system disk and its flash.
-SYS=$TMP/sys.img
-FLASH=$TMP/flash.img
+# shellcheck disable=SC2034 # used by the scenarios
+SYS=$TMP/sys.img FLASH=$TMP/flash.img
 
 for s in "$TOP"/qemu/scenarios/[0-9]*.sh; do
 	n=$(basename "$s" | sed 's/^0*\([0-9]*\)-.*/\1/')
@@ -88,7 +80,7 @@ for s in "$TOP"/qemu/scenarios/[0-9]*.sh; do
 	# In this shell, not a subshell: the VMs a scenario leaves running (2
 	# leaves the server up for 3) stay known to the next one.
 	scenario >"$TMP/verdict.$n" 2>>"$TMP/rig.log"
-	verdict <"$TMP/verdict.$n"
+	tally <"$TMP/verdict.$n"
 	# A failed scenario may leave its VM up, holding the disk images the
 	# next one needs: stop all but the server that 2 leaves for 3.
 	vm_stop_all srv
@@ -100,5 +92,5 @@ echo
 [ "$stalls" -gt 0 ] &&
 	echo "note: QEMU's emulated NVMe stalled $stalls time(s); each time the VM was power-cycled (RIG-EMULATOR in its console)"
 echo "Logs: $TMP (rig.log; vms/NAME/console.log is each VM's serial console)"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+tally_summary
+[ "$n_fail" = 0 ]

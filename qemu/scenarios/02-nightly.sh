@@ -21,14 +21,14 @@ scenario() {
 	narrate "Fast-forward the server's clock to 23:59:50 (the daemon re-plans when the clock is set)."
 	guest srv "date -s '2026-11-22 23:59:50'" >/dev/null
 	look "At midnight the daemon sees the change is older than an hour and backs up the config."
-	if ! wait_for srv 90 "abur list config | grep -q ' nightly '"; then
+	if ! guest_wait srv 90 "abur list config | grep -q ' nightly '"; then
 		t_fail "no nightly config generation after midnight: $(guest srv 'abur status' | tr '\n' ' ')"
 		return
 	fi
 	after=$(gens srv config | wc -l)
 	look "The store now holds the midnight generation (abur list config, in the server):"
 	guest srv "abur list config" | tee /dev/stderr | show
-	if ! wait_for srv 120 "abur list os | grep -q 'update of'"; then
+	if ! guest_wait srv 120 "abur list os | grep -q 'update of'"; then
 		t_fail "no os update generation after midnight: $(guest srv 'abur list os; abur status' | tr '\n' ' ')"
 		return
 	fi

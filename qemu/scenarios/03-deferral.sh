@@ -9,7 +9,7 @@ scenario() {
 	guest srv "echo 'fps = 12' >> /etc/vms/cameras.ini" >/dev/null || { t_fail "cannot change the config"; return; }
 	n0=$(gens srv config | wc -l)
 	guest srv "date -s '2026-11-23 23:59:50'" >/dev/null
-	if ! wait_for srv 90 "abur status | grep -qi defer"; then
+	if ! guest_wait srv 90 "abur status | grep -qi defer"; then
 		t_fail "status does not say deferred: $(guest srv 'abur status' | tr '\n' ' ')"
 		return
 	fi
@@ -20,7 +20,7 @@ scenario() {
 	[ "$n1" = "$n0" ] || { t_fail "a generation was written despite the deferral ($n0 -> $n1)"; return; }
 	narrate "Next night, no further change: at midnight the deferred backup is taken."
 	guest srv "date -s '2026-11-24 23:59:50'" >/dev/null
-	if ! wait_for srv 90 "[ \$(abur list config | grep -c ' nightly ') -ge 2 ]"; then
+	if ! guest_wait srv 90 "[ \$(abur list config | grep -c ' nightly ') -ge 2 ]"; then
 		t_fail "no backup the next midnight: $(guest srv 'abur list config' | tr '\n' ' ')"
 		return
 	fi

@@ -15,7 +15,7 @@ scenario() {
 			bad="$bad after-cut-$n:$(tail -1 "$TMP/verify.$n")"
 			continue
 		fi
-		rm -rf "$TMP/restored"
+		rm -rf "${TMP:?}/restored"
 		flash_store_do host_abur restore config --to "$TMP/restored" >/dev/null 2>&1 &&
 			[ -f "$TMP/restored/etc/vms/recorder.ini" ] || bad="$bad restore-after-cut-$n"
 	done

@@ -1,4 +1,5 @@
 # Shared by the rig scenarios (sourced by qemu/rig.sh before each scenario).
+# shellcheck disable=SC2034 # used by the scenarios
 GUEST_SERIAL=${SYS_SERIAL:-SYS0001}
 
 # server_boot NAME RTC: boots the server from its system disk, waits until ready.
@@ -20,15 +21,10 @@ guest() {
 # gens NAME COMPONENT: the component's generation numbers in the guest's store.
 gens() { guest "$1" "abur list $2" | awk -v c="$2" '$1 == c {print $2}'; }
 
-# wait_for NAME TIMEOUT CMD: retries CMD in the guest until it succeeds.
-wait_for() {
-	local name=$1 t=$2 cmd=$3 end
-	end=$(($(date +%s) + t))
-	until vm_run -t 60 "$name" "$cmd" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 1
-	done
-}
+# guest_wait NAME TIMEOUT CMD: retries CMD in the guest, every second,
+# until it succeeds (wait_for, tests/lib/verdict.sh).
+guest_wait() { wait_for -t "$2" -i 1 _guest_ok "$1" "$3"; }
+_guest_ok() { vm_run -t 60 "$1" "$2" >/dev/null 2>&1; }
 
 # flash_store_do CMD...: runs a host abur command against the flash image's
 # store (partition 2), mounted read-only; $STORE is the mount point.

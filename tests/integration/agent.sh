@@ -128,7 +128,6 @@ agent auto; rc=$?
 # (h) the flash itself in the system-disk slot is never written.
 fdev=$(findmnt -n -o SOURCE "$TMP/store")
 test_ini "$TMP/abur-flash.ini" "$fdev"
-fsum=$(sum "$fdev")
 ABUR_MODE=restore ABUR_CONFIRM=$(basename "$(readlink -f "$fdev")") "$ABUR" -c "$TMP/abur-flash.ini" --store "$TMP/store" agent --timeout 1 \
 	</dev/null >"$TMP/agent.log" 2>&1; rc=$?
 [ $rc = 4 ] && grep -q "flash device: never written" "$TMP/agent.log" &&

@@ -80,13 +80,13 @@ if why=$(qemu_available); then
 	sync
 	losetup -d "$DEV" 2>/dev/null
 	img_blank "$TMP/blank.img" 64
-	vm_start fi --sys "$TMP/blank.img" --flash "$TMP/new.img" --rtc 2026-11-22T12:00:00 2>/dev/null
-	if vm_wait fi 'NOTHING DONE' 180 >/dev/null; then
+	vm_start flash --sys "$TMP/blank.img" --flash "$TMP/new.img" --rtc 2026-11-22T12:00:00 2>/dev/null
+	if vm_wait flash 'NOTHING DONE' 180 >/dev/null; then
 		pass "the installed flash boots, and its agent runs (no sealed image yet: nothing done)"
 	else
-		fail "the installed flash did not boot to the agent: $(vm_console fi | grep -a ABUR | tail -2 | tr '\n' ' ')"
+		fail "the installed flash did not boot to the agent: $(vm_console flash | grep -a ABUR | tail -2 | tr '\n' ' ')"
 	fi
-	vm_kill fi 2>/dev/null
+	vm_kill flash 2>/dev/null
 else
 	skip "installed flash boot: $why"
 fi

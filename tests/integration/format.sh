@@ -1,6 +1,6 @@
 # The C sources follow the repository's .clang-format.
 . "$TOP/tests/lib/common.sh"
-cd "$TOP"
+cd "$TOP" || exit
 if ! command -v clang-format >/dev/null; then
 	skip "clang-format: not installed"
 else

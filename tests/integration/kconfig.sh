@@ -5,7 +5,7 @@ src=$TMP/src
 mkdir -p "$src"
 (cd "$TOP" && tar --exclude=./build --exclude=./.config --exclude=./include/config \
 	--exclude=./include/generated --exclude=./qemu/cache --exclude=./.git -cf - .) | tar -xf - -C "$src"
-cd "$src"
+cd "$src" || exit
 
 make -s qemu-x86_64_defconfig >/dev/null 2>&1 && grep -q '^CONFIG_BOARD="qemu-x86_64"' .config &&
 	pass "make qemu-x86_64_defconfig" || fail "qemu-x86_64_defconfig"

@@ -181,8 +181,7 @@ with open(path, "a") as f:
         time.sleep(0.0005)
 PYEOF
 wpid=$!
-wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
-wait_for test -e "$MNT/srv/hot.log.ready" || fail "busy file: the writer does not start"
+wait_for -t 10 test -e "$MNT/srv/hot.log.ready" || fail "busy file: the writer does not start"
 out=$(abur backup os --root "$MNT" 2>&1)
 rc=$?
 touch "$MNT/srv/hot.log.stop"

@@ -39,7 +39,7 @@ cp -a "$TMP/store" "$TMP/prepared"
 payload=$TMP/store/abur/config/g000003/data.tar.zst
 
 damage() { # KIND
-	rm -rf "$TMP/store" "$TMP/out" "$TMP/bad"
+	rm -rf "${TMP:?}/store" "${TMP:?}/out" "${TMP:?}/bad"
 	cp -a "$TMP/prepared" "$TMP/store"
 	case $1 in
 	flip)
@@ -99,7 +99,7 @@ assert len(v) == 1 and v[0]["generation"] == 3 and v[0]["ok"] is False and v[0][
 	# in a generation that verifies, so the newest good copy is v3 again.
 	out=$(abur backup --root "$src" 2>&1)
 	rc=$?
-	rm -rf "$TMP/out"
+	rm -rf "${TMP:?}/out"
 	if [ $rc = 0 ] && abur verify --generation 4 >/dev/null 2>&1 && abur restore config --to "$TMP/out" >/dev/null 2>&1 &&
 		tree_state "$TMP/out/etc/vms" | cmp -s - "$TMP/v3.state"; then
 		pass "corrupt/$kind: the next backup of the same content writes a good g000004"

@@ -53,11 +53,14 @@ write_tree v3
 tree_state "$src/etc/vms" >"$TMP/v3.state"
 
 reset_store() {
-	rm -rf "$TMP/store"
+	rm -rf "${TMP:?}/store"
 	cp -a "$TMP/prepared" "$TMP/store"
 }
 
-gens() { ls "$TMP/store/abur/config" | grep '^g' | tr '\n' ' '; }
+gens() { # the config generations, "g1 g2 "
+	local g
+	for g in "$TMP/store/abur/config"/g*; do [ -e "$g" ] && printf '%s ' "${g##*/}"; done
+}
 
 ABUR_IO_TRACE=$TMP/trace abur backup --root "$src" >/dev/null
 rc=$?
@@ -79,7 +82,7 @@ after_fault() {
 		echo "$label: g2 is gone (gens: $(gens))"; return
 	fi
 	out=$(abur verify 2>&1) || { echo "$label: verify failed: $(echo "$out" | grep -v ' ok$' | head -n 2)"; return; }
-	rm -rf "$TMP/r2" "$TMP/rn"
+	rm -rf "${TMP:?}/r2" "${TMP:?}/rn"
 	out=$(abur restore config --generation 2 --to "$TMP/r2" 2>&1) ||
 		{ echo "$label: restore of g2 failed: $out"; return; }
 	tree_state "$TMP/r2/etc/vms" | cmp -s - "$TMP/v2.state" || { echo "$label: g2 restores different files"; return; }
@@ -95,7 +98,7 @@ after_fault() {
 	elif [ $committed = 0 ] && [ $rc != 0 ]; then
 		echo "$label: next backup exited $rc: $out"; return
 	fi
-	rm -rf "$TMP/rn"
+	rm -rf "${TMP:?}/rn"
 	abur restore config --to "$TMP/rn" >/dev/null 2>&1 && tree_state "$TMP/rn/etc/vms" | cmp -s - "$TMP/v3.state" ||
 		{ echo "$label: after the next backup the newest does not restore v3"; return; }
 	abur verify >/dev/null 2>&1 || echo "$label: verify fails after the next backup"
@@ -177,7 +180,7 @@ EOF2
 		tiny backup --root "$src" >/dev/null 2>&1 || ok=0
 	done
 	tree_state "$src/etc/vms" >"$TMP/t4.state"
-	rm -rf "$TMP/tiny-prepared"
+	rm -rf "${TMP:?}/tiny-prepared"
 	cp -a "$TMP/tiny/abur" "$TMP/tiny-prepared"
 	fill_tree t5
 	tree_state "$src/etc/vms" >"$TMP/t5.state"
@@ -190,14 +193,14 @@ EOF2
 	else
 		bad=""
 		for k in $(seq 1 "$n"); do
-			rm -rf "$TMP/tiny/abur"
+			rm -rf "${TMP:?}/tiny/abur"
 			cp -a "$TMP/tiny-prepared" "$TMP/tiny/abur"
 			ABUR_IO_FAULT=crash:$k tiny backup --root "$src" >/dev/null 2>&1
 			rc=$?
 			[ $rc = 99 ] || { bad="$bad crash:$k exited $rc;"; continue; }
 			want=$TMP/t4.state
 			[ -d "$TMP/tiny/abur/config/g000005" ] && want=$TMP/t5.state
-			rm -rf "$TMP/rt"
+			rm -rf "${TMP:?}/rt"
 			if ! tiny verify >/dev/null 2>&1; then
 				bad="$bad crash:$k verify fails;"
 			elif ! tiny restore config --to "$TMP/rt" >/dev/null 2>&1 || ! tree_state "$TMP/rt/etc/vms" | cmp -s - "$want"; then
@@ -205,12 +208,12 @@ EOF2
 			elif ! tiny restore config --generation 4 --to "$TMP/rt4" >/dev/null 2>&1; then
 				bad="$bad crash:$k g4 lost;"
 			else
-				rm -rf "$TMP/rt4"
+				rm -rf "${TMP:?}/rt4"
 				tiny backup --root "$src" >/dev/null 2>&1
 				rc=$?
 				[ $rc = 0 ] || [ $rc = 4 ] || bad="$bad crash:$k next backup exited $rc;"
 			fi
-			rm -rf "$TMP/rt4"
+			rm -rf "${TMP:?}/rt4"
 		done
 		[ -z "$bad" ] && pass "crash: full flash: crash at each of $n points while making room: g4 intact, next backup succeeds" ||
 			fail "crash: full flash:$bad"

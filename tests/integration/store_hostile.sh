@@ -305,7 +305,7 @@ rc=$?
 if [ -n "${ABUR_ASAN:-}" ] && [ -x "$ABUR_ASAN" ]; then
 	bad=""
 	for g in $(seq 2 $seq); do
-		rm -rf "$TMP/root-asan"
+		rm -rf "${TMP:?}/root-asan"
 		out=$("$ABUR_ASAN" -c "$ini" --store "$store" restore config --generation $g --to "$TMP/root-asan" 2>&1)
 		rc=$?
 		if [ $rc != 1 ] || echo "$out" | grep -q 'Sanitizer\|runtime error' || [ -e "$TMP/root-asan" ]; then

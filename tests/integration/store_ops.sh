@@ -31,7 +31,7 @@ store_state() {
 }
 
 write_config() { # VERSION [RANDOM_KB]
-	rm -rf "$src/etc"
+	rm -rf "${src:?}/etc"
 	mkdir -p "$src/etc/vms/cameras" "$src/etc/vms/empty-dir"
 	printf '[recorder]\nversion = %s\n' "$1" >"$src/etc/vms/recorder.ini"
 	for i in $(seq 1 20); do printf '<camera id="%s" v="%s"/>\n' "$i" "$1" >"$src/etc/vms/cameras/cam$i.xml"; done
@@ -91,7 +91,7 @@ else
 	skip "ops: xattrs/ACLs: $TMP does not take user xattrs or ACLs"
 fi
 # And our own restore gives the same.
-rm -rf "$TMP/own"
+rm -rf "${TMP:?}/own"
 out=$(abur restore config --to "$TMP/own" 2>&1)
 if [ $? = 0 ] && diff <(tree_state "$src/etc/vms") <(tree_state "$TMP/own/etc/vms") >"$TMP/own.diff" &&
 	[ "$(stat -c %u:%g "$TMP/own/etc/vms/cameras/cam3.xml")" = 1234:5678 ] &&
@@ -101,7 +101,7 @@ else
 	fail "ops: abur restore differs: $out $(head -n 5 "$TMP/own.diff")"
 fi
 # A relative --store path and --to path work (restore changes directory).
-rm -rf "$TMP/rel"
+rm -rf "${TMP:?}/rel"
 out=$(cd "$TMP" && "$ABUR" -c "$ini" --store store restore config --to rel 2>&1)
 [ $? = 0 ] && [ -f "$TMP/rel/etc/vms/recorder.ini" ] && pass "ops: restore with a relative --store and --to" ||
 	fail "ops: relative paths: $out"
@@ -169,11 +169,11 @@ fi
 write_config lock1 4
 flock "$TMP/store/abur/.lock" -c "touch $TMP/locked; sleep 2" &
 holder=$!
-for i in $(seq 50); do [ -e "$TMP/locked" ] && break; sleep 0.1; done
+wait_for -t 5 test -e "$TMP/locked"
 abur backup --root "$src" config >"$TMP/waiter.out" 2>&1 &
 waiter=$!
 sleep 1
-if kill -0 $waiter 2>/dev/null && ! ls -a "$TMP/store/abur/config" | grep -q '^\.tmp-'; then
+if kill -0 $waiter 2>/dev/null && ! compgen -G "$TMP/store/abur/config/.tmp-*" >/dev/null; then
 	pass "ops: a backup waits while another writer holds the lock (and writes nothing meanwhile)"
 else
 	fail "ops: the backup did not wait for the lock: $(cat "$TMP/waiter.out")"
@@ -245,7 +245,7 @@ if need_root "ops: device specs"; then
 	echo "$out" | grep -q '^config *g000001' && [ "$(mounted)" = 0 ] &&
 		pass "ops: --store LABEL=$label list reads it and unmounts" || fail "ops: LABEL list: $out"
 	uuid=$(blkid -p -s UUID -o value "$dev")
-	rm -rf "$TMP/devout"
+	rm -rf "${TMP:?}/devout"
 	out=$("$ABUR" -c "$TMP/dev.ini" --store "UUID=$uuid" restore config --to "$TMP/devout" 2>&1)
 	[ $? = 0 ] && [ -f "$TMP/devout/etc/vms/recorder.ini" ] && [ "$(mounted)" = 0 ] &&
 		pass "ops: --store UUID=... restore works and unmounts" || fail "ops: UUID restore: $out"
@@ -267,7 +267,7 @@ if need_root "ops: space on a tiny ext4"; then
 	make_store "$TMP/tiny" 16
 	mkini "$TMP/tiny.ini" "$TMP/tiny" 10
 	tb() { "$ABUR" -c "$TMP/tiny.ini" backup --root "$src" "$@" 2>&1; }
-	rm -rf "$src/opt"
+	rm -rf "${src:?}/opt"
 	ok=1
 	for i in 1 2 3 4; do
 		write_config s$i 2800

@@ -124,7 +124,7 @@ for edit in 's/^seq = .*/seq = 99999999999/' 's/^parent = .*/parent = 2/' 's/^si
 	else
 		fail "sandbox: manifest edit '$edit': rc=$rc: $out"
 	fi
-	rm -rf "$TMP/s2b"
+	rm -rf "${TMP:?}/s2b"
 done
 
 # ---- 3. special files where payloads and manifests are expected ----
@@ -170,7 +170,7 @@ for f in STORE .lock .readers; do
 	else
 		fail "sandbox: FIFO abur/$f: rc=$rc: $out"
 	fi
-	rm -rf "$TMP/s3c"
+	rm -rf "${TMP:?}/s3c"
 done
 
 # ---- 4. symlinks in the store are never followed ----
@@ -206,7 +206,7 @@ link_case() {
 	else
 		fail "sandbox: $label: backup rc=$rc: $out"
 	fi
-	rm -rf "$TMP/s4" "$TMP/s4.root"
+	rm -rf "${TMP:?}/s4" "${TMP:?}/s4.root"
 }
 link_case "abur -> outside" "cd .. && mv abur abur.real && ln -s '$canary' abur"
 link_case "abur/config -> outside" "rm -rf config && ln -s '$canary/config' config"
@@ -236,7 +236,7 @@ fi
 # -> outside is refused, not written through (agent code path via reimage
 # report is covered elsewhere; here the restore report).
 fresh s4c 1
-rm -rf "$TMP/s4c/abur/log"
+rm -rf "${TMP:?}/s4c/abur/log"
 ln -s "$canary/log" "$TMP/s4c/abur/log"
 ab s4c restore config --to "$TMP/s4c.root" >/dev/null 2>&1
 state "$canary" >"$TMP/canary.after"
@@ -315,7 +315,7 @@ fresh s11b 1 1
 bpid=$!
 bad=0
 for i in $(seq 40); do
-	rm -rf "$TMP/race.root"
+	rm -rf "${TMP:?}/race.root"
 	ab s11b restore config --to "$TMP/race.root" >/dev/null 2>>"$TMP/race.restore.err" || bad=$((bad + 1))
 done
 wait $bpid

@@ -48,7 +48,7 @@ if [ $rc = 0 ] && echo "$out" | grep -q "skipped $src/etc/vms/pipe (a FIFO)" &&
 else
 	fail "tree: special files: rc=$rc: $out"
 fi
-rm -rf "$TMP/r1"
+rm -rf "${TMP:?}/r1"
 out=$(abur restore config --to "$TMP/r1" 2>&1)
 if [ $? = 0 ] && [ "$(cat "$TMP/r1/etc/vms/sub/b.txt")" = b ] && [ ! -e "$TMP/r1/etc/vms/pipe" ]; then
 	pass "tree: the generation with special files left out restores"
@@ -64,7 +64,7 @@ echo "$out" | grep -q '"skipped":3' && echo "$out" | grep -q 'pipe (a FIFO)' &&
 rm -f "$src/etc/vms/pipe" "$src/etc/vms/null" "$src/etc/vms/loop" "$src/etc/vms/sock"
 
 # ---- 5: the restore limits apply at backup time ----
-rm -rf "$store/abur"
+rm -rf "${store:?}/abur"
 truncate -s 200M "$src/etc/vms/sparse.img"
 echo data | dd of="$src/etc/vms/sparse.img" bs=1 seek=$((100 << 20)) conv=notrunc status=none
 mkini "$TMP/abur.ini" 100M 1000 /etc/vms
@@ -77,14 +77,14 @@ else
 fi
 mkini "$TMP/abur.ini" 300M 1000 /etc/vms
 out=$(abur backup --root "$src" 2>&1)
-rm -rf "$TMP/r2"
+rm -rf "${TMP:?}/r2"
 if [ $? = 0 ] && abur restore config --to "$TMP/r2" >/dev/null 2>&1 && cmp -s "$src/etc/vms/sparse.img" "$TMP/r2/etc/vms/sparse.img"; then
 	pass "tree: under a limit that allows it, the sparse file is stored and restores ($(du -k "$TMP/r2/etc/vms/sparse.img" | cut -f1) KiB used)"
 else
 	fail "tree: sparse within the limit: $out"
 fi
 rm -f "$src/etc/vms/sparse.img"
-rm -rf "$store/abur"
+rm -rf "${store:?}/abur"
 for i in $(seq 1 30); do echo "$i" >"$src/etc/vms/sub/f$i"; done
 mkini "$TMP/abur.ini" 1G 20 /etc/vms
 out=$(abur backup --root "$src" 2>&1)
@@ -97,7 +97,7 @@ fi
 rm -f "$src"/etc/vms/sub/f*
 
 # ---- overlapping configured paths: archived once ----
-rm -rf "$store/abur" "$TMP/r3"
+rm -rf "${store:?}/abur" "${TMP:?}/r3"
 mkini "$TMP/abur.ini" 1G 1000 /etc/vms/sub /etc/vms /etc/vms
 out=$(abur backup --root "$src" 2>&1)
 if [ $? = 0 ] && abur restore config --to "$TMP/r3" >/dev/null 2>&1 &&
@@ -108,7 +108,7 @@ else
 fi
 
 # ---- 6: a configured path that is a symlink is followed once ----
-rm -rf "$store/abur" "$src"
+rm -rf "${store:?}/abur" "$src"
 mkdir -p "$src/etc" "$src/data/vms/cams"
 echo "x = 1" >"$src/data/vms/vms.conf"
 echo "cam" >"$src/data/vms/cams/c1.xml"
@@ -129,7 +129,7 @@ fi
 out=$(abur backup --root "$src" 2>&1)
 [ $? = 4 ] && pass "tree: the followed path's digest is stable (second backup unchanged)" ||
 	fail "tree: second backup of the followed path: $out"
-rm -rf "$TMP/r4"
+rm -rf "${TMP:?}/r4"
 out=$(abur restore config --to "$TMP/r4" 2>&1)
 if [ $? = 0 ] && [ "$(readlink "$TMP/r4/etc/vms")" = /data/vms ] && [ ! -L "$TMP/r4/data/vms" ] &&
 	[ "$(tree_state "$TMP/r4/data/vms")" = "$(tree_state "$src/data/vms")" ]; then
@@ -138,7 +138,7 @@ else
 	fail "tree: restore of the followed path: $out $(find "$TMP/r4" -printf '%P %y %l\n' | tr '\n' ' ')"
 fi
 # Restoring onto a system that has the link already: content lands at the target.
-rm -rf "$TMP/r5" && mkdir -p "$TMP/r5/etc" "$TMP/r5/data/vms" && ln -s /data/vms "$TMP/r5/etc/vms"
+rm -rf "${TMP:?}/r5" && mkdir -p "$TMP/r5/etc" "$TMP/r5/data/vms" && ln -s /data/vms "$TMP/r5/etc/vms"
 out=$(abur restore config --to "$TMP/r5" 2>&1)
 if [ $? = 0 ] && [ "$(readlink "$TMP/r5/etc/vms")" = /data/vms ] && [ "$(cat "$TMP/r5/data/vms/vms.conf")" = "x = 1" ]; then
 	pass "tree: restore onto a system with /etc/vms -> /data/vms writes into /data/vms, keeps the link"
@@ -157,7 +157,7 @@ out=$(abur backup --root "$src" 2>&1)
 	fail "tree: link into another path: $out"
 
 # A configured path that is a symlink to a file (and one that dangles).
-rm -rf "$store/abur" "$src" "$TMP/r7"
+rm -rf "${store:?}/abur" "$src" "${TMP:?}/r7"
 mkdir -p "$src/etc" "$src/data"
 echo "lic" >"$src/data/license.lic"
 ln -s ../data/license.lic "$src/etc/license.lic"
@@ -172,7 +172,7 @@ else
 fi
 
 # ---- 12: a file that never stops changing ----
-rm -rf "$store/abur" "$src"
+rm -rf "${store:?}/abur" "$src"
 mkdir -p "$src/etc/vms"
 echo "log" >"$src/etc/vms/a-busy.log"
 # Between the two reads of a-busy.log lie ~100 MiB of hashing: the writer,
@@ -192,14 +192,9 @@ with open(path, "a") as f:
         f.write("line %f\n" % time.time()); f.flush()
         time.sleep(0.002)
 PYEOF
-writing() { # FILE: wait until the writer has appended (it runs before the backup starts)
-	local i
-	for i in $(seq 200); do
-		[ "$(wc -l <"$1")" -gt 3 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# writing FILE: wait until the writer has appended (it runs before the backup starts)
+writing() { wait_for -t 10 -i 0.05 _appended "$1"; }
+_appended() { [ "$(wc -l <"$1")" -gt 3 ]; }
 python3 "$TMP/writer.py" "$src/etc/vms/a-busy.log" &
 wpid=$!
 writing "$src/etc/vms/a-busy.log" || fail "tree: the writer does not start"
@@ -224,7 +219,7 @@ rc=$?
 touch "$src/etc/vms/a-busy.log.stop"
 wait $wpid
 rm -f "$src/etc/vms/a-busy.log.stop"
-rm -rf "$TMP/r6"
+rm -rf "${TMP:?}/r6"
 # The writer's last line may land after the successful attempt read the
 # file: what is stored is a whole-line prefix of the file, never cut or padded.
 got=$TMP/r6/etc/vms/a-busy.log
@@ -237,7 +232,7 @@ fi
 
 # ---- ASan over the new paths ----
 if [ -n "${ABUR_ASAN:-}" ] && [ -x "$ABUR_ASAN" ]; then
-	rm -rf "$store/abur" "$src" "$TMP/ra"
+	rm -rf "${store:?}/abur" "$src" "${TMP:?}/ra"
 	mkdir -p "$src/etc" "$src/data/vms"
 	echo x >"$src/data/vms/f"
 	mkfifo "$src/data/vms/p"

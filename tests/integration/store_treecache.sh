@@ -83,7 +83,7 @@ printf 'Z' | dd of="$sw/big.bin" bs=1 seek=1000 conv=notrunc status=none
 touch -r "$TMP/mtime" "$sw/big.bin"
 out=$(abur backup 2>&1)
 rc=$?
-rm -rf "$TMP/r1"
+rm -rf "${TMP:?}/r1"
 if [ $rc = 0 ] && [ "$(gens)" = $((before + 1)) ] && abur restore software --to "$TMP/r1" >/dev/null 2>&1 &&
 	cmp -s "$sw/big.bin" "$TMP/r1$sw/big.bin"; then
 	pass "treecache: one byte rewritten behind the same size, mtime and inode is seen (its ctime moved) and stored"

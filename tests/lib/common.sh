@@ -1,21 +1,13 @@
 # Shared helpers for integration tests (sourced).  Each check prints one
-# verdict line: PASS: name / FAIL: name: why / SKIP: name: why.
-# Loop devices made with make_loop are detached on exit, mounts unmounted.
+# verdict line (tests/lib/verdict.sh: pass, fail, skip, check, t_begin,
+# wait_for).  Loop devices made with make_loop are detached on exit, mounts
+# unmounted.
 set -u
+. "$TOP/tests/lib/verdict.sh"
 ABUR=${ABUR:-$TOP/build/abur}
 TMP=$(mktemp -d /tmp/abur-test.XXXXXX)
 _loops=()
 _mounts=()
-
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; }
-skip() { echo "SKIP: $*"; }
-# check NAME CMD...: PASS when CMD succeeds, else FAIL with its output.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then pass "$name"; else fail "$name: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
-}
 
 cleanup() {
 	local i
@@ -45,20 +37,19 @@ make_loop() {
 	echo "$dev"
 }
 
-udev_settle_parts() { # wait for the kernel's partition nodes to match sysfs
-	local dev=$1 i p name
-	for i in $(seq 50); do
-		local ok=1
-		for p in /sys/block/"$(basename "$dev")"/"$(basename "$dev")"p*; do
-			[ -e "$p" ] || continue
-			name=$(basename "$p")
-			if [ ! -b "/dev/$name" ]; then
-				mknod "/dev/$name" b "$(cut -d: -f1 "$p/dev")" "$(cut -d: -f2 "$p/dev")" 2>/dev/null || ok=0
-			fi
-		done
-		[ $ok = 1 ] && return 0
-		sleep 0.1
+udev_settle_parts() { # wait (5 s at most) for the kernel's partition nodes to match sysfs
+	wait_for -t 5 _part_nodes "$1" || true
+}
+_part_nodes() { # DEV: makes the missing /dev nodes of DEV's partitions; fails if one is missing
+	local dev=$1 p name ok=0
+	for p in /sys/block/"$(basename "$dev")"/"$(basename "$dev")"p*; do
+		[ -e "$p" ] || continue
+		name=$(basename "$p")
+		if [ ! -b "/dev/$name" ]; then
+			mknod "/dev/$name" b "$(cut -d: -f1 "$p/dev")" "$(cut -d: -f2 "$p/dev")" 2>/dev/null || ok=1
+		fi
 	done
+	return $ok
 }
 
 mount_tracked() { # mount_tracked [opts...] DEV DIR
@@ -89,9 +80,7 @@ with open(sys.argv[1], "r+") as f:
 PYEOF
 	_lock_pid=$!
 	_lock_file=$1
-	local i
-	for i in $(seq 100); do [ -e "$1.held" ] && return 0; sleep 0.1; done
-	return 1
+	wait_for -t 10 test -e "$1.held"
 }
 release_lock() {
 	touch "$_lock_file.stop"

@@ -4,7 +4,7 @@ CFG=$TMP/abur.ini
 EVENTS=$TMP/events.jsonl
 STATE=$TMP/state/daemon.state
 CLOCK=$TMP/clock
-WAIT_S=${WAIT_S:-60}
+WAIT_S=${WAIT_S:-60} # how long wait_for (tests/lib/verdict.sh) waits
 _dpid=
 _npid=
 # The daemon runs under the sanitizers when tests/run has an ASAN build.
@@ -30,16 +30,6 @@ daemon_config() {
 }
 
 epoch() { date -u -d "$1 UTC" +%s; }
-
-# wait_for CMD...: retries CMD every 0.1 s for up to WAIT_S seconds.
-wait_for() {
-	local i
-	for ((i = 0; i < WAIT_S * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 count_event() { if [ -f "$EVENTS" ]; then grep -c -- "$1" "$EVENTS"; else echo 0; fi; }
 _has_events() { [ "$(count_event "$1")" -ge "$2" ]; }

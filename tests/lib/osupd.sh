@@ -40,7 +40,7 @@ night_one() {
 	mkdir -p "$MNT/usr/lib/modules/6.1.0-18-amd64/extra" "$MNT/usr/lib/firmware/acme"
 	rand 30000 >"$MNT/usr/lib/modules/6.1.0-18-amd64/extra/acme-cam.ko"
 	rand 9000 >"$MNT/usr/lib/firmware/acme/cam7.bin"
-	rm -r "$MNT/usr/share/doc/legacy" "$MNT/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
+	rm -r "${MNT:?}/usr/share/doc/legacy" "${MNT:?}/usr/lib/modules/6.1.0-18-amd64/kernel/old.ko"
 	chmod 0600 "$MNT/etc/big.conf"
 	chown 1000:1000 "$MNT/etc/motd"
 	setcap cap_net_raw+ep "$MNT/usr/bin/ping"
