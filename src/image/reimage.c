@@ -389,7 +389,7 @@ static int make_swap(struct run *run, const struct part_rec *p, unsigned sector_
 	uint8_t page[PAGE] = {0};
 	uint32_t hdr[3] = {1, 0, 0};
 	uint64_t bytes = p->size * sector_size;
-	int r = part_node(run->dev, p->num, &node);
+	int r = blk_part_node(run->dev, p->num, &node);
 
 	if (r < 0)
 		return r;
@@ -422,14 +422,14 @@ static int grow_fs(struct run *run, const struct layout *l)
 			last = &l->parts[i];
 	if (last->method != PM_EXT)
 		return 0;
-	r = part_node(run->dev, last->num, &node);
+	r = blk_part_node(run->dev, last->num, &node);
 	if (r == 0) {
 		const char *fsck[] = {"e2fsck", "-f", "-p", node, NULL};
-		r = image_run(fsck, 1); /* 1: errors corrected */
+		r = proc_run(fsck, 1); /* 1: errors corrected */
 	}
 	if (r == 0) {
 		const char *resize[] = {"resize2fs", node, NULL};
-		r = image_run(resize, 0);
+		r = proc_run(resize, 0);
 	}
 	return r < 0 ? abur_fail_wrap(r, "growing partition %u", last->num) : 0;
 }
