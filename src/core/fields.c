@@ -92,7 +92,10 @@ static int parse_enum(const struct field *f, int *p, const char *val)
 		}
 	for (size_t i = 0; i < f->nnames && len < sizeof(expected); i++)
 		len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s",
-					!i ? "" : i + 1 == f->nnames ? " or " : ", ", f->names[i]);
+					!i                   ? ""
+					: i + 1 == f->nnames ? " or "
+							     : ", ",
+					f->names[i]);
 	return abur_fail(-EINVAL, "%s = %s: expected %s", f->key, val, expected);
 }
 
