@@ -135,7 +135,7 @@ static int parse_number(const struct field *f, const char *val, uint64_t *v)
 		r = parse_size(val, v);
 		break;
 	case FT_BOOL: {
-		bool b;
+		bool b = false;
 		r = parse_bool(val, &b);
 		*v = b;
 		return r;
