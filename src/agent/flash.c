@@ -7,8 +7,8 @@
 
 #include "core/blk.h"
 #include "core/io.h"
+#include "core/proc.h"
 #include "image/image.h"
-#include "image/imgint.h"
 #include "store/store.h"
 
 #define STORE_MIN (64ULL << 20)
@@ -139,7 +139,7 @@ static int write_table(const char *dev, uint64_t p1_start, uint64_t boot_end)
 
 	if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script))
 		return abur_fail(-EIO, "cannot write the partition script");
-	r = image_run(argv, 0);
+	r = proc_run(argv, 0);
 	unlink(path);
 	return r;
 }
@@ -149,19 +149,18 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 {
 	_cleanup_free_ char *p2 = NULL;
 	_cleanup_free_ char *mnt = xasprintf("%s/install-%d", cfg->flash.mount, (int)getpid());
-	struct part_rec parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
-				    {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
-	struct layout l = {.sector_size = 512, .parts = parts, .nparts = 2};
+	const struct blk_part parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
+					  {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
 	struct store *s = NULL;
 	int r, k;
 
 	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
-	if ((r = reread_partitions(dev, &l)) < 0)
+	if ((r = blk_reread_partitions(dev, parts, 2, 512)) < 0)
 		return r;
-	if ((r = part_node(dev, 2, &p2)) < 0)
+	if ((r = blk_part_node(dev, 2, &p2)) < 0)
 		return r;
 	const char *mkfs[] = {"mkfs.ext4", "-q", "-F", "-L", "ABUR-STORE", p2, NULL};
-	if ((r = image_run(mkfs, 0)) < 0)
+	if ((r = proc_run(mkfs, 0)) < 0)
 		return r;
 	if ((r = blk_mount(p2, mnt, true)) < 0)
 		return r;

@@ -10,7 +10,6 @@
 #include "core/blk.h"
 #include "core/io.h"
 #include "image/image.h"
-#include "image/imgint.h"
 
 #define TARGET_MNT "/run/abur/target"
 
@@ -69,7 +68,7 @@ int report_to_disk(const struct report *r, const char *dev, const char *name)
 		struct stat st;
 		if (!d->parts[i].fstype || !startswith(d->parts[i].fstype, "ext"))
 			continue;
-		if (part_node(dev, d->parts[i].num, &part) < 0 || blk_mount(part, TARGET_MNT, true) < 0)
+		if (blk_part_node(dev, d->parts[i].num, &part) < 0 || blk_mount(part, TARGET_MNT, true) < 0)
 			continue;
 		etc = xasprintf("%s/etc", TARGET_MNT);
 		if (stat(etc, &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -77,9 +77,14 @@ static const struct cmd commands[] = {
      "  empty ABUR-STORE filling the rest of DEV. Never the system disk; a device\n"
      "  holding data only with --yes=SERIAL.\n",
      FEATURE(CONFIG_AGENT, cmd_flash), "the boot agent (CONFIG_AGENT)"},
-    {"config", "validate and print the effective configuration", "check [-c FILE] [--json]",
-     "  Exits 0 and prints the configuration when it is valid; exits 2 and\n"
-     "  names every problem (file:line: what was expected) when it is not.\n",
+    {"config", "validate and print the effective configuration",
+     "check [-c FILE] [--json] | get SECTION.KEY | resolve SECTION.KEY",
+     "  check: exits 0 and prints the configuration when it is valid; exits 2 and\n"
+     "  names every problem (file:line: what was expected) when it is not.\n"
+     "  get: prints one effective value (flash.store, disk.system, ...).\n"
+     "  resolve: prints the device flash.store, flash.boot or disk.system names\n"
+     "  now (disk.system as the boot agent finds it); exits 1 when there is none.\n"
+     "  A bad configuration exits 2 naming the problem, as check does.\n",
      cmd_config, NULL},
     {"help", "show help for a command", "[COMMAND]", "", cmd_help, NULL},
     {"version", "show version and enabled build features", "", "", cmd_version, NULL},

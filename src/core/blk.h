@@ -1,4 +1,4 @@
-/* Block devices: find by spec, mount, tell whether mounted. */
+/* Block devices: find by spec, mount, tell whether mounted, partitions. */
 #ifndef ABUR_BLK_H
 #define ABUR_BLK_H
 
@@ -29,4 +29,19 @@ int blk_sector_size(int fd, const char *dev, unsigned *bytes) MUST_CHECK;
  * partition (sysfs has /sys/dev/block/M:m/partition), naming its number
  * and its disk: imaging and flash install write whole disks only. */
 int blk_check_whole_disk(const char *dev) MUST_CHECK;
+
+/* blkpart.c: partitions without udev.  A partition as the kernel is
+ * told it: start and size in sectors of the table's sector size. */
+struct blk_part {
+	unsigned num;
+	uint64_t start, size;
+};
+/* The node of partition n of disk, made from sysfs (waits up to 5 s for
+ * the kernel to show it; replaces a stale node).  Caller frees *node. */
+int blk_part_node(const char *disk, unsigned n, char **node) MUST_CHECK;
+/* Makes the kernel know every partition of parts[0..n) (BLKPG where it
+ * does not: kernels without a GPT/DOS parser) and creates the /dev nodes. */
+int blk_kernel_partitions(const char *disk, const struct blk_part *parts, size_t n, unsigned sector_size) MUST_CHECK;
+/* BLKRRPART (retried while busy), then blk_kernel_partitions(). */
+int blk_reread_partitions(const char *disk, const struct blk_part *parts, size_t n, unsigned sector_size) MUST_CHECK;
 #endif

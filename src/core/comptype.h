@@ -6,7 +6,15 @@
 
 #include "util.h"
 
-enum comp_type { COMP_FILES, COMP_DISK };
+/* X(ENUM, NAME, FLAGS) for each type, in enum order: the one list the
+ * enum, the names and comp_type_table[] are made from. */
+#define COMP_TYPES(X)                                                                                                  \
+	X(COMP_FILES, "files", CT_FILE_TREE | CT_WATCHED)                                                              \
+	X(COMP_DISK, "disk", CT_DISK_IMAGE)
+
+#define COMP_TYPE_ENUM(e, name, flags) e,
+enum comp_type { COMP_TYPES(COMP_TYPE_ENUM) COMP_TYPE_COUNT };
+#undef COMP_TYPE_ENUM
 
 enum comp_type_flags {
 	/* A tree of files under its paths (at least one), stored as
@@ -30,11 +38,11 @@ struct comp_type_info {
 	unsigned flags;   /* enum comp_type_flags */
 };
 
+/* The names, indexed by enum comp_type (abur.ini's type = NAME). */
+extern const char *const comp_type_names[COMP_TYPE_COUNT];
 /* The row of t (a value of enum comp_type). */
 const struct comp_type_info *comp_type_info(enum comp_type t);
 const char *comp_type_name(enum comp_type t);
-/* The type called name: 0, or -EINVAL when there is none. */
-int comp_type_parse(const char *name, enum comp_type *t) MUST_CHECK;
 /* The table, indexed by enum comp_type (for its unit test). */
 const struct comp_type_info *comp_types(size_t *n);
 #endif

@@ -6,57 +6,90 @@
 #include <string.h>
 
 #include "abur/kconfig.h"
+#include "fields.h"
 #include "ini.h"
 #include "json.h"
 #include "parse.h"
 
-/* K_OPT_PATH: a path or empty (none); K_STR and K_PATH must not be empty. */
-enum ktype { K_STR, K_PATH, K_OPT_PATH, K_DURATION, K_HHMM, K_SIZE, K_BOOL, K_UINT, K_U64, K_LIST, K_POLICY, K_CTYPE };
+static const char *const policy_names[] = {"nightly", "change", "manual"};
 
-struct key {
-	const char *section; /* "component" for [component NAME] */
+/* STR: not empty; PATH: absolute, not empty; OPT_PATH: absolute or empty (none). */
+#define STR .type = FT_STR, .flags = FF_NONEMPTY
+#define PATH .type = FT_STR, .flags = FF_NONEMPTY | FF_PATH
+#define OPT_PATH .type = FT_STR, .flags = FF_PATH
+#define NUM(t) .type = t
+#define G(name, type, field, min, max)                                                                                 \
+	{                                                                                                              \
+		.key = name, type, .off = offsetof(struct abur_config, field), .lo = min, .hi = max                    \
+	}
+#define C(name, type, field, min, max)                                                                                 \
+	{                                                                                                              \
+		.key = name, type, .off = offsetof(struct abur_component, field), .lo = min, .hi = max                 \
+	}
+#define C_ENUM(name, field, values)                                                                                    \
+	{                                                                                                              \
+		name, FT_ENUM, offsetof(struct abur_component, field), .names = values, .nnames = ARRAY_SIZE(values)   \
+	}
+#define C_LIST(name, field)                                                                                            \
+	{                                                                                                              \
+		name, FT_LIST, offsetof(struct abur_component, field),                                                 \
+		    .noff = offsetof(struct abur_component, n##field)                                                  \
+	}
+
+static const struct field flash_keys[] = {
+    G("store", STR, flash.store, 0, 0),
+    G("boot", STR, flash.boot, 0, 0),
+    G("mount", PATH, flash.mount, 0, 0),
+};
+static const struct field disk_keys[] = {
+    G("system", STR, disk.system, 0, 0),
+    G("grow_last_partition", NUM(FT_BOOL), disk.grow_last_partition, 0, 0),
+};
+static const struct field schedule_keys[] = {
+    G("nightly", NUM(FT_HHMM), schedule.nightly, 0, 0),
+    G("defer_if_changed_within", NUM(FT_DURATION), schedule.defer_within, 0, 86399),
+    G("max_deferrals", NUM(FT_UINT), schedule.max_deferrals, 0, 365),
+    G("catch_up_after", NUM(FT_DURATION), schedule.catch_up_after, 0, 86400),
+};
+static const struct field daemon_keys[] = {
+    G("state_dir", PATH, daemon.state_dir, 0, 0),
+    G("event_log", PATH, daemon.event_log, 0, 0),
+    G("event_log_max", NUM(FT_SIZE), daemon.event_log_max, 4096, 1ULL << 30),
+    G("metrics", OPT_PATH, daemon.metrics, 0, 0),
+};
+static const struct field restore_keys[] = {
+    G("max_total_size", NUM(FT_SIZE), restore.max_total_size, 1 << 20, 1ULL << 50),
+    G("max_entries", NUM(FT_U64), restore.max_entries, 1, 100000000),
+};
+static const struct field comp_keys[] = {
+    C_ENUM("type", type, comp_type_names),
+    C_LIST("paths", paths),
+    C_LIST("exclude", excludes),
+    C_LIST("busy_lock", busy_locks),
+    C_LIST("changed_by", changed_by),
+    C_ENUM("policy", policy, policy_names),
+    C("quiet", NUM(FT_DURATION), quiet, 0, 86400),
+    C("keep", NUM(FT_UINT), keep, 1, 1000),
+};
+
+#define KEYS_MAX 8 /* in one section */
+#define SECTION(name, keys)                                                                                            \
+	{                                                                                                              \
+		name, keys, ARRAY_SIZE(keys)                                                                           \
+	}
+static const struct section {
 	const char *name;
-	enum ktype type;
-	size_t off; /* into struct abur_config, or struct abur_component */
-	uint64_t lo, hi;
+	const struct field *keys;
+	size_t nkeys;
+} sections[] = {
+    SECTION("flash", flash_keys),   SECTION("disk", disk_keys),       SECTION("schedule", schedule_keys),
+    SECTION("daemon", daemon_keys), SECTION("restore", restore_keys),
 };
-
-#define G(sec, name, type, field, lo, hi)                                                                              \
-	{                                                                                                              \
-		sec, name, type, offsetof(struct abur_config, field), lo, hi                                           \
-	}
-#define C(name, type, field, lo, hi)                                                                                   \
-	{                                                                                                              \
-		"component", name, type, offsetof(struct abur_component, field), lo, hi                                \
-	}
-
-static const struct key keys[] = {
-    G("flash", "store", K_STR, flash.store, 0, 0),
-    G("flash", "boot", K_STR, flash.boot, 0, 0),
-    G("flash", "mount", K_PATH, flash.mount, 0, 0),
-    G("disk", "system", K_STR, disk.system, 0, 0),
-    G("disk", "grow_last_partition", K_BOOL, disk.grow_last_partition, 0, 0),
-    G("schedule", "nightly", K_HHMM, schedule.nightly, 0, 0),
-    G("schedule", "defer_if_changed_within", K_DURATION, schedule.defer_within, 0, 86399),
-    G("schedule", "max_deferrals", K_UINT, schedule.max_deferrals, 0, 365),
-    G("schedule", "catch_up_after", K_DURATION, schedule.catch_up_after, 0, 86400),
-    G("daemon", "state_dir", K_PATH, daemon.state_dir, 0, 0),
-    G("daemon", "event_log", K_PATH, daemon.event_log, 0, 0),
-    G("daemon", "event_log_max", K_SIZE, daemon.event_log_max, 4096, 1ULL << 30),
-    G("daemon", "metrics", K_OPT_PATH, daemon.metrics, 0, 0),
-    G("restore", "max_total_size", K_SIZE, restore.max_total_size, 1 << 20, 1ULL << 50),
-    G("restore", "max_entries", K_U64, restore.max_entries, 1, 100000000),
-    C("type", K_CTYPE, type, 0, 0),
-    C("paths", K_LIST, paths, 0, 0),
-    C("exclude", K_LIST, excludes, 0, 0),
-    C("busy_lock", K_LIST, busy_locks, 0, 0),
-    C("changed_by", K_LIST, changed_by, 0, 0),
-    C("policy", K_POLICY, policy, 0, 0),
-    C("quiet", K_DURATION, quiet, 0, 86400),
-    C("keep", K_UINT, keep, 1, 1000),
-};
-
-static const char *const sections[] = {"flash", "disk", "schedule", "daemon", "restore"};
+static const struct section component = SECTION("component", comp_keys);
+_Static_assert(ARRAY_SIZE(flash_keys) <= KEYS_MAX && ARRAY_SIZE(disk_keys) <= KEYS_MAX &&
+		   ARRAY_SIZE(schedule_keys) <= KEYS_MAX && ARRAY_SIZE(daemon_keys) <= KEYS_MAX &&
+		   ARRAY_SIZE(restore_keys) <= KEYS_MAX && ARRAY_SIZE(comp_keys) <= KEYS_MAX,
+	       "a section has more keys than pstate counts");
 
 struct pstate {
 	struct abur_config *cfg;
@@ -64,10 +97,10 @@ struct pstate {
 	char *errors;
 	size_t errlen;
 	int nerrors;
-	const char *section; /* canonical name, or NULL when unknown */
+	const struct section *section; /* NULL when unknown */
 	struct abur_component *comp;
-	int gseen[ARRAY_SIZE(keys)];
-	int (*cseen)[ARRAY_SIZE(keys)];
+	int gseen[ARRAY_SIZE(sections)][KEYS_MAX]; /* line of each key's first value */
+	int (*cseen)[KEYS_MAX];
 };
 
 static void perr(struct pstate *ps, int line, const char *fmt, ...) PRINTF(3, 4);
@@ -125,7 +158,7 @@ static int open_component(struct pstate *ps, const char *name, int line)
 	ps->comp = &cfg->comps[cfg->ncomps++];
 	*ps->comp = (struct abur_component){
 	    .name = xstrdup(name), .policy = POLICY_NIGHTLY, .quiet = 30, .keep = 7, .line = line};
-	ps->section = "component";
+	ps->section = &component;
 	return 0;
 }
 
@@ -145,8 +178,8 @@ static int on_section(struct pstate *ps, const char *sec, int line)
 		return open_component(ps, strstrip(name), line);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
-		if (streq(sec, sections[i])) {
-			ps->section = sections[i];
+		if (streq(sec, sections[i].name)) {
+			ps->section = &sections[i];
 			return 0;
 		}
 	}
@@ -157,148 +190,32 @@ unknown:
 	return -EINVAL;
 }
 
-#define LIST_SEP " \t\n\v\f\r,"
-
-static void split_list(const char *value, char ***list, size_t *n)
-{
-	_cleanup_free_ char *copy = xstrdup(value);
-	char *save = NULL;
-
-	/* Every isspace() separates, as the INI reader strips them all. */
-	for (char *t = strtok_r(copy, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
-		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
-		(*list)[(*n)++] = xstrdup(t);
-	}
-}
-
-static int set_enum(const char *value, const char *const *names, size_t n, int *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (streq(value, names[i])) {
-			*out = (int)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static const char *const policy_names[] = {"nightly", "change", "manual"};
-
-/* Converts value into the field at base + k->off; on error records it. */
-static int set_value(struct pstate *ps, const struct key *k, void *base, const char *value, int line)
-{
-	void *f = (char *)base + k->off;
-	uint64_t v;
-	int r = 0, e;
-	bool b;
-
-	switch (k->type) {
-	case K_OPT_PATH:
-	case K_PATH:
-		if (*value && value[0] != '/') {
-			perr(ps, line, "%s = %s: expected an absolute path", k->name, value);
-			return -EINVAL;
-		}
-		/* fall through */
-	case K_STR:
-		/* Only an optional key may be emptied: the others are used unchecked. */
-		if (!*value && k->type != K_OPT_PATH) {
-			perr(ps, line, "%s is empty: expected a value", k->name);
-			return -EINVAL;
-		}
-		free(*(char **)f);
-		*(char **)f = *value ? xstrdup(value) : NULL;
-		return 0;
-	case K_DURATION:
-		r = parse_duration(value, &v);
-		if (r == 0 && (v < k->lo || v > k->hi))
-			r = -ERANGE;
-		if (r == -EINVAL)
-			perr(ps, line, "%s = %s: bad duration (expected a number with s, m, h or d, e.g. 30s, 60m, 1h)",
-			     k->name, value);
-		else if (r < 0)
-			perr(ps, line, "%s = %s: out of range (%llus..%llus)", k->name, value,
-			     (unsigned long long)k->lo, (unsigned long long)k->hi);
-		else
-			*(uint64_t *)f = v;
-		return r;
-	case K_HHMM:
-		r = parse_hhmm(value, (unsigned *)f);
-		if (r < 0)
-			perr(ps, line, "%s = %s: bad time (expected HH:MM, 00:00 to 23:59)", k->name, value);
-		return r;
-	case K_SIZE:
-		r = parse_size(value, &v);
-		if (r == 0 && (v < k->lo || v > k->hi))
-			r = -ERANGE;
-		if (r == -EINVAL)
-			perr(ps, line, "%s = %s: bad size (expected a number with K, M, G or T, e.g. 64M)", k->name,
-			     value);
-		else if (r < 0)
-			perr(ps, line, "%s = %s: out of range (%llu..%llu bytes)", k->name, value,
-			     (unsigned long long)k->lo, (unsigned long long)k->hi);
-		else
-			*(uint64_t *)f = v;
-		return r;
-	case K_BOOL:
-		r = parse_bool(value, &b);
-		if (r < 0)
-			perr(ps, line, "%s = %s: expected yes or no", k->name, value);
-		else
-			*(bool *)f = b;
-		return r;
-	case K_UINT:
-	case K_U64:
-		r = parse_uint(value, k->lo, k->hi, &v);
-		if (r == -EINVAL)
-			perr(ps, line, "%s = %s: expected a whole number", k->name, value);
-		else if (r < 0)
-			perr(ps, line, "%s = %s: out of range (%llu..%llu)", k->name, value, (unsigned long long)k->lo,
-			     (unsigned long long)k->hi);
-		else if (k->type == K_U64)
-			*(uint64_t *)f = v;
-		else
-			*(unsigned *)f = (unsigned)v;
-		return r;
-	case K_LIST:
-		split_list(value, (char ***)f, (size_t *)((char *)f + sizeof(char **)));
-		return 0;
-	case K_POLICY:
-	case K_CTYPE:
-		r = k->type == K_POLICY ? set_enum(value, policy_names, ARRAY_SIZE(policy_names), &e)
-					: comp_type_parse(value, (enum comp_type *)&e);
-		if (r < 0)
-			perr(ps, line, "%s = %s: expected %s", k->name, value,
-			     k->type == K_POLICY ? "nightly, change or manual" : "files or disk");
-		else
-			*(int *)f = e;
-		return r;
-	}
-	return 0;
-}
-
 static int on_key(struct pstate *ps, const char *key, const char *value, int line)
 {
-	int *seen;
+	const struct field *k;
+	int *seen, r;
 
 	if (!ps->section)
 		return 0; /* the section header was already reported */
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		const struct key *k = &keys[i];
-		if (!streq(k->section, ps->section) || !streq(k->name, key))
-			continue;
-		seen = ps->comp ? &ps->cseen[ps->comp - ps->cfg->comps][i] : &ps->gseen[i];
-		if (*seen && k->type != K_LIST) {
-			perr(ps, line, "duplicate key '%s' in [%s] (first at line %d)", key,
-			     ps->comp ? "component" : ps->section, *seen);
-			return -EINVAL;
-		}
-		*seen = line;
-		return set_value(ps, k, ps->comp ? (void *)ps->comp : (void *)ps->cfg, value, line);
+	k = field_find(ps->section->keys, ps->section->nkeys, key);
+	if (!k) {
+		perr(ps, line, "unknown key '%s' in [%s%s%s]", key, ps->section->name, ps->comp ? " " : "",
+		     ps->comp ? ps->comp->name : "");
+		return -EINVAL;
 	}
-	perr(ps, line, "unknown key '%s' in [%s%s%s]", key, ps->section, ps->comp ? " " : "",
-	     ps->comp ? ps->comp->name : "");
-	return -EINVAL;
+	seen = ps->comp ? &ps->cseen[ps->comp - ps->cfg->comps][k - comp_keys]
+			: &ps->gseen[ps->section - sections][k - ps->section->keys];
+	if (*seen && k->type != FT_LIST) {
+		perr(ps, line, "duplicate key '%s' in [%s] (first at line %d)", key, ps->section->name, *seen);
+		return -EINVAL;
+	}
+	*seen = line;
+	r = field_parse(k, ps->comp ? (void *)ps->comp : (void *)ps->cfg, value);
+	if (r < 0) {
+		perr(ps, line, "%s", abur_errmsg(r));
+		abur_fail_clear();
+	}
+	return r;
 }
 
 static int on_line(void *user, const char *section, const char *key, const char *value, int line)
@@ -487,56 +404,41 @@ bool component_excludes(const struct abur_component *c, const char *path)
 	return false;
 }
 
-/* A list longer than a line can hold goes on more "key =" lines, so that
- * the printed configuration reads back (the lines add up). */
-static void print_list(FILE *f, const char *key, char **l, size_t n)
-{
-	size_t col = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (col && col + 1 + strlen(l[i]) > INI_LINE_MAX) {
-			fputc('\n', f);
-			col = 0;
-		}
-		if (!col)
-			col = (size_t)fprintf(f, "%s =", key);
-		col += (size_t)fprintf(f, " %s", l[i]);
-	}
-	if (col)
-		fputc('\n', f);
-}
-
 static void print_ini(const struct abur_config *c, FILE *f)
 {
-	char d1[32], d2[32], s1[32];
-
 	fprintf(f, "; effective configuration from %s\n", c->path);
-	fprintf(f, "[flash]\nstore = %s\nboot = %s\nmount = %s\n\n", c->flash.store, c->flash.boot, c->flash.mount);
-	fprintf(f, "[disk]\nsystem = %s\ngrow_last_partition = %s\n\n", c->disk.system,
-		c->disk.grow_last_partition ? "yes" : "no");
-	fprintf(f,
-		"[schedule]\nnightly = %02u:%02u\ndefer_if_changed_within = %s\nmax_deferrals = %u\n"
-		"catch_up_after = %s\n\n",
-		c->schedule.nightly / 60, c->schedule.nightly % 60, fmt_duration(c->schedule.defer_within, d1, 32),
-		c->schedule.max_deferrals, fmt_duration(c->schedule.catch_up_after, d2, 32));
-	fprintf(f, "[daemon]\nstate_dir = %s\nevent_log = %s\nevent_log_max = %llu\n", c->daemon.state_dir,
-		c->daemon.event_log, (unsigned long long)c->daemon.event_log_max);
-	if (c->daemon.metrics)
-		fprintf(f, "metrics = %s\n", c->daemon.metrics);
-	fprintf(f, "\n[restore]\nmax_total_size = %llu\nmax_entries = %llu\n",
-		(unsigned long long)c->restore.max_total_size, (unsigned long long)c->restore.max_entries);
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+		fprintf(f, "%s[%s]\n", i ? "\n" : "", sections[i].name);
+		field_write(f, sections[i].keys, sections[i].nkeys, c, " = ");
+	}
 	for (size_t i = 0; i < c->ncomps; i++) {
 		const struct abur_component *k = &c->comps[i];
-		fprintf(f, "\n[component %s]\ntype = %s\n", k->name, comp_type_name(k->type));
-		print_list(f, "paths", k->paths, k->npaths);
-		print_list(f, "exclude", k->excludes, k->nexcludes);
-		print_list(f, "busy_lock", k->busy_locks, k->nbusy_locks);
-		print_list(f, "changed_by", k->changed_by, k->nchanged_by);
-		fprintf(f, "policy = %s\n", policy_name(k->policy));
-		if (k->policy == POLICY_CHANGE)
-			fprintf(f, "quiet = %s\n", fmt_duration(k->quiet, s1, 32));
-		fprintf(f, "keep = %u\n", k->keep);
+		fprintf(f, "\n[component %s]\n", k->name);
+		for (size_t n = 0; n < ARRAY_SIZE(comp_keys); n++)
+			if (k->policy == POLICY_CHANGE || !streq(comp_keys[n].key, "quiet"))
+				field_write(f, &comp_keys[n], 1, k, " = ");
 	}
+}
+
+int config_get(const struct abur_config *cfg, const char *name, char **value)
+{
+	const char *dot = strchr(name, '.');
+	const struct field *k = NULL;
+	size_t i;
+
+	*value = NULL;
+	for (i = 0; dot && i < ARRAY_SIZE(sections); i++)
+		if (strlen(sections[i].name) == (size_t)(dot - name) && !strncmp(name, sections[i].name, dot - name))
+			break;
+	if (dot && i < ARRAY_SIZE(sections))
+		k = field_find(sections[i].keys, sections[i].nkeys, dot + 1);
+	if (!k)
+		return abur_fail(-ENOENT,
+				 "no key '%s' (expected SECTION.KEY of [flash], [disk], [schedule], [daemon] "
+				 "or [restore], e.g. flash.store)",
+				 name);
+	*value = field_format(k, cfg);
+	return 0;
 }
 
 static void json_list(struct json *j, const char *key, char **l, size_t n)

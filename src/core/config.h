@@ -79,6 +79,10 @@ const char *policy_name(enum comp_policy p);
 /* True when path (absolute) is excluded by the component. */
 bool component_excludes(const struct abur_component *c, const char *path);
 
+/* The effective value of "SECTION.KEY" ("flash.store") as the printed
+ * configuration has it (a list: its words separated by one space); NULL
+ * when unset (daemon.metrics).  -ENOENT naming it for an unknown key. */
+int config_get(const struct abur_config *cfg, const char *name, char **value) MUST_CHECK;
 /* Prints the effective configuration as INI, or as one JSON object. */
 void config_print(const struct abur_config *cfg, FILE *f, bool json);
 #endif

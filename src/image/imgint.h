@@ -5,7 +5,9 @@
 #include <archive.h>
 #include <blkid.h>
 
+#include "core/blk.h"
 #include "core/config.h"
+#include "core/proc.h"
 #include "core/util.h"
 #include "store/store.h"
 
@@ -206,15 +208,9 @@ int diskimg_write_at(struct diskimg_dst *d, uint64_t off, const void *buf, size_
 /* Zeroes [off, off+len) of the target (BLKZEROOUT, else writes zeros). */
 int diskimg_zero(struct diskimg_dst *d, uint64_t off, uint64_t len, const char *what) MUST_CHECK;
 
-/* Runs a program (argv[0] searched in PATH); exit statuses up to ok_max
- * count as success.  -EIO naming it, its status and its last output. */
-int image_run(const char *const argv[], int ok_max) MUST_CHECK;
-/* Kernel name of dev ("loop3") into buf; the partition node of number n. */
-int part_node(const char *disk, unsigned n, char **node) MUST_CHECK;
-/* BLKRRPART, then kernel_partitions(). */
+/* imgutil.c: blk_reread_partitions() and blk_kernel_partitions() (core/blk.h)
+ * for the partitions of l. */
 int reread_partitions(const char *disk, const struct layout *l) MUST_CHECK;
-/* Makes the kernel know every partition of l (BLKPG where it does not:
- * kernels without a GPT/DOS parser) and creates the /dev nodes. */
 int kernel_partitions(const char *disk, const struct layout *l) MUST_CHECK;
 /* settings.c: restores the newest valid generation of the file-level
  * components (all, or the settings: license and config) into partition

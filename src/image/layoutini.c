@@ -5,69 +5,65 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fields.h"
 #include "core/ini.h"
-#include "core/parse.h"
 #include "imgint.h"
 
-enum field_type { F_STR, F_U64, F_UINT, F_BOOL, F_METHOD };
+/* method = NAME: a row of the method table (pmethod.c). */
+static int parse_method(const struct field *f, void *p, const char *val)
+{
+	const struct part_method *m = part_method_find(val);
 
-struct field {
-	const char *key;
-	enum field_type type;
-	size_t off;
-};
+	if (!m)
+		return abur_fail(-EINVAL, "%s = %s: no such partition method", f->key, val);
+	*(const struct part_method **)p = m;
+	return 0;
+}
+
+static char *format_method(const struct field *f, const void *p)
+{
+	(void)f;
+	return xstrdup((*(const struct part_method *const *)p)->name);
+}
 
 #define DF(k, t, m)                                                                                                    \
 	{                                                                                                              \
-		k, t, offsetof(struct layout, m)                                                                       \
+		.key = k, .type = t, .off = offsetof(struct layout, m)                                                 \
 	}
 static const struct field disk_fields[] = {
-    DF("label", F_STR, label),
-    DF("id", F_STR, id),
-    DF("sector_size", F_UINT, sector_size),
-    DF("size", F_U64, disk_size),
-    DF("first_lba", F_U64, first_lba),
-    DF("last_lba", F_U64, last_lba),
-    DF("entries", F_UINT, entries),
-    DF("bootarea", F_U64, bootarea),
-    DF("root", F_UINT, root),
+    DF("label", FT_STR, label),
+    DF("id", FT_STR, id),
+    DF("sector_size", FT_UINT, sector_size),
+    DF("size", FT_U64, disk_size),
+    DF("first_lba", FT_U64, first_lba),
+    DF("last_lba", FT_U64, last_lba),
+    DF("entries", FT_UINT, entries),
+    DF("bootarea", FT_U64, bootarea),
+    DF("root", FT_UINT, root),
 };
 
 #define PF(k, t, m)                                                                                                    \
 	{                                                                                                              \
-		k, t, offsetof(struct part_rec, m)                                                                     \
+		.key = k, .type = t, .off = offsetof(struct part_rec, m)                                               \
 	}
 static const struct field part_fields[] = {
-    PF("start", F_U64, start),        PF("size", F_U64, size),        PF("type", F_STR, type),
-    PF("uuid", F_STR, uuid),          PF("name", F_STR, name),        PF("attrs", F_STR, attrs),
-    PF("bootable", F_BOOL, bootable), PF("fs", F_STR, fstype),        PF("fs_uuid", F_STR, fsuuid),
-    PF("fs_label", F_STR, fslabel),   PF("method", F_METHOD, method), PF("used", F_U64, used),
+    PF("start", FT_U64, start),
+    PF("size", FT_U64, size),
+    PF("type", FT_STR, type),
+    PF("uuid", FT_STR, uuid),
+    PF("name", FT_STR, name),
+    PF("attrs", FT_STR, attrs),
+    PF("bootable", FT_BOOL, bootable),
+    PF("fs", FT_STR, fstype),
+    PF("fs_uuid", FT_STR, fsuuid),
+    PF("fs_label", FT_STR, fslabel),
+    {.key = "method",
+     .type = FT_CUSTOM,
+     .off = offsetof(struct part_rec, method),
+     .parse = parse_method,
+     .format = format_method},
+    PF("used", FT_U64, used),
 };
-
-static void put_fields(FILE *f, const struct field *t, size_t n, const void *base)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *p = (const char *)base + t[i].off;
-		switch (t[i].type) {
-		case F_STR:
-			if (*(char *const *)p)
-				fprintf(f, "%s = %s\n", t[i].key, *(char *const *)p);
-			break;
-		case F_U64:
-			fprintf(f, "%s = %llu\n", t[i].key, (unsigned long long)*(const uint64_t *)p);
-			break;
-		case F_UINT:
-			fprintf(f, "%s = %u\n", t[i].key, *(const unsigned *)p);
-			break;
-		case F_BOOL:
-			fprintf(f, "%s = %s\n", t[i].key, *(const bool *)p ? "yes" : "no");
-			break;
-		case F_METHOD:
-			fprintf(f, "%s = %s\n", t[i].key, (*(const struct part_method *const *)p)->name);
-			break;
-		}
-	}
-}
 
 char *layout_format(const struct layout *l)
 {
@@ -78,10 +74,10 @@ char *layout_format(const struct layout *l)
 	if (!f)
 		abort();
 	fprintf(f, "; ABUR os image layout (see abur(8))\n[disk]\n");
-	put_fields(f, disk_fields, ARRAY_SIZE(disk_fields), l);
+	field_write(f, disk_fields, ARRAY_SIZE(disk_fields), l, " = ");
 	for (size_t i = 0; i < l->nparts; i++) {
 		fprintf(f, "\n[partition %u]\n", l->parts[i].num);
-		put_fields(f, part_fields, ARRAY_SIZE(part_fields), &l->parts[i]);
+		field_write(f, part_fields, ARRAY_SIZE(part_fields), &l->parts[i], " = ");
 	}
 	fclose(f);
 	return buf;
@@ -94,38 +90,6 @@ struct lparse {
 	int bad_line;
 	char why[160];
 };
-
-static int set_field(const struct field *fd, void *base, const char *val)
-{
-	char *p = (char *)base + fd->off;
-	uint64_t v;
-	bool b;
-
-	switch (fd->type) {
-	case F_STR:
-		free(*(char **)p);
-		*(char **)p = *val ? xstrdup(val) : NULL;
-		return 0;
-	case F_U64:
-	case F_UINT:
-		if (parse_uint(val, 0, fd->type == F_UINT ? UINT32_MAX : UINT64_MAX, &v) < 0)
-			return -EINVAL;
-		if (fd->type == F_U64)
-			*(uint64_t *)p = v;
-		else
-			*(unsigned *)p = (unsigned)v;
-		return 0;
-	case F_BOOL:
-		if (parse_bool(val, &b) < 0)
-			return -EINVAL;
-		*(bool *)p = b;
-		return 0;
-	case F_METHOD:
-		*(const struct part_method **)p = part_method_find(val);
-		return *(const struct part_method **)p ? 0 : -EINVAL;
-	}
-	return -EINVAL;
-}
 
 static int on_section(struct lparse *ps, const char *section)
 {
@@ -153,15 +117,13 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	struct lparse *ps = user;
 	const struct field *t = ps->in_disk ? disk_fields : part_fields;
 	size_t n = ps->in_disk ? ARRAY_SIZE(disk_fields) : ARRAY_SIZE(part_fields);
+	const struct field *fd = key && (ps->in_disk || ps->cur) ? field_find(t, n, key) : NULL;
 	int r = -EINVAL;
 
-	if (!key) {
+	if (!key)
 		r = on_section(ps, section);
-	} else if (ps->in_disk || ps->cur) {
-		for (size_t i = 0; i < n; i++)
-			if (streq(t[i].key, key))
-				r = set_field(&t[i], ps->in_disk ? (void *)ps->l : (void *)ps->cur, value);
-	}
+	else if (fd)
+		r = field_parse(fd, ps->in_disk ? (void *)ps->l : (void *)ps->cur, value);
 	if (r < 0 && !ps->bad_line) {
 		ps->bad_line = line;
 		snprintf(ps->why, sizeof(ps->why), "%s%s%s", key ? key : "[", key ? " = " : section, key ? value : "]");

@@ -362,7 +362,7 @@ static int write_part(struct osapply_ctx *ax, const struct osraw *area, const ch
 {
 	_cleanup_free_ char *node = NULL;
 	_cleanup_close_ int fd = -1;
-	int r = part_node(ax->dev, area->part, &node);
+	int r = blk_part_node(ax->dev, area->part, &node);
 
 	if (r < 0)
 		return r;

@@ -75,7 +75,7 @@ static int find_mount(struct osrun *run, const struct mount_list *ml, unsigned n
 	_cleanup_free_ char *node = NULL;
 	size_t n = streq(rroot, "/") ? 0 : strlen(rroot);
 	struct stat st;
-	int r = part_node(run->disk, num, &node);
+	int r = blk_part_node(run->disk, num, &node);
 
 	*mnt = *sys = NULL;
 	if (r < 0)

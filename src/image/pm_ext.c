@@ -73,15 +73,15 @@ static int scan_ext(int fd, const char *dev, uint64_t off, uint64_t size, struct
 static int grow_ext(const char *disk, const struct part_rec *p)
 {
 	_cleanup_free_ char *node = NULL;
-	int r = part_node(disk, p->num, &node);
+	int r = blk_part_node(disk, p->num, &node);
 
 	if (r == 0) {
 		const char *fsck[] = {"e2fsck", "-f", "-p", node, NULL};
-		r = image_run(fsck, 1); /* 1: errors corrected */
+		r = proc_run(fsck, 1); /* 1: errors corrected */
 	}
 	if (r == 0) {
 		const char *resize[] = {"resize2fs", node, NULL};
-		r = image_run(resize, 0);
+		r = proc_run(resize, 0);
 	}
 	return r;
 }

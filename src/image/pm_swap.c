@@ -39,7 +39,7 @@ static int make_swap(const char *disk, const struct part_rec *p, unsigned sector
 	uint8_t page[SWAP_PAGE] = {0};
 	uint32_t hdr[3] = {1, 0, 0};
 	uint64_t bytes = p->size * sector_size;
-	int r = part_node(disk, p->num, &node);
+	int r = blk_part_node(disk, p->num, &node);
 
 	if (r < 0)
 		return r;

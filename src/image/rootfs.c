@@ -46,7 +46,7 @@ int rootfs_mount(struct rootfs *rf, const char *dev, bool rw)
 	int r;
 
 	if (!rf->node) {
-		r = part_node(dev, rf->num, &rf->node);
+		r = blk_part_node(dev, rf->num, &rf->node);
 		if (r < 0)
 			return r;
 	}

@@ -1,61 +1,51 @@
 #include "state.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/config.h"
+#include "core/fields.h"
 #include "core/io.h"
-#include "core/parse.h"
 
 #define STATE_MAX (1 << 20)
 
-enum ftype { F_TIME, F_UINT, F_U64, F_BOOL, F_PID, F_HEX, F_TEXT };
-
 /* The state file is outside input (anyone with the state dir can edit it):
  * every number is bounded here, by type, before the daemon sees it. */
-static const uint64_t type_max[] = {
-    [F_TIME] = STATE_TIME_MAX, [F_UINT] = STATE_COUNT_MAX, [F_U64] = STATE_SEQ_MAX, [F_BOOL] = 1,
-    [F_PID] = STATE_PID_MAX,
-};
-
-struct field {
-	const char *key;
-	enum ftype type;
-	size_t off;
-};
-
-#define G(k, t, m)                                                                                                     \
+#define TIME(k, base, m)                                                                                               \
 	{                                                                                                              \
-		k, t, offsetof(struct daemon_state, m)                                                                 \
+		.key = k, .type = FT_TIME, .off = offsetof(struct base, m), .hi = STATE_TIME_MAX                       \
+	}
+#define F(k, t, base, m, max)                                                                                          \
+	{                                                                                                              \
+		.key = k, .type = t, .off = offsetof(struct base, m), .hi = max                                        \
+	}
+#define TEXT(k, base, m)                                                                                               \
+	{                                                                                                              \
+		.key = k, .type = FT_STR, .off = offsetof(struct base, m), .hi = STATE_TEXT_MAX, .flags = FF_TEXT      \
 	}
 static const struct field global_fields[] = {
-    G("last_slot", F_TIME, last_slot),
-    G("deferrals", F_UINT, deferrals),
-    G("deferred_until", F_TIME, deferred_until),
-    G("defer_reason", F_TEXT, defer_reason),
-    G("next_run", F_TIME, next_run),
-    G("flash_missing", F_TIME, flash_missing),
-    G("updated", F_TIME, updated),
-    G("started", F_TIME, started),
-    G("pid", F_PID, pid),
+    TIME("last_slot", daemon_state, last_slot),
+    F("deferrals", FT_UINT, daemon_state, deferrals, STATE_COUNT_MAX),
+    TIME("deferred_until", daemon_state, deferred_until),
+    TEXT("defer_reason", daemon_state, defer_reason),
+    TIME("next_run", daemon_state, next_run),
+    TIME("flash_missing", daemon_state, flash_missing),
+    TIME("updated", daemon_state, updated),
+    TIME("started", daemon_state, started),
+    F("pid", FT_PID, daemon_state, pid, STATE_PID_MAX),
 };
-#define C(k, t, m)                                                                                                     \
-	{                                                                                                              \
-		k, t, offsetof(struct comp_state, m)                                                                   \
-	}
 static const struct field comp_fields[] = {
-    C("dirty", F_BOOL, dirty),
-    C("retry", F_BOOL, retry),
-    C("last_change", F_TIME, last_change),
-    C("last_backup", F_TIME, last_backup),
-    C("last_seq", F_U64, last_seq),
-    C("next_run", F_TIME, next_run),
-    C("seen", F_HEX, seen),
-    C("backed", F_HEX, backed),
-    C("result", F_TEXT, result),
+    F("dirty", FT_FLAG, comp_state, dirty, 1),
+    F("retry", FT_FLAG, comp_state, retry, 1),
+    TIME("last_change", comp_state, last_change),
+    TIME("last_backup", comp_state, last_backup),
+    F("last_seq", FT_U64, comp_state, last_seq, STATE_SEQ_MAX),
+    TIME("next_run", comp_state, next_run),
+    F("seen", FT_HEX, comp_state, seen, SHA256_HEX_LEN - 1),
+    F("backed", FT_HEX, comp_state, backed, SHA256_HEX_LEN - 1),
+    TEXT("result", comp_state, result),
 };
 
 void state_set_text(char **field, const char *text)
@@ -69,87 +59,17 @@ void state_set_text(char **field, const char *text)
 			*p = ' ';
 }
 
-static void put_field(FILE *f, const struct field *fd, const void *base)
-{
-	const char *p = (const char *)base + fd->off;
-
-	switch (fd->type) {
-	case F_TIME: /* a clock before 1970 is saved as 0: "none" */
-		fprintf(f, "%s %lld\n", fd->key, (long long)(*(const time_t *)p > 0 ? *(const time_t *)p : 0));
-		break;
-	case F_UINT:
-		fprintf(f, "%s %u\n", fd->key, *(const unsigned *)p);
-		break;
-	case F_U64:
-		fprintf(f, "%s %" PRIu64 "\n", fd->key, *(const uint64_t *)p);
-		break;
-	case F_BOOL:
-		fprintf(f, "%s %d\n", fd->key, *(const bool *)p ? 1 : 0);
-		break;
-	case F_PID:
-		fprintf(f, "%s %d\n", fd->key, (int)*(const pid_t *)p);
-		break;
-	case F_HEX:
-		if (*p)
-			fprintf(f, "%s %s\n", fd->key, p);
-		break;
-	case F_TEXT:
-		if (*(char *const *)p)
-			fprintf(f, "%s %s\n", fd->key, *(char *const *)p);
-		break;
-	}
-}
-
-static bool text_ok(const char *v)
-{
-	if (strlen(v) > STATE_TEXT_MAX)
-		return false;
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || *v == 0x7f)
-			return false;
-	return true;
-}
-
+/* The field engine's value, with this file's messages. */
 static int get_field(const struct field *fd, void *base, const char *val)
 {
-	char *p = (char *)base + fd->off;
-	uint64_t v = 0;
+	int r = field_parse(fd, base, val);
 
-	if (fd->type == F_TEXT) {
-		if (!text_ok(val))
-			return abur_fail(-EINVAL, "%s: control characters or longer than %d bytes", fd->key,
-					 STATE_TEXT_MAX);
-		state_set_text((char **)p, val);
-		return 0;
-	}
-	if (fd->type == F_HEX) {
-		if (strlen(val) != SHA256_HEX_LEN - 1 || strspn(val, "0123456789abcdef") != SHA256_HEX_LEN - 1)
-			return abur_fail(-EINVAL, "%s: not a sha256 digest", fd->key);
-		memcpy(p, val, SHA256_HEX_LEN);
-		return 0;
-	}
-	if (parse_uint(val, 0, type_max[fd->type], &v) < 0)
-		return abur_fail(-EINVAL, "%s: '%.32s' is not a number from 0 to %llu", fd->key, val,
-				 (unsigned long long)type_max[fd->type]);
-	if (fd->type == F_TIME)
-		*(time_t *)p = (time_t)v;
-	else if (fd->type == F_UINT)
-		*(unsigned *)p = (unsigned)v;
-	else if (fd->type == F_U64)
-		*(uint64_t *)p = v;
-	else if (fd->type == F_BOOL)
-		*(bool *)p = v != 0;
-	else
-		*(pid_t *)p = (pid_t)v;
-	return 0;
-}
-
-static const struct field *lookup(const struct field *tab, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (streq(tab[i].key, key))
-			return &tab[i];
-	return NULL;
+	if (r == 0 || fd->type == FT_STR)
+		return r;
+	if (fd->type == FT_HEX)
+		return abur_fail(-EINVAL, "%s: not a sha256 digest", fd->key);
+	return abur_fail(-EINVAL, "%s: '%.32s' is not a number from 0 to %llu", fd->key, val,
+			 (unsigned long long)fd->hi);
 }
 
 struct comp_state *state_comp(struct daemon_state *st, const char *name)
@@ -195,10 +115,10 @@ static int parse_line(struct daemon_state *st, struct comp_state **comp, char *l
 		return abur_fail(-EINVAL, "not a \"key value\" line");
 	*val++ = '\0';
 	if (*comp) {
-		fd = lookup(comp_fields, ARRAY_SIZE(comp_fields), line);
+		fd = field_find(comp_fields, ARRAY_SIZE(comp_fields), line);
 		return fd ? get_field(fd, *comp, val) : 0;
 	}
-	fd = lookup(global_fields, ARRAY_SIZE(global_fields), line);
+	fd = field_find(global_fields, ARRAY_SIZE(global_fields), line);
 	return fd ? get_field(fd, st, val) : 0;
 }
 
@@ -276,12 +196,10 @@ int state_save(const char *dir, const struct daemon_state *st)
 	if (!f)
 		return abur_fail(-errno, "open_memstream: %s", strerror(errno));
 	fprintf(f, "# abur daemon state (replaced atomically; see abur status)\n");
-	for (size_t i = 0; i < ARRAY_SIZE(global_fields); i++)
-		put_field(f, &global_fields[i], st);
+	field_write(f, global_fields, ARRAY_SIZE(global_fields), st, " ");
 	for (size_t c = 0; c < st->ncomps; c++) {
 		fprintf(f, "[component %s]\n", st->comps[c].name);
-		for (size_t i = 0; i < ARRAY_SIZE(comp_fields); i++)
-			put_field(f, &comp_fields[i], &st->comps[c]);
+		field_write(f, comp_fields, ARRAY_SIZE(comp_fields), &st->comps[c], " ");
 	}
 	if (fclose(f) != 0)
 		return abur_fail(-ENOMEM, "state: out of memory");

@@ -32,6 +32,7 @@ img_copy "$RIG_FLASH" "$TMP/flash.img"
 vm_start flash1 --sys "$TMP/blank.img" --flash "$TMP/flash.img" --boot flash,sys
 if ! vm_wait flash1 'Automatic recovery' 60 >/dev/null; then t_fail "no boot menu on the serial console"; vm_tail flash1
 elif ! vm_wait flash1 'ABUR-INIT: mode=auto' 60 >/dev/null; then t_fail "the default entry did not reach the initramfs init"; vm_tail flash1
+elif ! vm_wait flash1 'ABUR-INIT: flash store: /dev/[a-z0-9]+, system disk: /dev/nvme' 60 >/dev/null; then t_fail "init did not find the store and the system disk through abur config resolve"; vm_tail flash1
 elif ! vm_wait flash1 'ABUR-INIT: running abur agent \(mode auto\)' 60 >/dev/null; then t_fail "init did not run abur agent"; vm_tail flash1
 elif ! vm_wait flash1 'ABUR-INIT: agent (done|finished|changed nothing|failed)' 600 >/dev/null; then t_fail "the agent did not return"; vm_tail flash1
 else
