@@ -77,6 +77,13 @@ int abur_error_restore(const struct abur_error *e)
 	return e->r;
 }
 
+int abur_first_error(int r, int cr, const struct abur_error *saved)
+{
+	if (r < 0 && cr < 0 && saved->r == r)
+		abur_error_restore(saved);
+	return r < 0 ? r : cr;
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

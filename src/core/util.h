@@ -69,6 +69,9 @@ struct abur_error {
 void abur_error_save(struct abur_error *e);
 /* Makes e this thread's record; returns e->r. */
 int abur_error_restore(const struct abur_error *e);
+/* A step's result r, then its cleanup's cr: the first error wins, with its
+ * own message (saved before the cleanup ran, which may record another). */
+int abur_first_error(int r, int cr, const struct abur_error *saved);
 
 /* Allocation that never returns NULL (aborts on OOM: nothing sane to do). */
 void *xmalloc(size_t n);

@@ -341,16 +341,15 @@ static int apply_fs(struct fsapply *fa, const char *dev)
 		r = hardlinks(fa);
 	if (r == 0)
 		r = metadata(fa);
-	int rt = restore_times(fa, kept, nkept);
-	if (r == 0)
-		r = rt;
+	struct abur_error first;
+	abur_error_save(&first);
+	r = abur_first_error(r, restore_times(fa, kept, nkept), &first);
 	if (r == 0 && syncfs(fa->rootfd) < 0)
 		r = abur_fail(-errno, "syncing partition %u: %m", fa->part);
 	if (fa->rootfd >= 0)
 		close(fa->rootfd);
-	int ru = rootfs_release(&rf);
-	if (r == 0 && ru < 0)
-		r = ru;
+	abur_error_save(&first);
+	r = abur_first_error(r, rootfs_release(&rf), &first);
 	return r < 0 ? abur_fail_wrap(r, "applying the update to partition %u", fa->part) : 0;
 }
 

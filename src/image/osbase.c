@@ -22,9 +22,9 @@ static int scan_part(const char *dev, unsigned num, struct osbase_fs *fs)
 		fs->text = osidx_format(&x, &fs->len);
 		osidx_free(&x);
 	}
-	int ru = rootfs_release(&rf);
-	if (r == 0 && ru < 0)
-		r = ru;
+	struct abur_error first;
+	abur_error_save(&first);
+	r = abur_first_error(r, rootfs_release(&rf), &first);
 	return r < 0 ? abur_fail_wrap(r, "indexing partition %u of %s", num, dev) : 0;
 }
 

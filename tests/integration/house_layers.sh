@@ -1,7 +1,7 @@
 # Layers only point down: scripts/check-layers applies doc/design.md §2's
 # table to every #include of src/, and reports an edge the table refuses.
 . "$TOP/tests/lib/common.sh"
-cd "$TOP"
+cd "$TOP" || exit 1
 check "every src/ include is allowed by the layer table" scripts/check-layers
 
 # The check can fail: a copy of the tree with a private header included

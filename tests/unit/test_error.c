@@ -65,6 +65,24 @@ static void wrap_of_another_error_uses_strerror(void **state)
 	assert_string_equal(abur_errmsg(-EROFS), "flash store /dev/sdb2: Read-only file system");
 }
 
+static void first_error_wins_over_its_cleanup(void **state)
+{
+	struct abur_error saved;
+
+	(void)state;
+	abur_fail(-EINVAL, "partition 2: bad inode table");
+	abur_error_save(&saved);
+	abur_fail(-EBUSY, "umount /mnt: busy"); /* the cleanup fails too */
+	assert_int_equal(abur_first_error(-EINVAL, -EBUSY, &saved), -EINVAL);
+	assert_string_equal(abur_errmsg(-EINVAL), "partition 2: bad inode table");
+	/* the step went well: the cleanup's error is the result, with its message */
+	abur_error_save(&saved);
+	abur_fail(-EBUSY, "umount /mnt: busy");
+	assert_int_equal(abur_first_error(0, -EBUSY, &saved), -EBUSY);
+	assert_string_equal(abur_errmsg(-EBUSY), "umount /mnt: busy");
+	assert_int_equal(abur_first_error(0, 0, &saved), 0);
+}
+
 static void long_messages_are_cut(void **state)
 {
 	char big[3000];
@@ -143,6 +161,7 @@ int main(void)
 	    cmocka_unit_test_setup(wrap_of_another_error_uses_strerror, setup),
 	    cmocka_unit_test_setup(long_messages_are_cut, setup),
 	    cmocka_unit_test_setup(save_restore_across_threads, setup),
+	    cmocka_unit_test_setup(first_error_wins_over_its_cleanup, setup),
 	    cmocka_unit_test_setup(restore_of_nothing_clears, setup),
 	    cmocka_unit_test_setup(log_error_errno_appends_the_message, setup),
 	};
