@@ -67,15 +67,13 @@ static void set_attempts(struct agent *ag, unsigned n)
 		log_warn_errno(r, "cannot record the attempt counter");
 }
 
-static void find_os_image(struct agent *ag, bool deep)
+static void find_os_image(struct agent *ag, enum gen_check check)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g;
 
 	ag->f.store = ST_NO_IMAGE;
-	if (store_list(ag->s, IMAGE_COMPONENT, &l) < 0)
-		return;
-	if (store_newest_valid(ag->s, &l, deep, store_os_base_max(ag->s), &g, NULL) == 0) {
+	if (store_newest(ag->s, IMAGE_COMPONENT, check, store_os_base_max(ag->s), &l, &g) == 0) {
 		const struct generation *u = image_newest_update(&l, g);
 		ag->f.store = ST_IMAGE_OK;
 		ag->os_seq = g->seq;
@@ -83,7 +81,6 @@ static void find_os_image(struct agent *ag, bool deep)
 		ag->upd_seq = u ? u->seq : 0;
 		ag->upd_time = u ? u->m.time : 0;
 	}
-	gen_list_free(&l);
 }
 
 static bool have_settings(struct agent *ag)
@@ -92,11 +89,10 @@ static bool have_settings(struct agent *ag)
 	bool any = false;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		struct gen_list l;
+		_cleanup_(gen_list_free) struct gen_list l = {0};
 		const struct generation *g;
-		if (store_list(ag->s, names[i], &l) == 0 && store_newest_valid(ag->s, &l, false, 0, &g, NULL) == 0)
+		if (store_newest(ag->s, names[i], GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &g) == 0)
 			any = true;
-		gen_list_free(&l);
 	}
 	return any;
 }
@@ -136,7 +132,7 @@ static void gather(struct agent *ag)
 		ag->f.store = ST_MISSING;
 		ag->s = NULL;
 	} else {
-		find_os_image(ag, false);
+		find_os_image(ag, GEN_CHECK_VALID);
 		ag->f.have_settings = have_settings(ag);
 	}
 	probe_slot(ag);
@@ -197,7 +193,7 @@ static enum agent_result do_reimage(struct agent *ag)
 	struct reimage_opts ro = {.generation = ag->os_seq,
 				  .confirm = ag->disk->serial,
 				  .grow = ag->cfg->disk.grow_last_partition,
-				  .verified = true, /* find_os_image(deep) just read it end to end */
+				  .verified = true, /* find_os_image(GEN_CHECK_VERIFY) just read it end to end */
 				  .progress = ag->o->progress,
 				  .progress_arg = ag->o->progress_arg};
 	struct reimage_result res;
@@ -308,7 +304,7 @@ enum agent_result agent_run(const struct abur_config *cfg, const struct agent_op
 	dec = agent_decide(&ag.f);
 	if (dec.action == ACT_REIMAGE || (dec.action == ACT_ASK && o->mode == MODE_RESTORE)) {
 		/* Only an image that verifies end to end is written. */
-		find_os_image(&ag, true);
+		find_os_image(&ag, GEN_CHECK_VERIFY);
 		dec = agent_decide(&ag.f);
 	}
 	say(&ag, "decision: %s: %s", agent_action_name(dec.action), dec.reason);

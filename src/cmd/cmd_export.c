@@ -26,7 +26,7 @@ static int export_gen(struct store *s, const struct gen_list *l, const struct ge
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		const char *name = g->m.payloads[i].name;
 		if (streq(name, STORE_PAYLOAD_DATA) || streq(name, STORE_PAYLOAD_DISK))
-			return store_export_payload(s, g, name, out);
+			return export_payload(s, g, name, out);
 	}
 	return abur_fail(-ENOENT, "g%06llu holds no payload to export", (unsigned long long)g->seq);
 }

@@ -47,7 +47,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 		if (g->valid) {
 			json_int(j, "time", g->m.time);
 			json_str(j, "trigger", g->m.trigger);
-			json_uint(j, "payload_bytes", generation_bytes(g));
+			json_uint(j, "payload_bytes", gen_bytes(g));
 			json_bool(j, "pinned", g->m.pinned);
 			json_str(j, "content_digest", g->m.content_digest);
 			if (upd)
@@ -62,7 +62,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 		fmt_time(g->m.time, when, sizeof(when));
 	_cleanup_free_ char *note = upd ? update_note(&u) : NULL;
 	printf("%-10s g%06llu  %-19s  %-8s %10s  %s%s%s\n", comp, (unsigned long long)g->seq, when,
-	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(generation_bytes(g), size, sizeof(size)) : "-",
+	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(gen_bytes(g), size, sizeof(size)) : "-",
 	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem, note ? note : "");
 }
 

@@ -75,7 +75,7 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	const char *disk = NULL;
 	bool settings_only = false;
 	struct progress pb;
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -98,18 +98,14 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "need --disk DEV");
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
-	if (settings_only) {
-		r = settings(ctx, s, disk, o.confirm);
-		store_close(s);
-		return r;
-	}
+	if (settings_only)
+		return settings(ctx, s, disk, o.confirm);
 	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
 	o.grow = ctx->cfg->disk.grow_last_partition;
 	o.progress = ctx->json || log_get_level() > LOG_LVL_ERROR ? progress_cb : NULL; /* not with -q */
 	o.progress_arg = &pb;
 	r = image_reimage(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
-	store_close(s);
 	if (r < 0) {
 		cmd_error(r, "reimage %s", disk);
 		free(res.update_why);

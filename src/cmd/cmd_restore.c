@@ -4,10 +4,12 @@
 #include "cmd.h"
 #include "core/log.h"
 
-/* Generation want, if it verifies; otherwise an error naming the newest
- * earlier one that does. */
-static int pick(struct store *s, const struct gen_list *l, uint64_t want, const struct generation **g)
+/* Generation want of component (listed in l), if it verifies; otherwise
+ * an error naming the newest earlier one that does. */
+static int pick(struct store *s, const char *component, const struct gen_list *l, uint64_t want,
+		const struct generation **g)
 {
+	_cleanup_(gen_list_free) struct gen_list older = {0};
 	const struct generation *alt;
 	char why[512];
 	int r;
@@ -17,11 +19,11 @@ static int pick(struct store *s, const struct gen_list *l, uint64_t want, const 
 			*g = &l->g[i];
 	if (!*g)
 		return abur_fail(-ENOENT, "no generation g%06llu", (unsigned long long)want);
-	r = store_verify(s, *g);
+	r = gen_verify(s, *g);
 	if (r == 0)
 		return 0;
 	snprintf(why, sizeof(why), "%s", abur_errmsg(r));
-	if (store_newest_valid(s, l, true, want, &alt, NULL) == 0)
+	if (want > 1 && store_newest(s, component, GEN_CHECK_VERIFY, want - 1, &older, &alt) == 0)
 		return abur_fail(r, "%s; g%06llu is the newest earlier valid generation", why,
 				 (unsigned long long)alt->seq);
 	return abur_fail(r, "%s; no earlier valid generation", why);
@@ -36,7 +38,7 @@ static int restore_one(struct store *s, const char *component, uint64_t want, co
 	int r = store_list(s, component, &l);
 
 	if (r == 0)
-		r = pick(s, &l, want, &g);
+		r = pick(s, component, &l, want, &g);
 	if (r == 0)
 		r = restore_component(s, g, root, lim);
 	gen_list_free(&l);

@@ -16,16 +16,16 @@ struct comp_summary {
 	uint64_t bytes;
 };
 
-static void summarise(const struct gen_list *l, struct store *s, const struct abur_component *c,
-		      struct comp_summary *cs)
+/* Lists c into l (an empty list when it cannot be listed). */
+static void summarise(struct store *s, const struct abur_component *c, struct gen_list *l, struct comp_summary *cs)
 {
 	memset(cs, 0, sizeof(*cs));
+	if (store_newest(s, c->name, GEN_CHECK_VALID, GEN_SEQ_ANY, l, &cs->newest) < 0)
+		cs->newest = NULL;
 	cs->count = l->n;
 	for (size_t i = 0; i < l->n; i++)
 		cs->invalid += !l->g[i].valid;
-	if (store_newest_valid(s, l, false, 0, &cs->newest, NULL) < 0)
-		cs->newest = NULL;
-	cs->bytes = cs->newest ? generation_bytes(cs->newest) : 0;
+	cs->bytes = cs->newest ? gen_bytes(cs->newest) : 0;
 	if (IS_ENABLED(CONFIG_IMAGE) && component_is(c, CT_DISK_IMAGE)) {
 		cs->seal = image_newest_seal(s, l);
 		cs->update = image_newest_update(l, cs->seal);
@@ -144,10 +144,8 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
 		const struct abur_component *c = &ctx->cfg->comps[i];
 		struct comp_summary cs;
-		struct gen_list l;
-		if (store_list(s, c->name, &l) < 0)
-			l = (struct gen_list){0};
-		summarise(&l, s, c, &cs);
+		_cleanup_(gen_list_free) struct gen_list l = {0};
+		summarise(s, c, &l, &cs);
 		if (ctx->json) {
 			json_obj_begin(&j, NULL);
 			print_json(&j, c, &cs);
@@ -159,7 +157,6 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 			if (ws)
 				watch_status_comp_text(ws, c, stdout);
 		}
-		gen_list_free(&l);
 	}
 	if (ctx->json)
 		json_arr_end(&j), json_obj_end(&j), json_end(&j);

@@ -34,9 +34,32 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 	*f = NULL;
 }
-#define _cleanup_free_ __attribute__((cleanup(freep)))
-#define _cleanup_close_ __attribute__((cleanup(closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+/* Typed cleanup (gcc/clang): the variable's cleanup runs on every way out
+ * of its scope.  _cleanup_(f) takes a function of a pointer to the
+ * variable: gen_list_free and manifest_clear serve as they are
+ * (`_cleanup_(gen_list_free) struct gen_list l = {0};`); an object held
+ * by pointer gets its fp from DEFINE_CLEANUP (`_cleanup_(store_closep)
+ * struct store *s = NULL;`).  Initialise every such variable. */
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+/* DEFINE_CLEANUP(struct store, store_close) defines store_closep(struct
+ * store **p): func(*p) unless *p is NULL, then *p = NULL. */
+#define DEFINE_CLEANUP(type, func)                                                                                     \
+	static inline void func##p(type **p)                                                                           \
+	{                                                                                                              \
+		if (*p)                                                                                                \
+			func(*p);                                                                                      \
+		*p = NULL;                                                                                             \
+	}
+/* Hands over what a cleanup variable holds: returns p and sets it to NULL. */
+#define TAKE_PTR(p)                                                                                                    \
+	({                                                                                                             \
+		__typeof__(p) take_ptr_ = (p);                                                                         \
+		(p) = NULL;                                                                                            \
+		take_ptr_;                                                                                             \
+	})
 
 /* Lower layers never print: they record why they failed and return -errno.
  * abur_fail() records the message for r (thread-local) and returns r, so an

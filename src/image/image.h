@@ -56,6 +56,7 @@ struct disk_info {
  * is available: then nothing is `ours`).  Free with disk_info_free(). */
 int image_probe(const char *dev, const char *sealed_id, struct disk_info **out) MUST_CHECK;
 void disk_info_free(struct disk_info *d);
+DEFINE_CLEANUP(struct disk_info, disk_info_free)
 const char *disk_class_name(enum disk_class c);
 
 /* Whole disks the kernel has (those backed by a device: sd, nvme, vd,
@@ -170,7 +171,7 @@ struct reimage_result {
  * the file-level components into its root filesystem.  Checks before
  * writing: class (blank; ours/foreign only with confirm == serial; flash
  * never: -EPERM), size (-ENOSPC naming the size needed), the image's hashes
- * (store_verify).  Refusals (class, size, no image) change nothing.  Once
+ * (gen_verify).  Refusals (class, size, no image) change nothing.  Once
  * the run starts (verification first) IMAGE_MARKER is in the store until
  * success: an INI-like text with disk, serial, model, generation, stage
  * (verify, write, table, partitions, settings), written (yes once the disk

@@ -129,11 +129,11 @@ static int take_entries(struct archive *a, struct osbase_loaded *b)
 
 int osbase_load(struct store *s, const struct generation *g, struct osbase_loaded *b)
 {
-	struct archive *a;
+	struct payload_reader *p;
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	r = payload_read_open(s, g, OSBASE_PAYLOAD, &a);
+	r = payload_open(s, g, OSBASE_PAYLOAD, &p);
 	if (r == -ENOENT)
 		return abur_fail(
 		    -ENOENT,
@@ -142,11 +142,7 @@ int osbase_load(struct store *s, const struct generation *g, struct osbase_loade
 		    (unsigned long long)g->seq);
 	if (r < 0)
 		return r;
-	r = take_entries(a, b);
-	if (r < 0)
-		payload_read_discard(a);
-	else
-		r = payload_read_close(a);
+	r = payload_close(p, take_entries(payload_archive(p), b));
 	if (r < 0) {
 		osbase_loaded_free(b);
 		return abur_fail_wrap(r, "os generation %llu", (unsigned long long)g->seq);

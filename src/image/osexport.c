@@ -295,7 +295,7 @@ int image_export_update(struct store *s, const struct gen_list *gl, const struct
 {
 	const struct generation *seal = osupd_gen(gl, osupd_base(g));
 	struct osbase_loaded base;
-	struct store_archive *x;
+	struct export_archive *x;
 	struct archive *a;
 	int r;
 
@@ -306,13 +306,13 @@ int image_export_update(struct store *s, const struct gen_list *gl, const struct
 	r = osbase_load(s, seal, &base);
 	if (r < 0)
 		return r;
-	r = store_archive_create(path, &x, &a);
+	r = export_archive_create(path, &x, &a);
 	if (r == 0) {
 		r = export_update(s, gl, g, &base.l, a, res);
 		if (r == 0)
-			r = store_archive_finish(x, a);
+			r = export_archive_finish(x, a);
 		else
-			store_archive_abort(x, a);
+			export_archive_abort(x, a);
 	}
 	osbase_loaded_free(&base);
 	return r;

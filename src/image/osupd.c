@@ -60,22 +60,21 @@ static int take_state(struct archive *a, const char *name, struct osupd *u, uint
 
 int osupd_load(struct store *s, const struct generation *g, struct osupd *u)
 {
+	struct payload_reader *p;
 	struct archive *a;
 	struct archive_entry *e;
 	int k, r;
 
 	memset(u, 0, sizeof(*u));
-	r = payload_read_open(s, g, OSUPD_STATE, &a);
+	r = payload_open(s, g, OSUPD_STATE, &p);
 	if (r < 0)
 		return r;
+	a = payload_archive(p);
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK)
 		r = take_state(a, archive_entry_pathname(e), u, g->seq);
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "%s", archive_error_string(a));
-	if (r < 0)
-		payload_read_discard(a);
-	else
-		r = payload_read_close(a);
+	r = payload_close(p, r);
 	if (r < 0) {
 		osupd_free(u);
 		return abur_fail_wrap(r, "os update g%06llu", (unsigned long long)g->seq);
@@ -211,6 +210,7 @@ static int contents_of(struct store *s, const struct gen_list *gl, const struct 
 {
 	const struct generation *g = osupd_gen(gl, seq);
 	struct wanted w;
+	struct payload_reader *p = NULL;
 	struct archive *a = NULL;
 	struct archive_entry *ae;
 	int k = ARCHIVE_OK, r;
@@ -219,7 +219,9 @@ static int contents_of(struct store *s, const struct gen_list *gl, const struct 
 		return abur_fail(-ENOENT, "the os update needs g%06llu, which the store does not hold",
 				 (unsigned long long)seq);
 	wanted_from(st, seq, &w);
-	r = payload_read_open(s, g, OSUPD_FILES, &a);
+	r = payload_open(s, g, OSUPD_FILES, &p);
+	if (r == 0)
+		a = payload_archive(p);
 	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
 		r = take_content(a, archive_entry_pathname(ae), part, &w, fn, arg);
 	if (r == 0 && k != ARCHIVE_EOF)
@@ -228,10 +230,8 @@ static int contents_of(struct store *s, const struct gen_list *gl, const struct 
 		if (!w.done[i])
 			r = abur_fail(-EBADMSG, "g%06llu holds no content for %s", (unsigned long long)seq,
 				      w.e[i]->path);
-	if (a && r < 0)
-		payload_read_discard(a);
-	else if (a)
-		r = payload_read_close(a);
+	if (p)
+		r = payload_close(p, r);
 	free(w.e);
 	free(w.done);
 	return r;
@@ -252,19 +252,22 @@ int osupd_contents(struct store *s, const struct gen_list *gl, const struct osid
 static int raw_bytes(struct store *s, const struct generation *g, const struct osraw *area, char **out)
 {
 	_cleanup_free_ char *name = xasprintf("%s.bin", area->name);
-	struct archive *a;
+	struct payload_reader *p = NULL;
+	struct archive *a = NULL;
 	struct archive_entry *ae;
 	size_t len = 0;
-	int k, r = payload_read_open(s, g, OSUPD_RAW, &a);
+	int k, r = payload_open(s, g, OSUPD_RAW, &p);
 
 	*out = NULL;
+	if (r == 0)
+		a = payload_archive(p);
 	while (r == 0 && (k = archive_read_next_header(a, &ae)) == ARCHIVE_OK && !*out) {
 		if (streq(archive_entry_pathname(ae), name))
 			r = diskimg_read_small(a, name, area->len + 1, out, &len);
 	}
 	if (r == 0 && (!*out || len != area->len))
 		r = abur_fail(-EBADMSG, "g%06llu: %s missing or of the wrong size", (unsigned long long)g->seq, name);
-	payload_read_discard(a); /* the area was checked by its hash below */
+	payload_discard(p); /* the area is checked by its hash below */
 	if (r == 0) {
 		char sha[SHA256_HEX_LEN];
 		_cleanup_free_ char *key = xasprintf("raw_%s", area->name);

@@ -311,7 +311,7 @@ static int classify(int fd, struct disk_info *d, const char *sealed_id, int sig)
 int image_probe(const char *dev, const char *sealed_id, struct disk_info **out)
 {
 	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	struct disk_info *d;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	char real[PATH_MAX];
 	int r, sig;
 
@@ -329,21 +329,16 @@ int image_probe(const char *dev, const char *sealed_id, struct disk_info **out)
 	if (r == 0 && d->size < 2 * 512)
 		r = abur_fail(-EINVAL, "%s: too small to be a disk", dev);
 	if (r < 0)
-		goto fail;
+		return r;
 	read_sysfs(d);
 	sig = read_signatures(fd, d);
-	if (sig < 0 && sig != -2) {
-		r = sig == -1 ? abur_fail(-EIO, "%s: probing failed", dev) : sig;
-		goto fail;
-	}
+	if (sig < 0 && sig != -2)
+		return sig == -1 ? abur_fail(-EIO, "%s: probing failed", dev) : sig;
 	r = classify(fd, d, sealed_id, sig);
 	if (r < 0)
-		goto fail;
-	*out = d;
+		return r;
+	*out = TAKE_PTR(d);
 	return 0;
-fail:
-	disk_info_free(d);
-	return r;
 }
 
 void disk_info_free(struct disk_info *d)

@@ -145,17 +145,17 @@ static int dry_run(struct run *run, const struct generation *g, enum diskimg_mod
 {
 	struct diskimg_dst dst = {
 	    .fd = -1, .dev = run->dev, .mode = mode, .disk_size = run->d->size, .sector_size = run->sector_size};
-	struct archive *a;
-	int r = payload_read_open(run->s, g, IMAGE_PAYLOAD, &a);
+	struct payload_reader *p;
+	int r = payload_open(run->s, g, IMAGE_PAYLOAD, &p);
 
 	if (r < 0)
 		return r;
-	r = diskimg_extract(a, &dst);
+	r = diskimg_extract(payload_archive(p), &dst);
 	*parsed = dst.have_layout;
-	if (r < 0 || mode == DI_LAYOUT)
-		payload_read_discard(a);
+	if (mode == DI_LAYOUT)
+		payload_discard(p);
 	else
-		r = payload_read_close(a);
+		r = payload_close(p, r);
 	diskimg_dst_free(&dst);
 	return r;
 }
@@ -202,16 +202,16 @@ static int verify_image(struct run *run)
 	return r < 0 ? abur_fail_wrap(r, "os generation %llu fails verification", (unsigned long long)run->g->seq) : 0;
 }
 
-/* A generation and everything it needs pass store_verify() (the seal was
+/* A generation and everything it needs pass gen_verify() (the seal was
  * checked by the image's own verification). */
 static int verify_closure(struct run *run, const struct generation *upd, bool verified)
 {
 	uint64_t *needs;
 	size_t n;
-	int r = store_needs(upd, &needs, &n);
+	int r = gen_needs(upd, &needs, &n);
 
 	if (r == 0 && !verified)
-		r = store_verify(run->s, upd);
+		r = gen_verify(run->s, upd);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct generation *g = NULL;
 		for (size_t k = 0; k < run->gl.n; k++)
@@ -221,7 +221,7 @@ static int verify_closure(struct run *run, const struct generation *upd, bool ve
 			r = abur_fail(-ENOENT, "it needs g%06llu, which the store does not hold",
 				      (unsigned long long)needs[i]);
 		else if (g != run->g)
-			r = store_verify(run->s, g);
+			r = gen_verify(run->s, g);
 	}
 	free(needs);
 	return r;
@@ -272,17 +272,17 @@ static int checks(struct run *run)
 
 static int write_image(struct run *run, struct diskimg_dst *dst)
 {
-	struct archive *a;
-	int r = payload_read_open(run->s, run->g, IMAGE_PAYLOAD, &a);
+	struct payload_reader *p;
+	int r = payload_open(run->s, run->g, IMAGE_PAYLOAD, &p);
 
 	if (r < 0)
 		return r;
-	r = diskimg_extract(a, dst);
+	r = diskimg_extract(payload_archive(p), dst);
 	if (r < 0) {
-		payload_read_discard(a); /* the disk failed: do not read the rest of the image */
+		payload_discard(p); /* the disk failed: do not read the rest of the image */
 		return r;
 	}
-	r = payload_read_close(a);
+	r = payload_close(p, 0);
 	return r < 0 ? abur_fail_wrap(r, "the os image failed its check while being written") : 0;
 }
 

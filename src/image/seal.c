@@ -14,24 +14,21 @@
 
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
 {
-	struct gen_list l = {0};
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g = NULL;
 	const char *v;
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
 	if (r == 0 && !(g = osupd_newest_seal(&l, store_os_base_max(s))))
 		r = -ENOENT;
-	if (r < 0) {
-		gen_list_free(&l);
+	if (r < 0)
 		return abur_fail(-ENOENT, "the store holds no os image");
-	}
 	if (disk_id)
 		*disk_id = (v = manifest_extra(&g->m, "disk_id")) ? xstrdup(v) : NULL;
 	if (required)
 		*required = (v = manifest_extra(&g->m, "required_size")) ? strtoull(v, NULL, 10) : 0;
 	if (seq)
 		*seq = g->seq;
-	gen_list_free(&l);
 	return 0;
 }
 
@@ -131,7 +128,7 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	struct payload_spec spec[] = {{IMAGE_PAYLOAD, diskimg_fill, &src}, {OSBASE_PAYLOAD, osbase_fill, base}};
 	const char *sources[] = {d->dev};
 	char digest[SHA256_HEX_LEN];
-	struct manifest m = {0};
+	_cleanup_(manifest_clear) struct manifest m = {0};
 	int r;
 
 	r = check_storable(d->dev, l, text);
@@ -148,10 +145,8 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 	free(base->layout_text);
 	base->layout_text = xstrdup(text);
 	r = base_extra(&m, d, fd, l, base);
-	if (r < 0) {
-		manifest_clear(&m);
+	if (r < 0)
 		return r;
-	}
 	struct commit_info ci = {.component = IMAGE_COMPONENT,
 				 .trigger = "seal",
 				 .content_digest = digest,
@@ -161,7 +156,6 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 				 .keep = comp ? comp->keep : 2,
 				 .extra = &m};
 	r = store_commit(s, &ci, spec, ARRAY_SIZE(spec), &res->seq);
-	manifest_clear(&m);
 	if (r == 0)
 		res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
 	return r;

@@ -170,14 +170,12 @@ static void rm_quiet(struct store *s, const char *comp, const char *name)
 
 static uint64_t newest_valid_seq(struct store *s, const char *component)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g;
-	uint64_t seq = 0;
 
-	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, false, 0, &g, NULL) == 0)
-		seq = g->seq;
-	gen_list_free(&l);
-	return seq;
+	if (store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &g) == 0)
+		return g->seq;
+	return 0;
 }
 
 /* The next free number: past every ABUR-named entry of the store, within
@@ -279,7 +277,7 @@ static ssize_t effective_pin(struct store *s, const char *component, const struc
 	return -1;
 }
 
-/* Adds to keep[] every generation a kept one needs (store_needs()).  Not
+/* Adds to keep[] every generation a kept one needs (gen_needs()).  Not
  * what those need in turn: a generation names everything a restore of it
  * reads, and one kept only for its content is no restore point.  false
  * when a kept generation's list is malformed: then nothing may go, since
@@ -294,7 +292,7 @@ static bool keep_needed(const struct gen_list *l, bool *keep)
 		size_t n;
 		if (!by_policy[i])
 			continue;
-		if (store_needs(&l->g[i], &needs, &n) < 0)
+		if (gen_needs(&l->g[i], &needs, &n) < 0)
 			return false;
 		for (size_t k = 0; k < n; k++)
 			for (size_t j = 0; j < i; j++)
@@ -312,12 +310,13 @@ static void removable(struct store *s, const char *component, struct victim **v,
 	struct gen_list l;
 	const struct generation *newest = NULL;
 	ssize_t pin;
+	int r = store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &newest);
 
-	if (store_list(s, component, &l) < 0)
+	if (r < 0 && r != -ENOENT)
 		return;
 	/* Older copies may go only while the newest really verifies: a
 	 * bit-rotted newest one must not cost the last good copy. */
-	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || store_verify(s, newest) < 0)
+	if (r < 0 || gen_verify(s, newest) < 0)
 		newest = NULL;
 	pin = effective_pin(s, component, &l);
 	_cleanup_free_ bool *keep = xcalloc(l.n ? l.n : 1, sizeof(bool));
@@ -432,25 +431,23 @@ static bool retained(struct store *s, const char *component, const struct gen_li
 
 int store_apply_retention(struct store *s, const char *component, unsigned keep)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *newest = NULL;
 	int removed = 0, r;
 	bool locked = false;
 
-	r = store_list(s, component, &l);
-	if (r < 0)
+	r = store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &newest);
+	if (r < 0 && r != -ENOENT)
 		return r;
 	_cleanup_free_ bool *kept = xcalloc(l.n ? l.n : 1, sizeof(bool));
-	if (store_newest_valid(s, &l, false, 0, &newest, NULL) < 0 || !retained(s, component, &l, newest, keep, kept)) {
-		gen_list_free(&l);
+	if (r < 0 || !retained(s, component, &l, newest, keep, kept))
 		return 0; /* nothing valid, or what is needed is unknown: remove nothing */
-	}
 	for (size_t i = l.n; r == 0 && i-- > 0;) {
 		const struct generation *g = &l.g[i];
 		if (kept[i])
 			continue;
 		/* Checked once, and only when something is to go (a seal pays nothing). */
-		if (!locked && store_verify(s, newest) < 0)
+		if (!locked && gen_verify(s, newest) < 0)
 			break; /* the newest is damaged: keep every older copy */
 		/* Readers present: nothing goes now; the next commit tries again. */
 		if (!locked && store_lock_removal(s, 0) < 0)
@@ -461,7 +458,6 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
 	}
 	if (locked)
 		store_unlock_removal(s);
-	gen_list_free(&l);
 	return r < 0 ? r : removed;
 }
 

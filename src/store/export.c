@@ -9,7 +9,7 @@
 #include "payload.h"
 #include "store_int.h"
 
-struct store_archive {
+struct export_archive {
 	struct pwriter w;
 	char *path, *tmp;
 	int fd;
@@ -47,29 +47,7 @@ static int publish(int fd, const char *tmp, const char *path)
 	return r;
 }
 
-int store_archive_create(const char *path, struct store_archive **out, struct archive **a)
-{
-	struct store_archive *x = xcalloc(1, sizeof(*x));
-	int r;
-
-	x->path = xstrdup(path);
-	x->fd = create_tmp(path, &x->tmp);
-	r = x->fd < 0 ? x->fd : pwriter_open(&x->w, x->fd, x->tmp, a);
-	if (r < 0) {
-		if (x->fd >= 0) {
-			close(x->fd);
-			(void)unlink(x->tmp);
-		}
-		free(x->tmp);
-		free(x->path);
-		free(x);
-		return r;
-	}
-	*out = x;
-	return 0;
-}
-
-static void archive_free_handle(struct store_archive *x)
+static void archive_free_handle(struct export_archive *x)
 {
 	if (x->fd >= 0)
 		close(x->fd);
@@ -78,7 +56,25 @@ static void archive_free_handle(struct store_archive *x)
 	free(x);
 }
 
-int store_archive_finish(struct store_archive *x, struct archive *a)
+int export_archive_create(const char *path, struct export_archive **out, struct archive **a)
+{
+	struct export_archive *x = xcalloc(1, sizeof(*x));
+	int r;
+
+	x->path = xstrdup(path);
+	x->fd = create_tmp(path, &x->tmp);
+	r = x->fd < 0 ? x->fd : pwriter_open(&x->w, x->fd, x->tmp, a);
+	if (r < 0) {
+		if (x->fd >= 0)
+			(void)unlink(x->tmp);
+		archive_free_handle(x);
+		return r;
+	}
+	*out = x;
+	return 0;
+}
+
+int export_archive_finish(struct export_archive *x, struct archive *a)
 {
 	int r = pwriter_close(&x->w, a);
 
@@ -90,7 +86,7 @@ int store_archive_finish(struct store_archive *x, struct archive *a)
 	return r;
 }
 
-void store_archive_abort(struct store_archive *x, struct archive *a)
+void export_archive_abort(struct export_archive *x, struct archive *a)
 {
 	pwriter_abort(&x->w, a);
 	(void)unlink(x->tmp);
@@ -123,7 +119,7 @@ static int copy_checked(int in, int out, const struct payload_info *pi, const ch
 	return 0;
 }
 
-int store_export_payload(struct store *s, const struct generation *g, const char *name, const char *path)
+int export_payload(struct store *s, const struct generation *g, const char *name, const char *path)
 {
 	const struct payload_info *pi = NULL;
 	_cleanup_free_ char *rel = NULL, *tmp = NULL;

@@ -177,7 +177,7 @@ int store_max_seq(struct store *s, uint64_t *max)
 }
 
 int gen_payload_open(struct store *s, const struct generation *g, const struct payload_info *pi, uint64_t out_limit,
-		     struct archive **a)
+		     struct payload_reader **out)
 {
 	_cleanup_free_ char *rel = xasprintf("%s/%s", g->rel, pi->name);
 	_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, pi->name);
@@ -185,19 +185,21 @@ int gen_payload_open(struct store *s, const struct generation *g, const struct p
 
 	if (fd < 0)
 		return abur_fail_wrap(fd, "%s", s->root);
-	return payload_reader_open(fd, path, pi->sha256, pi->size, out_limit, a);
+	return payload_reader_open(fd, path, pi->sha256, pi->size, out_limit, out);
 }
 
 static int verify_payload(struct store *s, const struct generation *g, const struct payload_info *pi)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, pi->name);
+	struct payload_reader *p;
 	struct archive *a;
 	struct archive_entry *e;
 	int r, k;
 
-	r = gen_payload_open(s, g, pi, 0, &a);
+	r = gen_payload_open(s, g, pi, 0, &p);
 	if (r < 0)
 		return r;
+	a = payload_archive(p);
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK)
 		if (archive_read_data_skip(a) != ARCHIVE_OK)
 			break;
@@ -205,11 +207,11 @@ static int verify_payload(struct store *s, const struct generation *g, const str
 		r = abur_fail(-EBADMSG, "%s: %s", path, archive_error_string(a));
 	else if (k == ARCHIVE_OK)
 		r = abur_fail(-EBADMSG, "%s: %s", path, archive_error_string(a));
-	k = payload_reader_close(a);
+	k = payload_close(p, 0);
 	return r < 0 ? r : k;
 }
 
-int store_verify(struct store *s, const struct generation *g)
+int gen_verify(struct store *s, const struct generation *g)
 {
 	if (!g->valid)
 		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
@@ -224,20 +226,19 @@ int store_verify(struct store *s, const struct generation *g)
 static int verify_component(struct store *s, const char *comp, uint64_t only, store_verify_fn fn, void *arg,
 			    unsigned *checked)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	int bad = 0, r = store_list(s, comp, &l);
 
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		int k;
 		if (only && l.g[i].seq != only)
 			continue;
-		k = store_verify(s, &l.g[i]);
+		k = gen_verify(s, &l.g[i]);
 		(*checked)++;
 		bad += k < 0;
 		if (fn)
 			fn(arg, comp, &l.g[i], k);
 	}
-	gen_list_free(&l);
 	return r < 0 ? r : bad;
 }
 
@@ -265,44 +266,35 @@ int store_verify_all(struct store *s, const char *component, uint64_t only, stor
 	return r < 0 ? r : bad;
 }
 
-int store_newest_valid(struct store *s, const struct gen_list *l, bool deep, uint64_t max_seq,
-		       const struct generation **out, unsigned *skipped)
+static bool passes(struct store *s, const struct generation *g, enum gen_check check)
 {
-	unsigned n = 0;
+	return g->valid && (!(check & GEN_CHECK_VERIFY) || gen_verify(s, g) == 0);
+}
 
+int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,
+		 const struct generation **out)
+{
+	int r = store_list(s, component, l);
+
+	if (r < 0)
+		return r;
 	for (size_t i = l->n; i-- > 0;) {
-		const struct generation *g = &l->g[i];
-		if (max_seq && g->seq > max_seq)
+		if (max_seq != GEN_SEQ_ANY && l->g[i].seq > max_seq)
 			continue;
-		if (g->valid && (!deep || store_verify(s, g) == 0)) {
-			*out = g;
-			if (skipped)
-				*skipped = n;
+		if (passes(s, &l->g[i], check)) {
+			*out = &l->g[i];
 			return 0;
 		}
-		n++;
 	}
-	if (skipped)
-		*skipped = n;
 	return abur_fail(-ENOENT, "no valid generation");
 }
 
-int payload_read_open(struct store *s, const struct generation *g, const char *name, struct archive **a)
+int payload_open(struct store *s, const struct generation *g, const char *name, struct payload_reader **out)
 {
 	for (size_t i = 0; g->valid && i < g->m.npayloads; i++)
 		if (streq(g->m.payloads[i].name, name))
-			return gen_payload_open(s, g, &g->m.payloads[i], 0, a);
+			return gen_payload_open(s, g, &g->m.payloads[i], 0, out);
 	return abur_fail(-ENOENT, "g%06llu has no payload %s", (unsigned long long)g->seq, name);
-}
-
-int payload_read_close(struct archive *a)
-{
-	return payload_reader_close(a);
-}
-
-void payload_read_discard(struct archive *a)
-{
-	payload_reader_discard(a);
 }
 
 /* Makes the directories of rel (not its last name) beneath the root. */
@@ -389,7 +381,7 @@ uint64_t dir_usage(struct store *s, const char *rel)
 	return usage_at(fd, ".");
 }
 
-uint64_t generation_bytes(const struct generation *g)
+uint64_t gen_bytes(const struct generation *g)
 {
 	uint64_t n = 0;
 
@@ -400,14 +392,13 @@ uint64_t generation_bytes(const struct generation *g)
 
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	uint64_t n = 0;
 
 	if (store_list(s, component, &l) == 0)
 		for (size_t i = 0; i < l.n; i++)
 			if (l.g[i].seq == seq)
-				n = generation_bytes(&l.g[i]);
-	gen_list_free(&l);
+				n = gen_bytes(&l.g[i]);
 	return n;
 }
 
@@ -537,7 +528,7 @@ int store_foreign(struct store *s, char ***out, size_t *n)
 	return 0;
 }
 
-int store_needs(const struct generation *g, uint64_t **needs, size_t *n)
+int gen_needs(const struct generation *g, uint64_t **needs, size_t *n)
 {
 	const char *v = g->valid ? manifest_extra(&g->m, "needs") : NULL;
 	_cleanup_free_ char *copy = xstrdup(v ? v : "");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "core/io.h"
+#include "store.h"
 
 /* ---- writing ---- */
 
@@ -134,9 +135,8 @@ void pwriter_abort(struct pwriter *w, struct archive *a)
 
 /* ---- reading ---- */
 
-struct preader {
+struct payload_reader {
 	struct archive *a;
-	struct preader *next;
 	int fd;
 	char *path;
 	char expect[SHA256_HEX_LEN];
@@ -150,9 +150,7 @@ struct preader {
 	uint8_t inbuf[PAYLOAD_BUF], outbuf[PAYLOAD_BUF];
 };
 
-static struct preader *readers; /* archive -> reader, for close */
-
-static int fill_in(struct preader *p)
+static int fill_in(struct payload_reader *p)
 {
 	ssize_t n = 0;
 
@@ -170,7 +168,7 @@ static int fill_in(struct preader *p)
 }
 
 /* Decompresses the next chunk into outbuf; returns its size, 0 at the end. */
-static ssize_t decompress_next(struct preader *p)
+static ssize_t decompress_next(struct payload_reader *p)
 {
 	for (;;) {
 		ZSTD_outBuffer out = {p->outbuf, sizeof(p->outbuf), 0};
@@ -198,7 +196,7 @@ static ssize_t decompress_next(struct preader *p)
 
 static la_ssize_t r_read(struct archive *a, void *ud, const void **buf)
 {
-	struct preader *p = ud;
+	struct payload_reader *p = ud;
 	ssize_t n = decompress_next(p);
 
 	if (n < 0) {
@@ -210,44 +208,46 @@ static la_ssize_t r_read(struct archive *a, void *ud, const void **buf)
 	return n;
 }
 
-int payload_reader_open(int fd, const char *path, const char *sha256, uint64_t size, uint64_t out_limit,
-			struct archive **out)
+void payload_discard(struct payload_reader *p)
 {
-	struct preader *p = xcalloc(1, sizeof(*p));
-	int r;
-
-	p->path = xstrdup(path);
-	snprintf(p->expect, sizeof(p->expect), "%s", sha256);
-	p->expect_size = size;
-	p->out_limit = out_limit;
-	sha256_init(&p->sha);
-	p->fd = fd;
-	p->dctx = ZSTD_createDCtx();
-	p->a = archive_read_new();
-	if (!p->dctx || !p->a) {
-		r = abur_fail(-ENOMEM, "out of memory");
-		goto fail;
-	}
-	archive_read_support_format_tar(p->a);
-	if (archive_read_open(p->a, p, NULL, r_read, NULL) != ARCHIVE_OK) {
-		r = abur_fail(p->err ? p->err : -EBADMSG, "%s: %s", path, archive_error_string(p->a));
-		goto fail;
-	}
-	p->next = readers;
-	readers = p;
-	*out = p->a;
-	return 0;
-fail:
+	if (!p)
+		return;
 	archive_read_free(p->a);
 	ZSTD_freeDCtx(p->dctx);
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p->path);
 	free(p);
-	return r;
 }
 
-static int finish(struct preader *p)
+int payload_reader_open(int fd, const char *path, const char *sha256, uint64_t size, uint64_t out_limit,
+			struct payload_reader **out)
+{
+	_cleanup_(payload_discardp) struct payload_reader *p = xcalloc(1, sizeof(*p));
+
+	p->fd = fd;
+	p->path = xstrdup(path);
+	snprintf(p->expect, sizeof(p->expect), "%s", sha256);
+	p->expect_size = size;
+	p->out_limit = out_limit;
+	sha256_init(&p->sha);
+	p->dctx = ZSTD_createDCtx();
+	p->a = archive_read_new();
+	if (!p->dctx || !p->a)
+		return abur_fail(-ENOMEM, "out of memory");
+	archive_read_support_format_tar(p->a);
+	if (archive_read_open(p->a, p, NULL, r_read, NULL) != ARCHIVE_OK)
+		return abur_fail(p->err ? p->err : -EBADMSG, "%s: %s", path, archive_error_string(p->a));
+	*out = TAKE_PTR(p);
+	return 0;
+}
+
+struct archive *payload_archive(struct payload_reader *p)
+{
+	return p->a;
+}
+
+static int finish(struct payload_reader *p)
 {
 	char hex[SHA256_HEX_LEN];
 	ssize_t n = 0;
@@ -268,43 +268,10 @@ static int finish(struct preader *p)
 	return 0;
 }
 
-static struct preader *unlink_reader(struct archive *a)
+int payload_close(struct payload_reader *p, int r)
 {
-	struct preader **pp, *p;
-
-	for (pp = &readers; *pp && (*pp)->a != a; pp = &(*pp)->next)
-		;
-	p = *pp;
-	if (p)
-		*pp = p->next;
-	return p;
-}
-
-static void free_reader(struct preader *p)
-{
-	archive_read_free(p->a);
-	ZSTD_freeDCtx(p->dctx);
-	close(p->fd);
-	free(p->path);
-	free(p);
-}
-
-void payload_reader_discard(struct archive *a)
-{
-	struct preader *p = unlink_reader(a);
-
-	if (p)
-		free_reader(p);
-}
-
-int payload_reader_close(struct archive *a)
-{
-	struct preader *p = unlink_reader(a);
-	int r;
-
-	if (!p)
-		return abur_fail(-EINVAL, "not a payload reader");
-	r = finish(p);
-	free_reader(p);
+	if (r == 0)
+		r = finish(p);
+	payload_discard(p);
 	return r;
 }

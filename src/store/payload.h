@@ -30,14 +30,13 @@ int pwriter_close(struct pwriter *w, struct archive *a) MUST_CHECK;
 /* Ends after a failure: frees everything, ignores errors. */
 void pwriter_abort(struct pwriter *w, struct archive *a);
 
-/* Reads a payload file from fd (taken over: closed by close/discard, or
- * here on failure), named path in messages: sets *a to a tar reader over
- * the decompressed stream. payload_reader_close() finishes the zstd stream (so the frame
- * checksum is checked), compares sha256 and size, and frees. out_limit
- * bounds the decompressed bytes (zstd bombs), 0 = none. */
+/* Reads a payload file from fd (taken over: closed with the reader, or
+ * here on failure), named path in messages: *out gets a reader whose
+ * payload_archive() is a tar reader over the decompressed stream.
+ * payload_close() finishes the zstd stream (so the frame checksum is
+ * checked), compares sha256 and size, and frees.  out_limit bounds the
+ * decompressed bytes (zstd bombs), 0 = none. */
+struct payload_reader;
 int payload_reader_open(int fd, const char *path, const char *sha256, uint64_t size, uint64_t out_limit,
-			struct archive **a) MUST_CHECK;
-int payload_reader_close(struct archive *a) MUST_CHECK;
-/* Frees a reader without finishing or checking the stream. */
-void payload_reader_discard(struct archive *a);
+			struct payload_reader **out) MUST_CHECK;
 #endif

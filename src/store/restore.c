@@ -369,12 +369,13 @@ static int place_link(int root, const struct linkmap *l)
 	return 0;
 }
 
-static int open_data(struct store *s, const struct generation *g, const struct restore_limits *lim, struct archive **a)
+static int open_data(struct store *s, const struct generation *g, const struct restore_limits *lim,
+		     struct payload_reader **p)
 {
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		if (!streq(g->m.payloads[i].name, DATA_PAYLOAD))
 			continue;
-		return gen_payload_open(s, g, &g->m.payloads[i], restore_stream_cap(lim), a);
+		return gen_payload_open(s, g, &g->m.payloads[i], restore_stream_cap(lim), p);
 	}
 	return abur_fail(-ENOENT, "g%06llu has no %s", (unsigned long long)g->seq, DATA_PAYLOAD);
 }
@@ -383,19 +384,16 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim,
 			 const struct linkmap *map, size_t nmap)
 {
-	struct archive *a;
-	int r = open_data(s, g, lim, &a);
+	struct payload_reader *p;
+	int r = open_data(s, g, lim, &p);
 
 	if (r < 0)
 		return r;
-	r = check_all(a, lim, map, nmap);
+	r = check_all(payload_archive(p), lim, map, nmap);
 	if (r == -EBADMSG)
 		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
-	if (r < 0)
-		payload_reader_discard(a); /* do not decompress the rest of a hostile stream */
-	else
-		r = payload_reader_close(a);
-	return r;
+	/* After a failure, no more of a hostile stream is decompressed. */
+	return payload_close(p, r);
 }
 
 static int copy_entry_data(struct archive *in, struct archive *out, const char *path)
@@ -513,13 +511,15 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
 	struct dirtimes dt = {0};
 	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct payload_reader *p;
 	struct archive *a, *w;
 	struct archive_entry *e;
-	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &a);
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &p);
 	int k = ARCHIVE_OK;
 
 	if (r < 0)
 		return r;
+	a = payload_archive(p);
 	w = disk_writer();
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
@@ -540,10 +540,7 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	int rt = dt_apply(&dt, root);
 	if (r == 0)
 		r = rt;
-	if (r < 0)
-		payload_reader_discard(a);
-	else
-		r = payload_reader_close(a);
+	r = payload_close(p, r);
 	check_free(&ck);
 	return r;
 }
@@ -593,18 +590,18 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
 		   uint64_t *seq, unsigned *skipped)
 {
-	struct gen_list l;
-	const struct generation *g;
-	int r = store_list(s, component, &l);
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g = NULL;
+	int r = store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g);
 
-	if (r == 0 && l.n == 0)
-		r = abur_fail(-ENODATA, "%s: no generation stored", component);
-	if (r == 0 && store_newest_valid(s, &l, true, 0, &g, skipped) < 0)
-		r = abur_fail(-EBADMSG, "%s: no generation verifies", component);
-	if (r == 0) {
-		*seq = g->seq;
-		r = restore_component(s, g, root, lim);
-	}
-	gen_list_free(&l);
-	return r;
+	if (skipped) /* the newer ones that failed */
+		*skipped = g ? (unsigned)(l.g + l.n - 1 - g) : (unsigned)l.n;
+	if (r == -ENOENT && l.n == 0)
+		return abur_fail(-ENODATA, "%s: no generation stored", component);
+	if (r == -ENOENT)
+		return abur_fail(-EBADMSG, "%s: no generation verifies", component);
+	if (r < 0)
+		return r;
+	*seq = g->seq;
+	return restore_component(s, g, root, lim);
 }

@@ -25,6 +25,12 @@
  *
  * All functions return 0 (or a count) on success and -errno on failure with
  * the reason recorded (abur_errmsg()).  They never print.
+ *
+ * Names (doc/design.md §2, "Vocabulary"): store_ takes the handle and
+ * finds what it acts on by component, number or path; gen_ acts on a
+ * generation or list in hand; manifest_, payload_ (reading a stored
+ * payload), export_ (an archive outside the store), backup_ and restore_
+ * (a file component's content) name the object they act on.
  */
 #ifndef ABUR_STORE_H
 #define ABUR_STORE_H
@@ -67,6 +73,7 @@ enum store_mode {
 int store_open(const struct abur_config *cfg, const char *spec, enum store_mode mode, struct store **out) MUST_CHECK;
 /* Unlocks, unmounts what store_open() mounted, frees. NULL is fine. */
 void store_close(struct store *s);
+DEFINE_CLEANUP(struct store, store_close)
 /* The directory holding STORE and the components ("<mount>/abur"). */
 const char *store_root(const struct store *s);
 /* The device the store was found on, or NULL for a directory store. */
@@ -135,9 +142,11 @@ int store_foreign(struct store *s, char ***out, size_t *n) MUST_CHECK;
 /* Lists one component's committed generations (cheap checks only: the
  * manifest parses and payload files exist with the recorded sizes). */
 int store_list(struct store *s, const char *component, struct gen_list *out) MUST_CHECK;
+/* Frees what l holds and empties it (an empty l is fine): usable as
+ * _cleanup_(gen_list_free) on a list initialised to {0}. */
 void gen_list_free(struct gen_list *l);
 /* Bytes g's payloads take on the flash (0 when g is not valid). */
-uint64_t generation_bytes(const struct generation *g);
+uint64_t gen_bytes(const struct generation *g);
 /* The same for generation seq of component, looked up in the store; 0 when
  * it is not there or not valid. */
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq);
@@ -146,12 +155,12 @@ uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t
  * each lower than g's own): retention keeps them while g is kept, and a
  * restore of g verifies them too.  -EBADMSG when the list is malformed.
  * *needs is malloc'd (NULL when none). */
-int store_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
+int gen_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHECK;
 
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
-int store_verify(struct store *s, const struct generation *g) MUST_CHECK;
-/* store_verify() on every generation of component (of every component when
+int gen_verify(struct store *s, const struct generation *g) MUST_CHECK;
+/* gen_verify() on every generation of component (of every component when
  * NULL; only generation `only` when nonzero), in component then sequence
  * order; after each, fn (may be NULL) gets the outcome (0 or -errno).
  * Returns how many failed, or -errno when the store cannot be listed.
@@ -159,12 +168,20 @@ int store_verify(struct store *s, const struct generation *g) MUST_CHECK;
 typedef void (*store_verify_fn)(void *arg, const char *component, const struct generation *g, int result);
 int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
 		     unsigned *checked) MUST_CHECK;
-/* The newest generation that passes store_verify() (deep = true) or the
- * cheap checks (deep = false), optionally at or below max_seq (0 = any).
- * *skipped gets how many newer generations were passed over (may be NULL).
- * -ENOENT when there is none. The result points into l. */
-int store_newest_valid(struct store *s, const struct gen_list *l, bool deep, uint64_t max_seq,
-		       const struct generation **out, unsigned *skipped) MUST_CHECK;
+/* What store_newest() asks of a generation. */
+enum gen_check {
+	GEN_CHECK_VALID = 0,       /* the cheap checks store_list() made (generation.valid) */
+	GEN_CHECK_VERIFY = 1 << 0, /* and gen_verify(): every payload read back */
+};
+/* store_newest(): no bound on the number. */
+#define GEN_SEQ_ANY 0
+/* The newest generation of component that passes check and is numbered at
+ * most max_seq (GEN_SEQ_ANY: any): lists component into *l (the caller
+ * frees it whatever the result) and points *out into it.  -ENOENT when
+ * none passes (never for anything else); other -errno when the component
+ * cannot be listed. */
+int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,
+		 const struct generation **out) MUST_CHECK;
 
 /* One payload of a commit: fill() adds entries to a pax+zstd archive that
  * the store writes into the generation (hashing and counting as it goes).
@@ -202,26 +219,35 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
  * the newest valid one always stay. Returns how many were removed. */
 int store_apply_retention(struct store *s, const char *component, unsigned keep) MUST_CHECK;
 
-/* Opens payload `name` of g for reading with libarchive (zstd + pax). The
- * stream is hashed as it is read; payload_read_close() returns -EBADMSG if
- * the hash does not match the manifest (after the whole stream was read). */
-int payload_read_open(struct store *s, const struct generation *g, const char *name, struct archive **a) MUST_CHECK;
-int payload_read_close(struct archive *a) MUST_CHECK;
-/* Frees a reader after an error without reading the rest of the stream. */
-void payload_read_discard(struct archive *a);
+/* Opens payload `name` of g for reading: payload_archive() is a
+ * libarchive tar reader over the decompressed stream, which is hashed as
+ * it is read.  The caller ends it with payload_close() or
+ * payload_discard(). */
+struct payload_reader;
+int payload_open(struct store *s, const struct generation *g, const char *name, struct payload_reader **out) MUST_CHECK;
+/* The tar reader (owned by p). */
+struct archive *payload_archive(struct payload_reader *p);
+/* Ends the read and frees p.  r is how the caller's reading went: when 0,
+ * reads the rest of the stream (every zstd frame checksum) and returns
+ * -EBADMSG if the hash or size does not match the manifest, else 0; when
+ * negative, reads no more (a hostile or broken stream) and returns r. */
+int payload_close(struct payload_reader *p, int r) MUST_CHECK;
+/* Frees p without reading the rest of the stream or checking it. NULL is fine. */
+void payload_discard(struct payload_reader *p);
+DEFINE_CLEANUP(struct payload_reader, payload_discard)
 
 /* abur export (src/store/export.c): a pax tar.zst written to path, a file
  * outside the store, through the I/O layer.  It appears at path only once
  * complete and synced (-EEXIST when path exists: nothing is overwritten). */
-struct store_archive;
-int store_archive_create(const char *path, struct store_archive **x, struct archive **a) MUST_CHECK;
+struct export_archive;
+int export_archive_create(const char *path, struct export_archive **x, struct archive **a) MUST_CHECK;
 /* Ends the archive and publishes it; frees x and a. */
-int store_archive_finish(struct store_archive *x, struct archive *a) MUST_CHECK;
+int export_archive_finish(struct export_archive *x, struct archive *a) MUST_CHECK;
 /* Ends after a failure: nothing stays at path; frees x and a. */
-void store_archive_abort(struct store_archive *x, struct archive *a);
+void export_archive_abort(struct export_archive *x, struct archive *a);
 /* Copies payload name of g (a standard pax tar.zst) to path, checking its
  * hash and size against the manifest. */
-int store_export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
+int export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
 
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */
@@ -257,8 +283,8 @@ uint64_t store_os_base_max(struct store *s);
  * without being opened; the cache is rewritten when anything in it moved.
  * A missing or damaged cache only means every file is read.  NULL: no
  * cache (a disk mounted elsewhere). */
-int tree_digest(const struct abur_component *c, const char *root, const char *state_dir,
-		char digest[SHA256_HEX_LEN]) MUST_CHECK;
+int backup_digest(const struct abur_component *c, const char *root, const char *state_dir,
+		  char digest[SHA256_HEX_LEN]) MUST_CHECK;
 
 /* How many special files a backup names (it counts them all). */
 #define BACKUP_SKIPPED_MAX 16
@@ -297,7 +323,7 @@ struct restore_limits {
  * under the configured name and the link recorded in the manifest's
  * [extra] (linkN, linkN_target, linkN_content).  A file that keeps
  * changing is tried BACKUP_ATTEMPTS times, then -EAGAIN with res->busy.
- * state_dir: as for tree_digest() (its digest pass uses the cache; the
+ * state_dir: as for backup_digest() (its digest pass uses the cache; the
  * archive pass reads every file it archives).
  * The caller frees res with backup_result_free() whatever the result. */
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
@@ -305,7 +331,8 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 		     struct backup_result *res) MUST_CHECK;
 void backup_result_free(struct backup_result *res);
 
-/* The restore pre-check over an archive already open for reading: reads
+/* The restore pre-check (restore_component() runs it before it writes
+ * anything) over an archive already open for reading: reads
  * every entry (skipping data) and checks its path (normalised: "./", "//"
  * and a trailing "/" collapsed; nothing absolute, no "..", nothing through
  * a symlink of the archive, no name twice), type (regular file, directory,
@@ -319,13 +346,8 @@ int restore_check_archive(struct archive *a, const struct restore_limits *lim) M
  * symlinks, hard links inside root only; total size; entry count). */
 int restore_component(struct store *s, const struct generation *g, const char *root,
 		      const struct restore_limits *lim) MUST_CHECK;
-/* The pre-check restore_component() runs before it writes anything, over
- * an archive already open for reading: every entry's path, type and links,
- * and the limits.  0 when all of it would be restored; -EPERM, -EFBIG or
- * -EBADMSG (unreadable archive) with the reason. */
-int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
 /* restore_component() of the newest generation of component that passes
- * store_verify().  *seq gets its number, *skipped (may be NULL) how many
+ * gen_verify().  *seq gets its number, *skipped (may be NULL) how many
  * newer ones failed verification.  -ENODATA when component has no
  * generation at all; -EBADMSG when none verifies. */
 int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,

@@ -34,7 +34,7 @@ uint64_t gen_seq_from_name(const char *name);
 bool gen_entry(int dfd, const char *name, uint64_t *seq);
 /* Opens payload pi of g (a regular file beneath the root) for reading. */
 int gen_payload_open(struct store *s, const struct generation *g, const struct payload_info *pi, uint64_t out_limit,
-		     struct archive **a) MUST_CHECK;
+		     struct payload_reader **out) MUST_CHECK;
 /* Opens a directory beneath the store root (rel "." is the root). */
 int store_opendir(struct store *s, const char *rel, DIR **d) MUST_CHECK;
 /* Highest generation number in the whole store (monotonic per store). */

@@ -444,7 +444,7 @@ static int digest_pass(struct scan *sc, char digest[SHA256_HEX_LEN])
 	return r;
 }
 
-int tree_digest(const struct abur_component *c, const char *root, const char *state_dir, char digest[SHA256_HEX_LEN])
+int backup_digest(const struct abur_component *c, const char *root, const char *state_dir, char digest[SHA256_HEX_LEN])
 {
 	struct scan sc = {.c = c, .root = root, .state_dir = state_dir};
 	int r = digest_pass(&sc, digest);
@@ -547,16 +547,15 @@ static int fill_tree(struct archive *a, void *arg)
 
 static bool unchanged(struct store *s, const char *component, const char *digest)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g;
 	bool same = false;
 
 	/* Deep: a newest generation that no longer verifies must not stop the
 	 * same content from being stored again, or a restore would fall back
 	 * to older content while the live system still has this. */
-	if (store_list(s, component, &l) == 0 && store_newest_valid(s, &l, true, 0, &g, NULL) == 0)
+	if (store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g) == 0)
 		same = streq(g->m.content_digest, digest);
-	gen_list_free(&l);
 	return same;
 }
 

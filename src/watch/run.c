@@ -20,7 +20,7 @@ static void scan_one(struct daemon *d, const struct abur_component *c, bool star
 	struct comp_state *cs = state_comp(&d->st, c->name);
 	time_t now = dclock_now(&d->clk);
 	char digest[SHA256_HEX_LEN];
-	int r = tree_digest(c, "/", d->cfg->daemon.state_dir, digest);
+	int r = backup_digest(c, "/", d->cfg->daemon.state_dir, digest);
 
 	if (r < 0) {
 		event_emit(&d->ev, now, EV_ERROR, c->name, 0, "digest: %s", abur_errmsg(r));
@@ -59,13 +59,11 @@ static void learn_backed(struct daemon *d, struct store *s, const char *name)
 {
 	struct comp_state *cs = state_comp(&d->st, name);
 	const struct generation *g;
-	struct gen_list l = {0};
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 
-	if (store_list(s, name, &l) < 0)
-		return;
 	/* Deep check: content equal to a corrupted newest generation must
 	 * still count as owed, so a good copy gets written. */
-	if (store_newest_valid(s, &l, true, 0, &g, NULL) == 0 && g->m.content_digest &&
+	if (store_newest(s, name, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g) == 0 && g->m.content_digest &&
 	    strlen(g->m.content_digest) == SHA256_HEX_LEN - 1) {
 		memcpy(cs->backed, g->m.content_digest, SHA256_HEX_LEN);
 		if (!cs->last_seq) {
@@ -73,7 +71,6 @@ static void learn_backed(struct daemon *d, struct store *s, const char *name)
 			cs->last_backup = g->m.time;
 		}
 	}
-	gen_list_free(&l);
 }
 
 void daemon_sync_backed(struct daemon *d)

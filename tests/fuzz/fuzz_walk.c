@@ -16,7 +16,7 @@
  * The tree is made under a scratch directory in /dev/shm (tmpfs, never
  * followed out of: every record is created with *at() calls beneath it,
  * O_NOFOLLOW), then store_open(STORE_READ) + store_components + store_list
- * + store_newest_valid + store_verify_all run over it, and it is removed. */
+ * (through store_newest) + store_verify_all run over it, and it is removed. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -223,8 +223,8 @@ static void verified(void *arg, const char *component, const struct generation *
 	(void)arg;
 	(void)component;
 	(void)g;
-	FUZZ_ASSERT(result != -EINTR, "store_verify blocked (the walk would hang here)");
-	not_blocked("store_verify", result < 0 ? abur_errmsg(result) : NULL);
+	FUZZ_ASSERT(result != -EINTR, "gen_verify blocked (the walk would hang here)");
+	not_blocked("gen_verify", result < 0 ? abur_errmsg(result) : NULL);
 }
 
 /* With special files on, the store's sandbox rule: a generation reported
@@ -265,18 +265,16 @@ static void walk(void)
 		return;
 	FUZZ_ASSERT(store_components(s, &names, &n) == 0 || n == 0, "store_components");
 	for (size_t i = 0; i < n; i++) {
-		struct gen_list l;
+		_cleanup_(gen_list_free) struct gen_list l = {0};
 		const struct generation *g;
-		if (store_list(s, names[i], &l) == 0) {
-			for (size_t k = 0; k < l.n; k++) {
-				FUZZ_ASSERT(l.g[k].valid || l.g[k].problem, "invalid generation without a problem");
-				not_blocked("store_list", l.g[k].problem);
-				sandboxed(s, &l.g[k]);
-				(void)generation_bytes(&l.g[k]);
-				(void)store_generation_bytes(s, names[i], l.g[k].seq);
-			}
-			(void)store_newest_valid(s, &l, false, 0, &g, NULL);
-			gen_list_free(&l);
+		/* Lists names[i] (l stays empty when it cannot be listed). */
+		(void)!store_newest(s, names[i], GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &g);
+		for (size_t k = 0; k < l.n; k++) {
+			FUZZ_ASSERT(l.g[k].valid || l.g[k].problem, "invalid generation without a problem");
+			not_blocked("store_list", l.g[k].problem);
+			sandboxed(s, &l.g[k]);
+			(void)gen_bytes(&l.g[k]);
+			(void)store_generation_bytes(s, names[i], l.g[k].seq);
 		}
 		free(names[i]);
 	}

@@ -91,7 +91,7 @@ static void digest_of(char out[SHA256_HEX_LEN])
 {
 	_cleanup_free_ char *root = path("root");
 
-	assert_int_equal(tree_digest(config_component(cfg, "config"), root, NULL, out), 0);
+	assert_int_equal(backup_digest(config_component(cfg, "config"), root, NULL, out), 0);
 	assert_int_equal(strlen(out), 64);
 }
 
@@ -116,12 +116,12 @@ static void digest_stable(void **state)
 	/* The same tree under another root has the same digest: paths are
 	 * relative to the root, and copying keeps modes, owners, links. */
 	sh("cp -a %s/root %s", tmp, copy);
-	assert_int_equal(tree_digest(config_component(cfg, "config"), copy, NULL, d3), 0);
+	assert_int_equal(backup_digest(config_component(cfg, "config"), copy, NULL, d3), 0);
 	assert_string_equal(d1, d3);
 	/* Nothing under any path: an error, not the digest of nothing. */
 	sh("rm -rf %s/root/etc", tmp);
 	_cleanup_free_ char *empty = path("root");
-	assert_int_equal(tree_digest(config_component(cfg, "config"), empty, NULL, d3), -ENOENT);
+	assert_int_equal(backup_digest(config_component(cfg, "config"), empty, NULL, d3), -ENOENT);
 }
 
 static void digest_ignores_mtime(void **state)
@@ -194,7 +194,7 @@ static void digest_cached(char out[SHA256_HEX_LEN])
 {
 	_cleanup_free_ char *root = path("root"), *state = path("state");
 
-	assert_int_equal(tree_digest(config_component(cfg, "config"), root, state, out), 0);
+	assert_int_equal(backup_digest(config_component(cfg, "config"), root, state, out), 0);
 }
 
 static void load_cache(struct osidx *x)
@@ -530,7 +530,7 @@ static void commit_numbers_and_sweep(void **state)
 	assert_int_equal(l.n, 3);
 	assert_int_equal(l.g[2].m.parent, 3);
 	assert_int_equal(l.g[2].m.payloads[0].size > 100, true);
-	assert_int_equal(store_verify(s, &l.g[2]), 0);
+	assert_int_equal(gen_verify(s, &l.g[2]), 0);
 	gen_list_free(&l);
 	/* Bad requests. */
 	assert_int_equal(commit(s, "../x", 5, 1, false, 1, NULL), -EINVAL);
@@ -662,6 +662,84 @@ static void verify_all(void **state)
 	assert_int_equal(checked, 1);
 	assert_int_equal(store_verify_all(s, "config", 2, NULL, NULL, &checked), 0);
 	assert_int_equal(checked, 0);
+	store_close(s);
+}
+
+/* The newest generation that passes the check asked for, within the bound. */
+static uint64_t newest(struct store *s, const char *comp, enum gen_check check, uint64_t max_seq)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g = NULL;
+	int r = store_newest(s, comp, check, max_seq, &l, &g);
+
+	if (r == -ENOENT)
+		return 0;
+	assert_int_equal(r, 0);
+	return g->seq;
+}
+
+static void newest_passing(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	for (uint32_t i = 1; i <= 4; i++)
+		assert_int_equal(commit(s, "config", i, 1000, false, 10, NULL), 0);
+	/* g4 lists as valid but no longer verifies; g3 lists as invalid. */
+	sh("f=%s/config/g000004/data.tar.zst; printf '\\377' | dd of=$f bs=1 seek=100 conv=notrunc status=none",
+	   store_root(s));
+	invalidate(s, "config", 3);
+	assert_int_equal(newest(s, "config", GEN_CHECK_VALID, GEN_SEQ_ANY), 4);
+	assert_int_equal(newest(s, "config", GEN_CHECK_VERIFY, GEN_SEQ_ANY), 2);
+	assert_int_equal(newest(s, "config", GEN_CHECK_VALID, 3), 2);
+	assert_int_equal(newest(s, "config", GEN_CHECK_VERIFY, 1), 1);
+	/* None passes: -ENOENT, and the list is still there (and freed). */
+	assert_int_equal(newest(s, "license", GEN_CHECK_VALID, GEN_SEQ_ANY), 0);
+	invalidate(s, "config", 1);
+	assert_int_equal(newest(s, "config", GEN_CHECK_VERIFY, 1), 0);
+	{
+		_cleanup_(gen_list_free) struct gen_list l = {0}, none = {0};
+		const struct generation *g = NULL;
+		assert_int_equal(store_newest(s, "config", GEN_CHECK_VERIFY, 1, &l, &g), -ENOENT);
+		assert_int_equal(l.n, 4);
+		assert_null(g);
+		assert_int_equal(store_newest(s, "../x", GEN_CHECK_VALID, GEN_SEQ_ANY, &none, &g), -EINVAL);
+	}
+	store_close(s);
+}
+
+/* Readers are handles: several open at once, each closed on its own; the
+ * check at the close sees damage; a failed read is ended without it. */
+static void payload_readers(void **state)
+{
+	struct store *s = open_store();
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	struct payload_reader *p[2];
+	struct archive_entry *e;
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 1000, false, 10, NULL), 0);
+	assert_int_equal(commit(s, "config", 2, 1 << 20, false, 10, NULL), 0);
+	/* In the zstd frame's checksum, past what opening reads: only the
+	 * end of the stream can tell. */
+	sh("f=%s/config/g000002/data.tar.zst; printf '\\377' | dd of=$f bs=1 seek=$(($(stat -c %%s $f) - 2)) "
+	   "conv=notrunc status=none",
+	   store_root(s));
+	assert_int_equal(store_list(s, "config", &l), 0);
+	assert_int_equal(payload_open(s, &l.g[0], "data.tar.zst", &p[0]), 0);
+	assert_int_equal(payload_open(s, &l.g[1], "data.tar.zst", &p[1]), 0);
+	assert_int_equal(payload_open(s, &l.g[1], "disk.tar.zst", &p[1]), -ENOENT);
+	assert_int_equal(archive_read_next_header(payload_archive(p[0]), &e), ARCHIVE_OK);
+	/* Closed in the other order than opened: each is its own. */
+	assert_int_equal(payload_close(p[1], 0), -EBADMSG);
+	assert_int_equal(payload_close(p[0], 0), 0);
+	/* A failed read: no check, the caller's error back. */
+	assert_int_equal(payload_open(s, &l.g[1], "data.tar.zst", &p[1]), 0);
+	assert_int_equal(payload_close(p[1], -EIO), -EIO);
+	{
+		_cleanup_(payload_discardp) struct payload_reader *q = NULL;
+		assert_int_equal(payload_open(s, &l.g[0], "data.tar.zst", &q), 0);
+	}
 	store_close(s);
 }
 
@@ -837,6 +915,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(space_planning, setup, teardown),
 	    cmocka_unit_test_setup_teardown(verify_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(newest_passing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(payload_readers, setup, teardown),
 	    cmocka_unit_test(check_in_memory),
 	};
 
