@@ -88,7 +88,7 @@ static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const s
 	/* The state directory's cache describes this system's /: another root
 	 * neither uses nor replaces it. */
 	const char *state_dir = streq(root, "/") ? ctx->cfg->daemon.state_dir : NULL;
-	int r = backup_component(s, c, root, state_dir, trigger, false, &lim, &res);
+	int r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, &res);
 
 	report(ctx, j, c, r, &res);
 	count(o, r, res.unchanged, res.busy != NULL);

@@ -8,12 +8,22 @@
 #include "core/log.h"
 #include "image/image.h"
 
-static const struct generation *pick(const struct gen_list *l, uint64_t want)
+/* Generation want of comp (0: the newest valid one), listed into l. */
+static int pick(struct store *s, const char *comp, uint64_t want, struct gen_list *l, const struct generation **g)
 {
-	for (size_t i = l->n; i-- > 0;)
-		if (want ? l->g[i].seq == want : l->g[i].valid)
-			return &l->g[i];
-	return NULL;
+	int r;
+
+	if (!want) {
+		r = store_newest(s, comp, GEN_CHECK_VALID, GEN_SEQ_ANY, l, g);
+		return r == -ENOENT ? abur_fail(r, "%s has no valid generation", comp) : r;
+	}
+	r = store_list(s, comp, l);
+	for (size_t i = 0; r == 0 && i < l->n; i++)
+		if (l->g[i].seq == want)
+			*g = &l->g[i];
+	if (r == 0 && !*g)
+		r = abur_fail(-ENOENT, "%s has no generation g%06llu", comp, (unsigned long long)want);
+	return r;
 }
 
 /* A seal or a file component: its payload as it is; an os update: built
@@ -60,10 +70,10 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	    {"generation", required_argument, NULL, 'g'}, {"output", required_argument, NULL, 'o'}, {}};
 	const struct cmd *self = cmd_find("export");
 	const struct abur_component *comp;
-	const struct generation *g;
+	const struct generation *g = NULL;
 	struct export_result res = {0};
 	const char *out = NULL;
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	uint64_t want = 0;
 	struct store *s;
 	int c, r;
@@ -84,11 +94,7 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 		return EXIT_USAGE;
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
-	r = store_list(s, comp->name, &l);
-	g = r == 0 ? pick(&l, want) : NULL;
-	if (r == 0 && !g)
-		r = want ? abur_fail(-ENOENT, "%s has no generation g%06llu", comp->name, (unsigned long long)want)
-			 : abur_fail(-ENOENT, "%s has no valid generation", comp->name);
+	r = pick(s, comp->name, want, &l, &g);
 	if (r == 0 && !g->valid)
 		r = abur_fail(-EBADMSG, "%s g%06llu is damaged: %s", comp->name, (unsigned long long)g->seq,
 			      g->problem);
@@ -98,7 +104,6 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 		report(ctx, comp->name, g, out, &res);
 	else
 		cmd_error(r, "export %s", comp->name);
-	gen_list_free(&l);
 	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

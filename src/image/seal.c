@@ -186,7 +186,7 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		if (!component_is(c, CT_FILE_TREE))
 			continue;
 		/* No stat cache: the disk is not this system's. */
-		int r = backup_component(s, c, mnt, NULL, "seal", true, &lim, &br);
+		int r = backup_component(s, c, mnt, NULL, "seal", BACKUP_PINNED, &lim, &br);
 		backup_result_free(&br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);

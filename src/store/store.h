@@ -26,7 +26,7 @@
  * All functions return 0 (or a count) on success and -errno on failure with
  * the reason recorded (abur_errmsg()).  They never print.
  *
- * Names (doc/design.md §2, "Vocabulary"): store_ takes the handle and
+ * Names (doc/design.md §2, "The store's names"): store_ takes the handle and
  * finds what it acts on by component, number or path; gen_ acts on a
  * generation or list in hand; manifest_, payload_ (reading a stored
  * payload), export_ (an archive outside the store), backup_ and restore_
@@ -176,8 +176,9 @@ enum gen_check {
 /* store_newest(): no bound on the number. */
 #define GEN_SEQ_ANY 0
 /* The newest generation of component that passes check and is numbered at
- * most max_seq (GEN_SEQ_ANY: any): lists component into *l (the caller
- * frees it whatever the result) and points *out into it.  -ENOENT when
+ * most max_seq (GEN_SEQ_ANY: any): lists component into *l (an empty
+ * list on entry; the caller frees it whatever the result) and points *out
+ * into it.  -ENOENT when
  * none passes (never for anything else); other -errno when the component
  * cannot be listed. */
 int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,
@@ -311,8 +312,14 @@ struct restore_limits {
 	uint64_t max_entries;
 };
 
+enum backup_flags {
+	BACKUP_DEFAULT = 0,
+	BACKUP_PINNED = 1 << 0, /* a seal's: pinned, and committed even when unchanged */
+};
+
 /* Backs up one file-level component from root into the store (which the
- * caller opened STORE_WRITE). Unchanged content writes nothing.
+ * caller opened STORE_WRITE). Unchanged content writes nothing (unless
+ * BACKUP_PINNED).
  *
  * Every generation it commits restores under lim ([restore] limits): a
  * tree with more entries, more bytes (apparent sizes, as a restore counts)
@@ -327,7 +334,7 @@ struct restore_limits {
  * archive pass reads every file it archives).
  * The caller frees res with backup_result_free() whatever the result. */
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
-		     const char *trigger, bool pinned, const struct restore_limits *lim,
+		     const char *trigger, enum backup_flags flags, const struct restore_limits *lim,
 		     struct backup_result *res) MUST_CHECK;
 void backup_result_free(struct backup_result *res);
 

@@ -632,7 +632,8 @@ static void scan_reset(struct scan *sc)
 }
 
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
-		     const char *trigger, bool pinned, const struct restore_limits *lim, struct backup_result *res)
+		     const char *trigger, enum backup_flags flags, const struct restore_limits *lim,
+		     struct backup_result *res)
 {
 	struct scan sc = {.c = c, .root = root, .lim = lim, .state_dir = state_dir};
 	unsigned attempt = 1, delay = BACKUP_RETRY_MS;
@@ -643,7 +644,7 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 		return abur_fail(-EINVAL, "component '%s' is not file-level", c->name);
 	/* A file written to all the time (a hot log) is met again after a
 	 * growing pause; after the last attempt the backup is deferred. */
-	while ((r = backup_once(s, &sc, trigger, pinned, res)) == -EAGAIN && attempt < BACKUP_ATTEMPTS) {
+	while ((r = backup_once(s, &sc, trigger, flags & BACKUP_PINNED, res)) == -EAGAIN && attempt < BACKUP_ATTEMPTS) {
 		struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
 		scan_reset(&sc);
 		nanosleep(&ts, NULL);
