@@ -247,7 +247,7 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 	case ACT_REIMAGE:
 		return do_reimage(ag);
 	case ACT_RESTORE_SETTINGS:
-		r = image_restore_settings(ag->cfg, ag->s, ag->dev, false);
+		r = image_restore_settings(ag->cfg, ag->s, ag->dev, IMAGE_FILES_SETTINGS);
 		if (r < 0)
 			say(ag, "RESTORE FAILED: %s", abur_errmsg(r));
 		else

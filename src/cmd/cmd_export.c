@@ -18,9 +18,8 @@ static int pick(struct store *s, const char *comp, uint64_t want, struct gen_lis
 		return r == -ENOENT ? abur_fail(r, "%s has no valid generation", comp) : r;
 	}
 	r = store_list(s, comp, l);
-	for (size_t i = 0; r == 0 && i < l->n; i++)
-		if (l->g[i].seq == want)
-			*g = &l->g[i];
+	if (r == 0)
+		*g = gen_list_find(l, want);
 	if (r == 0 && !*g)
 		r = abur_fail(-ENOENT, "%s has no generation g%06llu", comp, (unsigned long long)want);
 	return r;

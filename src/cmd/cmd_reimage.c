@@ -53,7 +53,7 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 			      d->cls == DISK_FOREIGN ? ": confirm with --yes=SERIAL" : "");
 	disk_info_free(d);
 	if (r == 0)
-		r = image_restore_settings(ctx->cfg, s, disk, false);
+		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS);
 	if (r < 0)
 		return cmd_error(r, "reimage --settings-only %s", disk);
 	printf("restored %d settings component%s into %s\n", r, r == 1 ? "" : "s", disk);

@@ -14,9 +14,7 @@ static int pick(struct store *s, const char *component, const struct gen_list *l
 	char why[512];
 	int r;
 
-	for (size_t i = 0; i < l->n; i++)
-		if (l->g[i].seq == want)
-			*g = &l->g[i];
+	*g = gen_list_find(l, want);
 	if (!*g)
 		return abur_fail(-ENOENT, "no generation g%06llu", (unsigned long long)want);
 	r = gen_verify(s, *g);

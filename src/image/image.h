@@ -180,9 +180,14 @@ struct reimage_result {
 int image_reimage(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
 		  struct reimage_result *res) MUST_CHECK;
 
-/* Restores the newest valid license and config generations (restore_all:
- * every file-level component) into dev's root filesystem, which must hold
- * the sealed layout already.  Returns the number of components restored. */
+/* Which file-level components a restore into a disk brings back. */
+enum image_files {
+	IMAGE_FILES_SETTINGS, /* license and config: the disk itself is fine */
+	IMAGE_FILES_ALL,      /* every one (software too): after a reimage */
+};
+/* Restores the newest valid generation of each component in which into
+ * dev's root filesystem, which must hold the sealed layout already.
+ * Returns the number of components restored. */
 int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev,
-			   bool restore_all) MUST_CHECK;
+			   enum image_files which) MUST_CHECK;
 #endif

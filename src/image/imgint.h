@@ -10,6 +10,7 @@
 #include "core/proc.h"
 #include "core/util.h"
 #include "store/store.h"
+#include "image.h"
 
 #define MiB (1024ULL * 1024)
 /* The boot area is stored up to the first partition, at most this much. */
@@ -216,5 +217,5 @@ int kernel_partitions(const char *disk, const struct layout *l) MUST_CHECK;
  * components (all, or the settings: license and config) into partition
  * root of dev, mounted read-write.  Returns how many were restored. */
 int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
-			bool all) MUST_CHECK;
+			enum image_files which) MUST_CHECK;
 #endif

@@ -138,10 +138,9 @@ const struct generation *image_newest_update(const struct gen_list *l, const str
 
 const struct generation *osupd_gen(const struct gen_list *l, uint64_t seq)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->g[i].seq == seq && l->g[i].valid)
-			return &l->g[i];
-	return NULL;
+	const struct generation *g = gen_list_find(l, seq);
+
+	return g && g->valid ? g : NULL;
 }
 
 /* Entries of a state whose content is in one generation, by entry name. */

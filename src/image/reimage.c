@@ -116,9 +116,7 @@ static int select_generation(struct run *run)
 		run->g = osupd_newest_seal(&run->gl, store_os_base_max(run->s));
 		return run->g ? 0 : abur_fail(-ENOENT, "the store holds no os image (run abur seal first)");
 	}
-	for (size_t i = 0; i < run->gl.n; i++)
-		if (run->gl.g[i].seq == run->o->generation)
-			g = &run->gl.g[i];
+	g = gen_list_find(&run->gl, run->o->generation);
 	if (!g)
 		return abur_fail(-ENOENT, "no os generation %llu", (unsigned long long)run->o->generation);
 	if (!g->valid)
@@ -129,9 +127,9 @@ static int select_generation(struct run *run)
 	}
 	/* An update: its seal first, then it. */
 	run->upd = g;
-	for (size_t i = 0; i < run->gl.n; i++)
-		if (run->gl.g[i].seq == osupd_base(g) && run->gl.g[i].valid && !osupd_is_update(&run->gl.g[i]))
-			run->g = &run->gl.g[i];
+	run->g = gen_list_find(&run->gl, osupd_base(g));
+	if (run->g && (!run->g->valid || osupd_is_update(run->g)))
+		run->g = NULL;
 	return run->g ? 0
 		      : abur_fail(-ENOENT, "os update %llu is based on seal %llu, which the store does not hold",
 				  (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
@@ -213,10 +211,7 @@ static int verify_closure(struct run *run, const struct generation *upd, bool ve
 	if (r == 0 && !verified)
 		r = gen_verify(run->s, upd);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		const struct generation *g = NULL;
-		for (size_t k = 0; k < run->gl.n; k++)
-			if (run->gl.g[k].seq == needs[i])
-				g = &run->gl.g[k];
+		const struct generation *g = gen_list_find(&run->gl, needs[i]);
 		if (!g)
 			r = abur_fail(-ENOENT, "it needs g%06llu, which the store does not hold",
 				      (unsigned long long)needs[i]);
@@ -422,7 +417,7 @@ static int image_reimage_write(struct run *run, struct reimage_result *res)
 	if (r == 0 && !run->o->skip_settings && dst.l.root) {
 		r = marker(run, "settings", NULL);
 		if (r == 0)
-			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, true);
+			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, IMAGE_FILES_ALL);
 		if (r >= 0)
 			res->components = (unsigned)r, r = 0;
 	}

@@ -8,14 +8,14 @@
 /* What "restore settings" brings back when the disk itself is fine. */
 static const char *const settings[] = {"license", "config"};
 
-static bool wanted(const struct abur_component *c, bool all)
+static bool wanted(const struct abur_component *c, enum image_files which)
 {
 	if (!component_is(c, CT_FILE_TREE))
 		return false;
-	for (size_t i = 0; !all && i < ARRAY_SIZE(settings); i++)
+	for (size_t i = 0; which == IMAGE_FILES_SETTINGS && i < ARRAY_SIZE(settings); i++)
 		if (streq(c->name, settings[i]))
 			return true;
-	return all;
+	return which == IMAGE_FILES_ALL;
 }
 
 /* 1 restored, 0 nothing stored for it. */
@@ -32,14 +32,14 @@ static int restore_one(const struct abur_config *cfg, struct store *s, const str
 	return 1;
 }
 
-int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root, bool all)
+int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root, enum image_files which)
 {
 	struct rootfs rf = {.num = root};
 	int r, n = 0;
 
 	r = rootfs_mount(&rf, dev, true);
 	for (size_t i = 0; r == 0 && i < cfg->ncomps; i++) {
-		if (!wanted(&cfg->comps[i], all))
+		if (!wanted(&cfg->comps[i], which))
 			continue;
 		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt);
 		n += r > 0;
@@ -52,7 +52,7 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 	return r < 0 ? r : n;
 }
 
-int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, bool restore_all)
+int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which)
 {
 	struct rootfs rf = {0};
 	int r = rootfs_find(cfg, dev, &rf);
@@ -63,5 +63,5 @@ int image_restore_settings(const struct abur_config *cfg, struct store *s, const
 		return r;
 	if (!root)
 		return abur_fail(-ENOENT, "%s: no root filesystem found (etc/fstab, etc/os-release)", dev);
-	return image_restore_files(cfg, s, dev, root, restore_all);
+	return image_restore_files(cfg, s, dev, root, which);
 }

@@ -264,13 +264,11 @@ static int remove_generation(struct store *s, const char *rel, uint64_t seq)
  * completed are not pins. */
 static ssize_t effective_pin(struct store *s, const char *component, const struct gen_list *l)
 {
+	const struct generation *sealed;
 	uint64_t seq;
 
-	if (store_sealed_seq(s, component, &seq) == 0) {
-		for (size_t i = 0; i < l->n; i++)
-			if (l->g[i].seq == seq)
-				return (ssize_t)i;
-	}
+	if (store_sealed_seq(s, component, &seq) == 0 && (sealed = gen_list_find(l, seq)))
+		return sealed - l->g;
 	for (size_t i = l->n; i-- > 0;)
 		if (l->g[i].valid && l->g[i].m.pinned)
 			return (ssize_t)i;

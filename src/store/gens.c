@@ -133,6 +133,14 @@ int store_list(struct store *s, const char *component, struct gen_list *out)
 	return 0;
 }
 
+const struct generation *gen_list_find(const struct gen_list *l, uint64_t seq)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->g[i].seq == seq)
+			return &l->g[i];
+	return NULL;
+}
+
 void gen_list_free(struct gen_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -393,13 +401,11 @@ uint64_t gen_bytes(const struct generation *g)
 uint64_t store_generation_bytes(struct store *s, const char *component, uint64_t seq)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
-	uint64_t n = 0;
+	const struct generation *g;
 
-	if (store_list(s, component, &l) == 0)
-		for (size_t i = 0; i < l.n; i++)
-			if (l.g[i].seq == seq)
-				n = gen_bytes(&l.g[i]);
-	return n;
+	if (store_list(s, component, &l) < 0 || !(g = gen_list_find(&l, seq)))
+		return 0;
+	return gen_bytes(g);
 }
 
 /* ---- the seal record ---- */

@@ -145,6 +145,8 @@ int store_list(struct store *s, const char *component, struct gen_list *out) MUS
 /* Frees what l holds and empties it (an empty l is fine): usable as
  * _cleanup_(gen_list_free) on a list initialised to {0}. */
 void gen_list_free(struct gen_list *l);
+/* Generation seq of l (valid or not), or NULL. */
+const struct generation *gen_list_find(const struct gen_list *l, uint64_t seq);
 /* Bytes g's payloads take on the flash (0 when g is not valid). */
 uint64_t gen_bytes(const struct generation *g);
 /* The same for generation seq of component, looked up in the store; 0 when

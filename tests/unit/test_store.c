@@ -862,6 +862,18 @@ static const struct {
     {"over max_entries", {{"a", AE_IFREG}, {"b", AE_IFREG}, {"c", AE_IFREG}}, -EFBIG},
 };
 
+static void list_find(void **state)
+{
+	struct generation g[3] = {{.seq = 2}, {.seq = 5, .valid = true}, {.seq = 9}};
+	struct gen_list l = {.g = g, .n = 3};
+
+	(void)state;
+	assert_ptr_equal(gen_list_find(&l, 5), &g[1]);
+	assert_ptr_equal(gen_list_find(&l, 9), &g[2]); /* invalid ones too */
+	assert_null(gen_list_find(&l, 3));
+	assert_null(gen_list_find(&(struct gen_list){0}, 2));
+}
+
 static void check_in_memory(void **state)
 {
 	(void)state;
@@ -917,6 +929,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(verify_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(newest_passing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(payload_readers, setup, teardown),
+	    cmocka_unit_test(list_find),
 	    cmocka_unit_test(check_in_memory),
 	};
 
