@@ -32,7 +32,8 @@ static int restore_one(const struct abur_config *cfg, struct store *s, const str
 	return 1;
 }
 
-int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root, enum image_files which)
+int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
+			enum image_files which)
 {
 	struct rootfs rf = {.num = root};
 	int r, n = 0;
