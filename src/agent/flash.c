@@ -152,7 +152,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	const struct blk_part parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
 					  {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
 	struct store *s = NULL;
-	int r, k;
+	int r;
 
 	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
 	if ((r = blk_reread_partitions(dev, parts, 2, 512)) < 0)
@@ -162,15 +162,13 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	const char *mkfs[] = {"mkfs.ext4", "-q", "-F", "-L", "ABUR-STORE", p2, NULL};
 	if ((r = proc_run(mkfs, 0)) < 0)
 		return r;
-	if ((r = blk_mount(p2, mnt, true)) < 0)
+	if ((r = blk_mount(p2, mnt, BLK_RW)) < 0)
 		return r;
 	r = store_open(cfg, mnt, STORE_WRITE, &s); /* creates abur/STORE */
 	if (r == 0)
 		store_close(s);
 	sync();
-	k = blk_umount(mnt);
-	if (k < 0 && r == 0)
-		r = k;
+	r = abur_after(r, blk_umount(mnt));
 	rmdir(mnt);
 	return r;
 }

@@ -55,7 +55,8 @@ int report_to_store(const struct report *r, struct store *s, const char *name)
 	return store_put_file(s, rel, r->buf ? r->buf : "", r->len);
 }
 
-/* Mounts each ext partition until one holds /etc; writes the report there. */
+/* Mounts each partition that can be a root filesystem until one holds /etc;
+ * writes the report there. */
 int report_to_disk(const struct report *r, const char *dev, const char *name)
 {
 	struct disk_info *d;
@@ -66,9 +67,9 @@ int report_to_disk(const struct report *r, const char *dev, const char *name)
 	for (size_t i = 0; i < d->nparts && done == -ENOENT; i++) {
 		_cleanup_free_ char *part = NULL, *etc = NULL, *dir = NULL, *path = NULL;
 		struct stat st;
-		if (!d->parts[i].fstype || !startswith(d->parts[i].fstype, "ext"))
+		if (!image_root_capable(d->parts[i].fstype))
 			continue;
-		if (blk_part_node(dev, d->parts[i].num, &part) < 0 || blk_mount(part, TARGET_MNT, true) < 0)
+		if (blk_part_node(dev, d->parts[i].num, &part) < 0 || blk_mount(part, TARGET_MNT, BLK_RW) < 0)
 			continue;
 		etc = xasprintf("%s/etc", TARGET_MNT);
 		if (stat(etc, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -79,9 +80,7 @@ int report_to_disk(const struct report *r, const char *dev, const char *name)
 				done = io_write_file_atomic(path, r->buf ? r->buf : "", r->len, 0644);
 		}
 		sync();
-		int k = blk_umount(TARGET_MNT);
-		if (k < 0 && done == 0)
-			done = k;
+		done = abur_after(done, blk_umount(TARGET_MNT));
 	}
 	disk_info_free(d);
 	return done == -ENOENT ? abur_fail(done, "%s: no root filesystem found for the report", dev) : done;

@@ -40,8 +40,8 @@ static int get_or_resolve(struct ctx *ctx, const char *what, const char *key)
 		return r;
 	r = get ? config_get(ctx->cfg, key, &value) : resolve(ctx->cfg, key, &value);
 	if (r < 0) {
-		log_error("config %s %s: %s", what, key, abur_errmsg(r));
-		return get ? EXIT_USAGE : EXIT_FAIL;
+		int rc = cmd_error(r, "config %s %s", what, key);
+		return get ? EXIT_USAGE : rc;
 	}
 	printf("%s\n", value ? value : "");
 	return EXIT_OK;

@@ -63,9 +63,7 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return cmd_error(r, "verify");
 	if (!ctx->json)
 		printf("%u generation%s checked, %d failed\n", checked, checked == 1 ? "" : "s", bad);
-	if (checked == 0 && (only || optind < argc)) {
-		fprintf(stderr, "abur verify: no such generation\n");
-		return EXIT_FAIL;
-	}
+	if (checked == 0 && (only || optind < argc))
+		return cmd_error(abur_fail(-ENOENT, "no such generation"), "verify");
 	return bad ? EXIT_FAIL : EXIT_OK;
 }

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	abur_fail_clear(); /* the entry point: every record is this command's */
 	r = io_setup_from_env();
 	if (r < 0) {
-		fprintf(stderr, "abur: ABUR_IO_FAULT: %s\n", abur_errmsg(r));
+		(void)cmd_error(r, "ABUR_IO_FAULT");
 		return EXIT_USAGE;
 	}
 	argc = take_globals(&ctx, argc - 1, argv + 1, &help, &version);

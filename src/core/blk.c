@@ -79,8 +79,10 @@ int blk_mount_flags(const char *dev, const char *dir, unsigned long flags, const
 	return 0;
 }
 
-int blk_mount(const char *dev, const char *dir, bool rw)
+int blk_mount(const char *dev, const char *dir, enum blk_mode mode)
 {
+	bool rw = mode == BLK_RW;
+
 	return blk_mount_flags(dev, dir, rw ? 0 : MS_RDONLY, rw ? NULL : "noload");
 }
 

@@ -10,10 +10,12 @@
 int blk_resolve(const char *spec, char **dev) MUST_CHECK;
 /* True when spec names a device rather than a directory. */
 bool blk_is_device_spec(const char *spec);
+/* How blk_mount() mounts: BLK_RO read-only (and "noload" for ext3/4, so
+ * not even the journal is replayed), BLK_RW read-write. */
+enum blk_mode { BLK_RO, BLK_RW };
 /* Mounts dev at dir (created if needed), filesystem type probed with
- * libblkid. rw false mounts read-only (and "noload" for ext3/4, so not
- * even the journal is replayed). */
-int blk_mount(const char *dev, const char *dir, bool rw) MUST_CHECK;
+ * libblkid. */
+int blk_mount(const char *dev, const char *dir, enum blk_mode mode) MUST_CHECK;
 /* mount(2) with the filesystem type probed; flags are MS_* (MS_NOSUID and
  * MS_NODEV are always added), data the fs options or NULL. */
 int blk_mount_flags(const char *dev, const char *dir, unsigned long flags, const char *data) MUST_CHECK;

@@ -211,10 +211,8 @@ static int on_key(struct pstate *ps, const char *key, const char *value, int lin
 	}
 	*seen = line;
 	r = field_parse(k, ps->comp ? (void *)ps->comp : (void *)ps->cfg, value);
-	if (r < 0) {
+	if (r < 0)
 		perr(ps, line, "%s", abur_errmsg(r));
-		abur_fail_clear();
-	}
 	return r;
 }
 

@@ -79,7 +79,7 @@ int abur_error_restore(const struct abur_error *e)
 
 int abur_first_error(int r, int cr, const struct abur_error *saved)
 {
-	if (r < 0 && cr < 0 && saved->r == r)
+	if (r < 0)
 		abur_error_restore(saved);
 	return r < 0 ? r : cr;
 }

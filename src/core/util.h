@@ -95,6 +95,16 @@ int abur_error_restore(const struct abur_error *e);
 /* A step's result r, then its cleanup's cr: the first error wins, with its
  * own message (saved before the cleanup ran, which may record another). */
 int abur_first_error(int r, int cr, const struct abur_error *saved);
+/* r = abur_after(r, cleanup(...)): runs the cleanup whatever r is; the
+ * result is r when r failed (its message kept), else the cleanup's. */
+#define abur_after(r, cleanup)                                                                                         \
+	({                                                                                                             \
+		struct abur_error first_;                                                                              \
+		int r_ = (r);                                                                                          \
+		abur_error_save(&first_);                                                                              \
+		int c_ = (cleanup);                                                                                    \
+		abur_first_error(r_, c_, &first_);                                                                     \
+	})
 
 /* Allocation that never returns NULL (aborts on OOM: nothing sane to do). */
 void *xmalloc(size_t n);

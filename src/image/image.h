@@ -180,6 +180,10 @@ struct reimage_result {
 int image_reimage(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
 		  struct reimage_result *res) MUST_CHECK;
 
+/* Whether a filesystem of type fstype (libblkid's name) can be a Linux
+ * root filesystem: where seal, reimage and the agent's report look. */
+bool image_root_capable(const char *fstype);
+
 /* Which file-level components a restore into a disk brings back. */
 enum image_files {
 	IMAGE_FILES_SETTINGS, /* license and config: the disk itself is fine */

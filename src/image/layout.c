@@ -48,8 +48,8 @@ static int read_table(struct fdisk_context *c, struct layout *l, const char *dev
 	struct fdisk_partition *pa;
 	int r;
 
-	if (fdisk_get_partitions(c, &tb) < 0)
-		return abur_fail(-EIO, "%s: cannot read the partitions", dev);
+	if ((r = fdisk_get_partitions(c, &tb)) < 0)
+		return abur_fail(r, "%s: cannot read the partitions", dev);
 	it = fdisk_new_iter(FDISK_ITER_FORWARD);
 	l->parts = xcalloc(fdisk_table_get_nents(tb) + 1, sizeof(*l->parts));
 	r = 0;
@@ -271,7 +271,7 @@ int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool gr
 		return abur_fail(r, "%s: writing the partition table failed", dev);
 	r = fdisk_deassign_device(c, 1); /* fsyncs; no global sync() */
 	if (r < 0)
-		return abur_fail(-EIO, "%s: syncing the partition table failed", dev);
+		return abur_fail(r, "%s: syncing the partition table failed", dev);
 	return 0;
 }
 
@@ -296,7 +296,7 @@ int layout_try(const char *dev, const struct layout *l, uint64_t disk_bytes)
 	if (fdisk_save_user_sector_size(c, l->sector_size, l->sector_size) < 0 || fdisk_assign_device(c, fdpath, 0) < 0)
 		return abur_fail(-EIO, "%s: cannot open with libfdisk", fdpath);
 	r = build_label(c, dev, &copy, disk_bytes, false);
-	if (r == 0 && fdisk_write_disklabel(c) < 0)
-		r = abur_fail(-EIO, "%s: libfdisk cannot write this partition table", dev);
+	if (r == 0 && (r = fdisk_write_disklabel(c)) < 0)
+		r = abur_fail(r, "%s: libfdisk cannot write this partition table", dev);
 	return r;
 }

@@ -319,7 +319,7 @@ static int restore_times(struct fsapply *fa, struct kept_time *v, size_t n)
 static int apply_fs(struct fsapply *fa, const char *dev)
 {
 	struct rootfs rf = {.num = fa->part};
-	int r = rootfs_mount(&rf, dev, true);
+	int r = rootfs_mount(&rf, dev, BLK_RW);
 
 	if (r == 0) {
 		fa->mnt = rf.mnt;
@@ -341,15 +341,12 @@ static int apply_fs(struct fsapply *fa, const char *dev)
 		r = hardlinks(fa);
 	if (r == 0)
 		r = metadata(fa);
-	struct abur_error first;
-	abur_error_save(&first);
-	r = abur_first_error(r, restore_times(fa, kept, nkept), &first);
+	r = abur_after(r, restore_times(fa, kept, nkept));
 	if (r == 0 && syncfs(fa->rootfd) < 0)
 		r = abur_fail(-errno, "syncing partition %u: %m", fa->part);
 	if (fa->rootfd >= 0)
 		close(fa->rootfd);
-	abur_error_save(&first);
-	r = abur_first_error(r, rootfs_release(&rf), &first);
+	r = abur_after(r, rootfs_release(&rf));
 	return r < 0 ? abur_fail_wrap(r, "applying the update to partition %u", fa->part) : 0;
 }
 

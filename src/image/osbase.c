@@ -11,7 +11,7 @@ static int scan_part(const char *dev, unsigned num, struct osbase_fs *fs)
 {
 	struct rootfs rf = {.num = num};
 	struct osidx x;
-	int r = rootfs_mount(&rf, dev, false);
+	int r = rootfs_mount(&rf, dev, BLK_RO);
 
 	if (r == 0) {
 		struct osscan_opts o = {.root = rf.mnt, .sysprefix = "/"};
@@ -22,9 +22,7 @@ static int scan_part(const char *dev, unsigned num, struct osbase_fs *fs)
 		fs->text = osidx_format(&x, &fs->len);
 		osidx_free(&x);
 	}
-	struct abur_error first;
-	abur_error_save(&first);
-	r = abur_first_error(r, rootfs_release(&rf), &first);
+	r = abur_after(r, rootfs_release(&rf));
 	return r < 0 ? abur_fail_wrap(r, "indexing partition %u of %s", num, dev) : 0;
 }
 

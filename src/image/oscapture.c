@@ -315,7 +315,7 @@ static int copy_file(struct archive *a, int fd, const char *abs, const struct os
 				     : abur_fail(-EAGAIN, "%s changed while being captured", abs);
 		sha256_update(&h, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n)
-			return abur_fail(-EIO, "archive %s: %s", abs, archive_error_string(a));
+			return abur_fail(archive_r(a), "archive %s: %s", abs, archive_error_string(a));
 		left -= (uint64_t)n;
 	}
 	sha256_final_hex(&h, hex);
@@ -344,12 +344,12 @@ static int put_live(struct cap *c, const struct fsrun *f, const struct osidx_ent
 	ae = archive_entry_new();
 	archive_entry_copy_sourcepath(ae, abs);
 	if (archive_read_disk_entry_from_file(c->disk, ae, fd, &st) < ARCHIVE_WARN)
-		r = abur_fail(-EIO, "%s: %s", abs, archive_error_string(c->disk));
+		r = abur_fail(archive_r(c->disk), "%s: %s", abs, archive_error_string(c->disk));
 	if (r == 0) {
 		_cleanup_free_ char *name = xasprintf("p%u/%s", f->part, e->ref_name);
 		archive_entry_copy_pathname(ae, name);
 		if (archive_write_header(a, ae) < ARCHIVE_WARN)
-			r = abur_fail(-EIO, "archive %s: %s", abs, archive_error_string(a));
+			r = abur_fail(archive_r(a), "archive %s: %s", abs, archive_error_string(a));
 	}
 	if (r == 0 && e->size)
 		r = copy_file(a, fd, abs, e);

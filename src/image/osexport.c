@@ -87,7 +87,7 @@ static int put_header(struct xport *x, const struct osidx_ent *e, struct archive
 	struct archive_entry *ae = entry_of(e, x->part, &r);
 
 	if (r == 0 && archive_write_header(x->out, ae) < ARCHIVE_WARN)
-		r = abur_fail(-EIO, "export %s: %s", e->path, archive_error_string(x->out));
+		r = abur_fail(archive_r(x->out), "export %s: %s", e->path, archive_error_string(x->out));
 	if (out && r == 0)
 		*out = ae;
 	else
@@ -99,7 +99,7 @@ static int put_data(struct xport *x, const void *buf, size_t n, const char *path
 {
 	return archive_write_data(x->out, buf, n) == (la_ssize_t)n
 		   ? 0
-		   : abur_fail(-EIO, "export %s: %s", path, archive_error_string(x->out));
+		   : abur_fail(archive_r(x->out), "export %s: %s", path, archive_error_string(x->out));
 }
 
 /* Does another '+' file of the state take the same content entry? */
@@ -202,7 +202,7 @@ static int put_links(struct xport *x, FILE *links)
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_copy_hardlink(ae, target);
 		if (archive_write_header(x->out, ae) < ARCHIVE_WARN)
-			r = abur_fail(-EIO, "export %s: %s", e->path, archive_error_string(x->out));
+			r = abur_fail(archive_r(x->out), "export %s: %s", e->path, archive_error_string(x->out));
 		archive_entry_free(ae);
 	}
 	return r;

@@ -88,7 +88,7 @@ static int to_archive(void *arg, const void *buf, size_t n)
 
 	return archive_write_data(a, buf, n) == (la_ssize_t)n
 		   ? 0
-		   : abur_fail(-EIO, "raw area: %s", archive_error_string(a));
+		   : abur_fail(archive_r(a), "raw area: %s", archive_error_string(a));
 }
 
 int osraw_put(struct archive *ar, int fd, const char *dev, const struct osraw *a)
@@ -101,7 +101,9 @@ int osraw_put(struct archive *ar, int fd, const char *dev, const struct osraw *a
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0600);
 	archive_entry_set_size(e, (la_int64_t)a->len);
-	r = archive_write_header(ar, e) == ARCHIVE_OK ? 0 : abur_fail(-EIO, "%s: %s", name, archive_error_string(ar));
+	r = archive_write_header(ar, e) == ARCHIVE_OK
+		? 0
+		: abur_fail(archive_r(ar), "%s: %s", name, archive_error_string(ar));
 	archive_entry_free(e);
 	return r < 0 ? r : read_range(fd, dev, a->off, a->len, to_archive, ar);
 }

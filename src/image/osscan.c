@@ -3,6 +3,7 @@
 #include "osscan.h"
 
 #include "core/mounts.h"
+#include "store/store.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -205,7 +206,7 @@ static int read_meta(struct scan *sc, struct osidx_ent *e, const char *abs, int 
 
 	archive_entry_copy_sourcepath(ae, abs);
 	if (archive_read_disk_entry_from_file(sc->disk, ae, fd, st) < ARCHIVE_WARN)
-		r = abur_fail(-EIO, "%s: %s", abs, archive_error_string(sc->disk));
+		r = abur_fail(archive_r(sc->disk), "%s: %s", abs, archive_error_string(sc->disk));
 	else
 		meta_of(sc, e, ae);
 	archive_entry_free(ae);

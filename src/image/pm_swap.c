@@ -55,8 +55,9 @@ static int make_swap(const char *disk, const struct part_rec *p, unsigned sector
 	fd = open(node, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return abur_fail(-errno, "%s: %m", node);
+	errno = 0; /* a short write sets none */
 	if (pwrite(fd, page, SWAP_PAGE, 0) != SWAP_PAGE || fsync(fd) < 0)
-		return abur_fail(-EIO, "%s: writing the swap header: %m", node);
+		return abur_fail(errno ? -errno : -EIO, "%s: writing the swap header: %m", node);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 static const char *const root_fs[] = {"ext2", "ext3", "ext4", "xfs", "btrfs"};
 static const char *const root_markers[] = {"etc/fstab", "etc/os-release"};
 
-static bool root_capable(const char *fstype)
+bool image_root_capable(const char *fstype)
 {
 	for (size_t i = 0; fstype && i < ARRAY_SIZE(root_fs); i++)
 		if (streq(fstype, root_fs[i]))
@@ -40,7 +40,7 @@ static int score(const struct abur_config *cfg, const char *mnt)
 	return 0;
 }
 
-int rootfs_mount(struct rootfs *rf, const char *dev, bool rw)
+int rootfs_mount(struct rootfs *rf, const char *dev, enum blk_mode mode)
 {
 	const char *tmp = getenv("TMPDIR");
 	int r;
@@ -59,7 +59,7 @@ int rootfs_mount(struct rootfs *rf, const char *dev, bool rw)
 			return r;
 		}
 	}
-	r = blk_mount(rf->node, rf->mnt, rw);
+	r = blk_mount(rf->node, rf->mnt, mode);
 	if (r < 0)
 		return abur_fail_wrap(r, "mounting the root filesystem of %s", dev);
 	rf->mounted = true;
@@ -94,9 +94,9 @@ int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *r
 	memset(rf, 0, sizeof(*rf));
 	for (size_t i = 0; r == 0 && i < d->nparts && best < 2; i++) {
 		struct rootfs cand = {.num = d->parts[i].num};
-		if (!root_capable(d->parts[i].fstype))
+		if (!image_root_capable(d->parts[i].fstype))
 			continue;
-		r = rootfs_mount(&cand, dev, false);
+		r = rootfs_mount(&cand, dev, BLK_RO);
 		int sc = r == 0 ? score(cfg, cand.mnt) : 0;
 		(void)rootfs_release(&cand);
 		if (sc > best)

@@ -3,6 +3,7 @@
 #ifndef ABUR_ROOTFS_H
 #define ABUR_ROOTFS_H
 
+#include "core/blk.h"
 #include "core/config.h"
 #include "core/util.h"
 
@@ -18,8 +19,8 @@ struct rootfs {
  * candidate is mounted read-only and unmounted again.  rf->num = 0 when
  * the disk has none (not an error). */
 int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *rf) MUST_CHECK;
-/* Mounts partition rf->num of dev (read-only unless rw) at a temp dir. */
-int rootfs_mount(struct rootfs *rf, const char *dev, bool rw) MUST_CHECK;
+/* Mounts partition rf->num of dev (BLK_RO or BLK_RW) at a temp dir. */
+int rootfs_mount(struct rootfs *rf, const char *dev, enum blk_mode mode) MUST_CHECK;
 /* Unmounts (if mounted), removes the temp dir, frees. */
 /* Unmounts and frees; an unmount failure (data perhaps not on disk) is
  * returned. */

@@ -19,9 +19,9 @@ int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint6
 	const char *v;
 	int r = store_list(s, IMAGE_COMPONENT, &l);
 
-	if (r == 0 && !(g = osupd_newest_seal(&l, store_os_base_max(s))))
-		r = -ENOENT;
 	if (r < 0)
+		return abur_fail_wrap(r, "listing the os images");
+	if (!(g = osupd_newest_seal(&l, store_os_base_max(s))))
 		return abur_fail(-ENOENT, "the store holds no os image");
 	if (disk_id)
 		*disk_id = (v = manifest_extra(&g->m, "disk_id")) ? xstrdup(v) : NULL;
@@ -272,7 +272,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	if (fd >= 0)
 		close(fd);
 	if (r == 0 && rf.num)
-		r = rootfs_mount(&rf, dev, false);
+		r = rootfs_mount(&rf, dev, BLK_RO);
 	if (r == 0)
 		sealed_add(&sd, IMAGE_COMPONENT, res->seq);
 	if (r == 0 && rf.num)
@@ -283,7 +283,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 		r = store_put_seal(s, sd.names, sd.seqs, sd.n);
 	free(sd.names);
 	free(sd.seqs);
-	(void)rootfs_release(&rf);
+	r = abur_after(r, ((void)rootfs_release(&rf), 0)); /* read only: its unmount changes nothing sealed */
 	osbase_free(&base);
 	layout_free(&l);
 	disk_info_free(d);

@@ -38,7 +38,7 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 	struct rootfs rf = {.num = root};
 	int r, n = 0;
 
-	r = rootfs_mount(&rf, dev, true);
+	r = rootfs_mount(&rf, dev, BLK_RW);
 	for (size_t i = 0; r == 0 && i < cfg->ncomps; i++) {
 		if (!wanted(&cfg->comps[i], which))
 			continue;
@@ -47,7 +47,7 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 		r = r < 0 ? r : 0;
 	}
 	/* What was restored is only safe once the filesystem unmounted cleanly. */
-	int k = rootfs_release(&rf);
+	int k = abur_after(r, rootfs_release(&rf));
 	if (r == 0 && k < 0)
 		r = abur_fail_wrap(k, "%s: restored files may not be on disk", dev);
 	return r < 0 ? r : n;

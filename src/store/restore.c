@@ -405,7 +405,7 @@ static int copy_entry_data(struct archive *in, struct archive *out, const char *
 
 	while ((k = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
 		if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
-			return abur_fail(-EIO, "restore %s: %s", path, archive_error_string(out));
+			return abur_fail(archive_r(out), "restore %s: %s", path, archive_error_string(out));
 	if (k != ARCHIVE_EOF)
 		return abur_fail(-EBADMSG, "read %s: %s", path, archive_error_string(in));
 	return 0;
@@ -526,20 +526,20 @@ static int extract(struct store *s, const struct generation *g, const struct res
 		if (r == 0)
 			dt_note(&dt, root, e);
 		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
-			r = abur_fail(-EIO, "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
+			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
+				      archive_error_string(w));
 		if (r == 0 && archive_entry_size(e) > 0)
 			r = copy_entry_data(a, w, archive_entry_pathname(e));
 		if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
-			r = abur_fail(-EIO, "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
+			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
+				      archive_error_string(w));
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, archive_error_string(a));
 	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
-		r = abur_fail(-EIO, "restore: %s", archive_error_string(w));
+		r = abur_fail(archive_r(w), "restore: %s", archive_error_string(w));
 	archive_write_free(w);
-	int rt = dt_apply(&dt, root);
-	if (r == 0)
-		r = rt;
+	r = abur_after(r, dt_apply(&dt, root));
 	r = payload_close(p, r);
 	check_free(&ck);
 	return r;

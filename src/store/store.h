@@ -42,6 +42,15 @@
 #include "core/sha256.h"
 #include "core/util.h"
 
+/* The error of libarchive handle a as -errno: its errno (ENOSPC, EACCES,
+ * EIO of the disk) when it has one, else -EIO. */
+static inline int archive_r(struct archive *a)
+{
+	int e = archive_errno(a);
+
+	return e > 0 ? -e : -EIO;
+}
+
 #define STORE_FORMAT 1
 #define STORE_MANIFEST "manifest.ini"
 #define STORE_MANIFEST_MAX (64 * 1024)

@@ -211,7 +211,7 @@ static int visit_one(struct walk *w, const char *abs, const char *rel, const str
 	}
 	archive_entry_copy_sourcepath(e, abs);
 	if (archive_read_disk_entry_from_file(w->disk, e, fd, st) != ARCHIVE_OK) {
-		r = abur_fail(-EIO, "%s: %s", abs, archive_error_string(w->disk));
+		r = abur_fail(archive_r(w->disk), "%s: %s", abs, archive_error_string(w->disk));
 		archive_entry_free(e);
 		return r;
 	}
@@ -475,7 +475,7 @@ static int copy_data(struct walk *w, struct archive *a, int fd, struct archive_e
 			break;
 		sha256_update(&h, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n)
-			return abur_fail(-EIO, "archive %s: %s", path, archive_error_string(a));
+			return abur_fail(archive_r(a), "archive %s: %s", path, archive_error_string(a));
 		left -= n;
 	}
 	if (fstat(fd, &st) < 0)
@@ -506,7 +506,7 @@ static int archive_visit(struct walk *w, struct archive_entry *e, int fd)
 	 * (a '/' after directory names, size 0 for directories and links). */
 	digest_meta(w->sha, e);
 	if (archive_write_header(a, e) < ARCHIVE_WARN)
-		return abur_fail(-EIO, "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
+		return abur_fail(archive_r(a), "archive %s: %s", archive_entry_pathname(e), archive_error_string(a));
 	return content ? copy_data(w, a, fd, e, size) : 0;
 }
 

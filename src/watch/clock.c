@@ -41,8 +41,10 @@ static int init_fake(struct dclock *c, const char *path)
 	if (c->fake_wd < 0)
 		return abur_fail(-errno, "%s=%s: %s", CLOCK_ENV, path, strerror(errno));
 	r = read_fake(c);
-	if (r < 0)
+	if (r == -EAGAIN)
 		return abur_fail(-EINVAL, "%s=%s: no epoch seconds in it", CLOCK_ENV, path);
+	if (r < 0)
+		return abur_fail_wrap(r, "%s=%s", CLOCK_ENV, path);
 	return 0;
 }
 

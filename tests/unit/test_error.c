@@ -83,6 +83,30 @@ static void first_error_wins_over_its_cleanup(void **state)
 	assert_int_equal(abur_first_error(0, 0, &saved), 0);
 }
 
+static int failing_cleanup(int *ran)
+{
+	++*ran;
+	return abur_fail(-EBUSY, "umount /mnt: busy");
+}
+
+static void after_runs_the_cleanup_and_keeps_the_first(void **state)
+{
+	int ran = 0, r;
+
+	(void)state;
+	r = abur_fail(-ENOSPC, "restore etc/vms: no space");
+	r = abur_after(r, failing_cleanup(&ran));
+	assert_int_equal(ran, 1);
+	assert_int_equal(r, -ENOSPC);
+	assert_string_equal(abur_errmsg(r), "restore etc/vms: no space");
+	/* an ignored cleanup's error does not replace the message either */
+	r = abur_after(r, ((void)failing_cleanup(&ran), 0));
+	assert_string_equal(abur_errmsg(r), "restore etc/vms: no space");
+	r = abur_after(0, failing_cleanup(&ran));
+	assert_int_equal(ran, 3);
+	assert_string_equal(abur_errmsg(r), "umount /mnt: busy");
+}
+
 static void long_messages_are_cut(void **state)
 {
 	char big[3000];
@@ -162,6 +186,7 @@ int main(void)
 	    cmocka_unit_test_setup(long_messages_are_cut, setup),
 	    cmocka_unit_test_setup(save_restore_across_threads, setup),
 	    cmocka_unit_test_setup(first_error_wins_over_its_cleanup, setup),
+	    cmocka_unit_test_setup(after_runs_the_cleanup_and_keeps_the_first, setup),
 	    cmocka_unit_test_setup(restore_of_nothing_clears, setup),
 	    cmocka_unit_test_setup(log_error_errno_appends_the_message, setup),
 	};
