@@ -29,22 +29,31 @@ static int scale(uint64_t v, uint64_t mult, uint64_t *out)
 	return 0;
 }
 
-int parse_duration(const char *s, uint64_t *seconds)
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+/* A number with one of the suffixes of units[0..n), scaled by its unit. */
+static int parse_with_unit(const char *s, const struct unit *units, size_t n, uint64_t *out)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t mult;
-	} units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
 	const char *suf;
 	uint64_t v;
 	int r = parse_number_suffix(s, &v, &suf);
 
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+	for (size_t i = 0; i < n; i++)
 		if (strcmp(suf, units[i].suffix) == 0)
-			return scale(v, units[i].mult, seconds);
+			return scale(v, units[i].mult, out);
 	return -EINVAL;
+}
+
+int parse_duration(const char *s, uint64_t *seconds)
+{
+	static const struct unit units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+
+	return parse_with_unit(s, units, ARRAY_SIZE(units), seconds);
 }
 
 int parse_hhmm(const char *s, unsigned *minutes)
@@ -62,20 +71,10 @@ int parse_hhmm(const char *s, unsigned *minutes)
 
 int parse_size(const char *s, uint64_t *bytes)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t mult;
-	} units[] = {{"", 1}, {"K", 1ULL << 10}, {"M", 1ULL << 20}, {"G", 1ULL << 30}, {"T", 1ULL << 40}};
-	const char *suf;
-	uint64_t v;
-	int r = parse_number_suffix(s, &v, &suf);
+	static const struct unit units[] = {
+	    {"", 1}, {"K", 1ULL << 10}, {"M", 1ULL << 20}, {"G", 1ULL << 30}, {"T", 1ULL << 40}};
 
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (strcmp(suf, units[i].suffix) == 0)
-			return scale(v, units[i].mult, bytes);
-	return -EINVAL;
+	return parse_with_unit(s, units, ARRAY_SIZE(units), bytes);
 }
 
 int parse_bool(const char *s, bool *v)
