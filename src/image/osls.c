@@ -1,0 +1,70 @@
+/* abur ls and abur diff of an os generation (doc/design.md "Seeing and
+ * getting updates"): a seal's base indexes, an update's effective tree (its
+ * seal with its state laid over, osdiff_overlay()), as one index whose
+ * paths are "pN/PATH" ("pN" for filesystem N's root). */
+#include <string.h>
+
+#include "image.h"
+#include "osbase.h"
+#include "osdiff.h"
+#include "osupd.h"
+
+static char *part_path(unsigned part, const char *path)
+{
+	return streq(path, OSIDX_ROOT) ? xasprintf("p%u", part) : xasprintf("p%u/%s", part, path);
+}
+
+/* Appends the entries of x (filesystem part) to out, renamed. */
+static void add_part(struct osidx *out, unsigned part, const struct osidx *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		_cleanup_free_ char *path = part_path(part, x->e[i].path);
+		struct osidx_ent *e = osidx_add(out, path);
+		osidx_ent_copy(e, &x->e[i]);
+		free(e->path);
+		e->path = TAKE_PTR(path);
+		if (e->type == OSIDX_HARDLINK && e->target) {
+			char *t = part_path(part, e->target);
+			free(e->target);
+			e->target = t;
+		}
+	}
+}
+
+static int add_seal(const struct osbase_loaded *b, const struct osupd *u, struct osidx *out)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct osidx eff;
+		osdiff_overlay(&b->idx[i], u ? osupd_state(u, b->parts[i]) : NULL, &eff);
+		add_part(out, b->parts[i], &eff);
+		osidx_free(&eff);
+	}
+	return osidx_sort(out);
+}
+
+int image_os_entries(struct store *s, const struct gen_list *l, const struct generation *g, struct osidx *out)
+{
+	bool upd = osupd_is_update(g);
+	const struct generation *seal = upd ? osupd_gen(l, osupd_base(g)) : g;
+	struct osbase_loaded b;
+	struct osupd u = {0};
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = OSIDX_BASE;
+	if (!seal)
+		return abur_fail(-ENOENT, "os update g%06llu: its seal g%06llu is not in the store or damaged",
+				 (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
+	r = osbase_load(s, seal, &b);
+	if (r < 0)
+		return r;
+	if (upd)
+		r = osupd_load(s, g, &u);
+	if (r == 0)
+		r = add_seal(&b, upd ? &u : NULL, out);
+	osupd_free(&u);
+	osbase_loaded_free(&b);
+	if (r < 0)
+		osidx_free(out);
+	return r;
+}
