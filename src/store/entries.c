@@ -1,5 +1,6 @@
 /* A file component's generation as a list of entries (abur ls, abur diff):
- * its data.tar.zst read to the end, each entry's stat and content hash. */
+ * its data.tar.zst read to the end, each entry's stat and content hash.
+ * The payload reader's messages name the payload; ours name g. */
 #include <archive_entry.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ static char type_of(struct archive_entry *ae)
 	}
 }
 
-static int add_entry(struct archive *a, struct archive_entry *ae, struct osidx *out)
+static int add_entry(struct archive *a, struct archive_entry *ae, const char *where, struct osidx *out)
 {
 	_cleanup_free_ char *path = entry_path(archive_entry_pathname(ae) ? archive_entry_pathname(ae) : "");
 	const char *link = archive_entry_hardlink(ae) ? archive_entry_hardlink(ae) : archive_entry_symlink(ae);
@@ -64,9 +65,10 @@ static int add_entry(struct archive *a, struct archive_entry *ae, struct osidx *
 	struct osidx_ent *e;
 
 	if (!*path || !type)
-		return abur_fail(-EBADMSG, "entry '%s': %s", path, *path ? "not a file, directory or link" : "no name");
+		return abur_fail(-EBADMSG, "%s: entry '%s': %s", where, path,
+				 *path ? "not a file, directory or link" : "no name");
 	if (out->n >= OSIDX_MAX_ENTRIES)
-		return abur_fail(-EFBIG, "more than %u entries", OSIDX_MAX_ENTRIES);
+		return abur_fail(-EFBIG, "%s: more than %u entries", where, OSIDX_MAX_ENTRIES);
 	e = osidx_add(out, path);
 	e->op = OSIDX_SAME;
 	e->type = type;
@@ -94,11 +96,11 @@ int gen_entries(struct store *s, const struct generation *g, struct osidx *out)
 		return r;
 	a = payload_archive(p);
 	while (r == 0 && (k = archive_read_next_header(a, &ae)) != ARCHIVE_EOF)
-		r = k == ARCHIVE_OK ? add_entry(a, ae, out) : abur_fail(archive_r(a), "%s", archive_error_string(a));
+		r = k == ARCHIVE_OK ? add_entry(a, ae, g->rel, out) : abur_fail(archive_r(a), "%s", archive_error_string(a));
 	r = payload_close(TAKE_PTR(p), r);
-	if (r == 0)
-		r = osidx_sort(out);
+	if (r == 0 && (r = osidx_sort(out)) < 0)
+		r = abur_fail_wrap(r, "%s", g->rel);
 	if (r < 0)
 		osidx_free(out);
-	return r < 0 ? abur_fail_wrap(r, "%s", g->rel) : 0;
+	return r;
 }
