@@ -22,8 +22,8 @@ static const struct {
 	enum change bit;
 	const char *name;
 } changes[] = {
-    {CH_TYPE, "type"},   {CH_CONTENT, "content"}, {CH_MODE, "mode"},     {CH_OWNER, "owner"},
-    {CH_SIZE, "size"},   {CH_MTIME, "mtime"},     {CH_XATTRS, "xattrs"},
+    {CH_TYPE, "type"}, {CH_CONTENT, "content"}, {CH_MODE, "mode"},     {CH_OWNER, "owner"},
+    {CH_SIZE, "size"}, {CH_MTIME, "mtime"},     {CH_XATTRS, "xattrs"},
 };
 
 static unsigned what_changed(const struct osidx_ent *a, const struct osidx_ent *b)
@@ -118,8 +118,7 @@ static int before(const char *comp, const struct gen_list *l, const struct gener
 			 (unsigned long long)g->seq);
 }
 
-static void print_head(struct diff_out *o, const char *comp, const struct generation *ga,
-		       const struct generation *gb)
+static void print_head(struct diff_out *o, const char *comp, const struct generation *ga, const struct generation *gb)
 {
 	char a[160], b[160];
 

@@ -32,8 +32,8 @@ int entries_pick(struct store *s, const char *comp, uint64_t want, struct gen_li
 	return r < 0 ? r : entries_find(comp, l, want, g);
 }
 
-int entries_load(struct store *s, const struct abur_component *c, const struct gen_list *l,
-		 const struct generation *g, struct osidx *out)
+int entries_load(struct store *s, const struct abur_component *c, const struct gen_list *l, const struct generation *g,
+		 struct osidx *out)
 {
 	if (component_is(c, CT_FILE_TREE))
 		return gen_entries(s, g, out);
@@ -173,7 +173,7 @@ char *entry_line_gen(const char *comp, const struct generation *g, char *buf, si
 {
 	char when[32];
 
-	snprintf(buf, n, "%s g%06llu  %s  %s", comp, (unsigned long long)g->seq, fmt_time(g->m.time, when, sizeof(when)),
-		 g->m.trigger);
+	snprintf(buf, n, "%s g%06llu  %s  %s", comp, (unsigned long long)g->seq,
+		 fmt_time(g->m.time, when, sizeof(when)), g->m.trigger);
 	return buf;
 }

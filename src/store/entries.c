@@ -96,7 +96,8 @@ int gen_entries(struct store *s, const struct generation *g, struct osidx *out)
 		return r;
 	a = payload_archive(p);
 	while (r == 0 && (k = archive_read_next_header(a, &ae)) != ARCHIVE_EOF)
-		r = k == ARCHIVE_OK ? add_entry(a, ae, g->rel, out) : abur_fail(archive_r(a), "%s", archive_error_string(a));
+		r = k == ARCHIVE_OK ? add_entry(a, ae, g->rel, out)
+				    : abur_fail(archive_r(a), "%s", archive_error_string(a));
 	r = payload_close(TAKE_PTR(p), r);
 	if (r == 0 && (r = osidx_sort(out)) < 0)
 		r = abur_fail_wrap(r, "%s", g->rel);
