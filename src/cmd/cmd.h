@@ -58,12 +58,18 @@ int ctx_check_value(const struct cmd *self, const char *what, const char *v, siz
 /* v, cut and with anything but printable ASCII as \xHH, for messages. */
 const char *cli_escape(const char *v, char *buf, size_t n);
 
-/* abur ls and abur diff (entries.c).  The generation want of comp (0: the
- * newest valid one), listed into l: -ENOENT naming it when it is not
- * there, -EBADMSG naming its problem when it is damaged. */
-int entries_find(const char *comp, const struct gen_list *l, uint64_t seq, const struct generation **g) MUST_CHECK;
-int entries_pick(struct store *s, const char *comp, uint64_t want, struct gen_list *l,
-		 const struct generation **g) MUST_CHECK;
+/* abur ls, diff and export (entries.c).  The configuration, component name
+ * (ctx_component()) and the store, read-only: 0, or the exit status after
+ * the problem was reported. */
+int open_component(struct ctx *ctx, const struct cmd *self, const char *name, const struct abur_component **comp,
+		   struct store **s) MUST_CHECK;
+/* The generation want of comp (0:
+ * the newest valid one), listed into l: -ENOENT naming it when it is not
+ * there, -EBADMSG naming its problem when it is damaged (find_generation:
+ * the same in a list in hand). */
+int find_generation(const char *comp, const struct gen_list *l, uint64_t seq, const struct generation **g) MUST_CHECK;
+int pick_generation(struct store *s, const char *comp, uint64_t want, struct gen_list *l,
+		    const struct generation **g) MUST_CHECK;
 /* What generation g of c holds, as an index sorted by path
  * (gen_entries(), image_os_entries()); -EOPNOTSUPP for a type this build
  * cannot list. */

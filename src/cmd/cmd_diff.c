@@ -161,11 +161,11 @@ static int run_diff(struct ctx *ctx, struct store *s, const struct abur_componen
 	uint64_t seq_a = want[0];
 	int r;
 
-	r = entries_pick(s, c->name, want[1] ? want[1] : want[0], &l, &gb);
+	r = pick_generation(s, c->name, want[1] ? want[1] : want[0], &l, &gb);
 	if (r == 0 && !want[1])
 		r = before(c->name, &l, gb, &seq_a);
 	if (r == 0)
-		r = entries_find(c->name, &l, seq_a, &ga);
+		r = find_generation(c->name, &l, seq_a, &ga);
 	if (r == 0)
 		r = entries_load(s, c, &l, ga, &a);
 	if (r == 0)
@@ -199,11 +199,7 @@ int cmd_diff(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, argc < 2 ? "need COMPONENT" : "bad option");
 	for (uint64_t seq; i < 4 && i < argc && parse_generation(argv[i], &seq) == 0; i++)
 		want[i - 2] = seq;
-	if ((r = ctx_config(ctx)))
-		return r;
-	if (!(comp = ctx_component(ctx, argv[1], self)))
-		return EXIT_USAGE;
-	if ((r = ctx_store(ctx, STORE_READ, &s)))
+	if ((r = open_component(ctx, self, argv[1], &comp, &s)))
 		return r;
 	filter_init(&f, argv + i, (size_t)(argc - i));
 	r = run_diff(ctx, s, comp, want, &f);

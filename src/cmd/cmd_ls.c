@@ -96,13 +96,9 @@ int cmd_ls(struct ctx *ctx, int argc, char **argv)
 			return r;
 	if (optind >= argc)
 		return cmd_usage_error(self, "need COMPONENT");
-	if ((r = ctx_config(ctx)))
+	if ((r = open_component(ctx, self, argv[optind], &comp, &s)))
 		return r;
-	if (!(comp = ctx_component(ctx, argv[optind], self)))
-		return EXIT_USAGE;
-	if ((r = ctx_store(ctx, STORE_READ, &s)))
-		return r;
-	r = entries_pick(s, comp->name, want, &l, &g);
+	r = pick_generation(s, comp->name, want, &l, &g);
 	if (r == 0)
 		r = entries_load(s, comp, &l, g, &x);
 	if (r == 0) {

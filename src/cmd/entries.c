@@ -10,7 +10,19 @@
 #include "core/osidx.h"
 #include "image/image.h"
 
-int entries_find(const char *comp, const struct gen_list *l, uint64_t seq, const struct generation **g)
+int open_component(struct ctx *ctx, const struct cmd *self, const char *name, const struct abur_component **comp,
+		   struct store **s)
+{
+	int r = ctx_config(ctx);
+
+	if (r)
+		return r;
+	if (!(*comp = ctx_component(ctx, name, self)))
+		return EXIT_USAGE;
+	return ctx_store(ctx, STORE_READ, s);
+}
+
+int find_generation(const char *comp, const struct gen_list *l, uint64_t seq, const struct generation **g)
 {
 	*g = gen_list_find(l, seq);
 	if (!*g)
@@ -20,7 +32,7 @@ int entries_find(const char *comp, const struct gen_list *l, uint64_t seq, const
 	return 0;
 }
 
-int entries_pick(struct store *s, const char *comp, uint64_t want, struct gen_list *l, const struct generation **g)
+int pick_generation(struct store *s, const char *comp, uint64_t want, struct gen_list *l, const struct generation **g)
 {
 	int r;
 
@@ -29,7 +41,7 @@ int entries_pick(struct store *s, const char *comp, uint64_t want, struct gen_li
 		return r == -ENOENT ? abur_fail(r, "%s has no valid generation", comp) : r;
 	}
 	r = store_list(s, comp, l);
-	return r < 0 ? r : entries_find(comp, l, want, g);
+	return r < 0 ? r : find_generation(comp, l, want, g);
 }
 
 int entries_load(struct store *s, const struct abur_component *c, const struct gen_list *l, const struct generation *g,

@@ -45,17 +45,13 @@ static int add_seal(const struct osbase_loaded *b, const struct osupd *u, struct
 int image_os_entries(struct store *s, const struct gen_list *l, const struct generation *g, struct osidx *out)
 {
 	bool upd = osupd_is_update(g);
-	const struct generation *seal = upd ? osupd_gen(l, osupd_base(g)) : g;
 	struct osbase_loaded b;
 	struct osupd u = {0};
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = OSIDX_BASE;
-	if (!seal)
-		return abur_fail(-ENOENT, "os update g%06llu: its seal g%06llu is not in the store or damaged",
-				 (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
-	r = osbase_load(s, seal, &b);
+	r = osbase_load_of(s, l, g, &b);
 	if (r < 0)
 		return r;
 	if (upd)
