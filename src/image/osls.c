@@ -14,21 +14,23 @@ static char *part_path(unsigned part, const char *path)
 	return streq(path, OSIDX_ROOT) ? xasprintf("p%u", part) : xasprintf("p%u/%s", part, path);
 }
 
-/* Appends the entries of x (filesystem part) to out, renamed. */
-static void add_part(struct osidx *out, unsigned part, const struct osidx *x)
+/* Moves the entries of x (filesystem part) to out, renamed; x is left
+ * without entries (a listing of a large filesystem is held once). */
+static void move_part(struct osidx *out, unsigned part, struct osidx *x)
 {
 	for (size_t i = 0; i < x->n; i++) {
-		_cleanup_free_ char *path = part_path(part, x->e[i].path);
-		struct osidx_ent *e = osidx_add(out, path);
-		osidx_ent_copy(e, &x->e[i]);
+		struct osidx_ent *e = osidx_add(out, "");
 		free(e->path);
-		e->path = TAKE_PTR(path);
+		*e = x->e[i];
+		e->path = part_path(part, x->e[i].path);
+		free(x->e[i].path);
 		if (e->type == OSIDX_HARDLINK && e->target) {
 			char *t = part_path(part, e->target);
 			free(e->target);
 			e->target = t;
 		}
 	}
+	x->n = 0;
 }
 
 static int add_seal(const struct osbase_loaded *b, const struct osupd *u, struct osidx *out)
@@ -36,7 +38,7 @@ static int add_seal(const struct osbase_loaded *b, const struct osupd *u, struct
 	for (size_t i = 0; i < b->n; i++) {
 		struct osidx eff;
 		osdiff_overlay(&b->idx[i], u ? osupd_state(u, b->parts[i]) : NULL, &eff);
-		add_part(out, b->parts[i], &eff);
+		move_part(out, b->parts[i], &eff);
 		osidx_free(&eff);
 	}
 	return osidx_sort(out);
