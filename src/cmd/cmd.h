@@ -58,6 +58,52 @@ int ctx_check_value(const struct cmd *self, const char *what, const char *v, siz
 /* v, cut and with anything but printable ASCII as \xHH, for messages. */
 const char *cli_escape(const char *v, char *buf, size_t n);
 
+/* abur ls, diff and export (entries.c).  The configuration, component name
+ * (ctx_component()) and the store, read-only: 0, or the exit status after
+ * the problem was reported. */
+int open_component(struct ctx *ctx, const struct cmd *self, const char *name, const struct abur_component **comp,
+		   struct store **s) MUST_CHECK;
+/* The generation want of comp (0:
+ * the newest valid one), listed into l: -ENOENT naming it when it is not
+ * there, -EBADMSG naming its problem when it is damaged (find_generation:
+ * the same in a list in hand). */
+int find_generation(const char *comp, const struct gen_list *l, uint64_t seq, const struct generation **g) MUST_CHECK;
+int pick_generation(struct store *s, const char *comp, uint64_t want, struct gen_list *l,
+		    const struct generation **g) MUST_CHECK;
+/* What generation g of c holds, as an index sorted by path
+ * (gen_entries(), image_os_entries()); -EOPNOTSUPP for a type this build
+ * cannot list. */
+struct osidx;
+struct osidx_ent;
+struct json;
+int entries_load(struct store *s, const struct abur_component *c, const struct gen_list *l, const struct generation *g,
+		 struct osidx *out) MUST_CHECK;
+/* PATH arguments: a path ("/etc/vms", "etc/vms/") and everything under it;
+ * none: everything.  filter_init() normalises paths in place. */
+struct path_filter {
+	char **paths;
+	size_t n;
+	bool *hit;
+};
+void filter_init(struct path_filter *f, char **paths, size_t n);
+/* True when path is selected; marks the PATHs that select it. */
+bool filter_match(struct path_filter *f, const char *path);
+/* The first PATH that selected nothing, or NULL. */
+const char *filter_missed(const struct path_filter *f);
+void filter_free(struct path_filter *f);
+/* 0, or -ENOENT naming the first PATH that selected nothing. */
+int entries_missed(const struct path_filter *f, const char *comp) MUST_CHECK;
+/* "file", "dir", "symlink", "hardlink". */
+const char *entry_type_name(char type);
+/* "-rw-r--r--" as ls -l and tar -tv write it (h for a hard link). */
+char *entry_mode(const struct osidx_ent *e, char buf[11]);
+/* KEY: RFC 3339 UTC (null outside years 0..9999) and KEY_epoch: seconds. */
+void json_time(struct json *j, const char *key, int64_t t);
+/* generation, time, trigger of g (in an object named key, unless NULL). */
+void json_gen(struct json *j, const char *key, const struct generation *g);
+/* "config g000003  2026-12-03 12:00:00  manual" into buf. */
+char *entry_line_gen(const char *comp, const struct generation *g, char *buf, size_t n);
+
 const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);
 const struct cmd *cmd_at(size_t i);
@@ -76,6 +122,8 @@ ABUR_CMD(cmd_status);
 ABUR_CMD(cmd_verify);
 ABUR_CMD(cmd_restore);
 ABUR_CMD(cmd_export);
+ABUR_CMD(cmd_ls);
+ABUR_CMD(cmd_diff);
 ABUR_CMD(cmd_seal);
 ABUR_CMD(cmd_reimage);
 ABUR_CMD(cmd_probe);

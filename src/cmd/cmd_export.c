@@ -8,23 +8,6 @@
 #include "core/log.h"
 #include "image/image.h"
 
-/* Generation want of comp (0: the newest valid one), listed into l. */
-static int pick(struct store *s, const char *comp, uint64_t want, struct gen_list *l, const struct generation **g)
-{
-	int r;
-
-	if (!want) {
-		r = store_newest(s, comp, GEN_CHECK_VALID, GEN_SEQ_ANY, l, g);
-		return r == -ENOENT ? abur_fail(r, "%s has no valid generation", comp) : r;
-	}
-	r = store_list(s, comp, l);
-	if (r == 0)
-		*g = gen_list_find(l, want);
-	if (r == 0 && !*g)
-		r = abur_fail(-ENOENT, "%s has no generation g%06llu", comp, (unsigned long long)want);
-	return r;
-}
-
 /* A seal or a file component: its payload as it is; an os update: built
  * from its state and the generations it needs. */
 static int export_gen(struct store *s, const struct gen_list *l, const struct generation *g, const char *out,
@@ -87,16 +70,9 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	}
 	if (optind + 1 != argc || !out)
 		return cmd_usage_error(self, "need COMPONENT and -o FILE");
-	if ((r = ctx_config(ctx)))
+	if ((r = open_component(ctx, self, argv[optind], &comp, &s)))
 		return r;
-	if (!(comp = ctx_component(ctx, argv[optind], self)))
-		return EXIT_USAGE;
-	if ((r = ctx_store(ctx, STORE_READ, &s)))
-		return r;
-	r = pick(s, comp->name, want, &l, &g);
-	if (r == 0 && !g->valid)
-		r = abur_fail(-EBADMSG, "%s g%06llu is damaged: %s", comp->name, (unsigned long long)g->seq,
-			      g->problem);
+	r = pick_generation(s, comp->name, want, &l, &g);
 	if (r == 0)
 		r = export_gen(s, &l, g, out, &res);
 	if (r == 0)

@@ -26,6 +26,21 @@ static const struct cmd commands[] = {
      "the snapshot store"},
     {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
      "the snapshot store"},
+    {"ls", "list the entries of a generation", "COMPONENT [--generation N] [PATH...]",
+     "  The newest valid generation by default.  One line per entry: type and\n"
+     "  mode, uid/gid, size, mtime, path (-> symlink target, link to hard-link\n"
+     "  target).  PATH: that path and everything under it (/etc/vms, etc/vms).\n"
+     "  os: a seal's filesystems as sealed; an update's as they were at that\n"
+     "  capture (its seal with its changes), paths pN/PATH per partition N.\n"
+     "  --json: {\"schema\": 1, ..., \"entries\": [...]} with sizes in bytes.\n",
+     cmd_ls, "the snapshot store"},
+    {"diff", "show what changed between two generations", "COMPONENT [A [B]] [PATH...]",
+     "  A and B are generations (12 or g000012).  Without them: the newest valid\n"
+     "  generation against the one before it (an os update: against its seal);\n"
+     "  A alone: A against the one before it.  One line per path: + added,\n"
+     "  - removed, M changed (what: type, content, mode, owner, size, mtime,\n"
+     "  xattrs).  PATH: that path and everything under it.  --json for machines.\n",
+     cmd_diff, "the snapshot store"},
     {"export", "write any generation as one standard pax tar.zst", "COMPONENT [--generation N] -o FILE",
      "  The newest valid generation by default.  A file component or an os seal:\n"
      "  its payload, checked against its hash.  An os update: what it adds or\n"

@@ -111,6 +111,14 @@ bool image_update_info(const struct generation *g, struct update_info *u);
 const struct generation *image_newest_seal(struct store *s, const struct gen_list *l);
 const struct generation *image_newest_update(const struct gen_list *l, const struct generation *seal);
 
+/* abur ls and abur diff of os generation g of l: a seal's base index
+ * entries, an update's effective tree (its seal with its state laid over),
+ * as one OSIDX_BASE index (core/osidx.h) over every captured filesystem,
+ * paths "pN/PATH" ("pN" for filesystem N's root), sorted.  The payloads
+ * read are hash-checked.  out is empty on failure. */
+int image_os_entries(struct store *s, const struct gen_list *l, const struct generation *g,
+		     struct osidx *out) MUST_CHECK;
+
 struct export_result {
 	uint64_t files; /* file contents written */
 	unsigned raw;   /* raw areas written */

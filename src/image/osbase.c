@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osscan.h"
+#include "osupd.h"
 #include "rootfs.h"
 
 static int scan_part(const char *dev, unsigned num, struct osbase_fs *fs)
@@ -146,6 +147,17 @@ int osbase_load(struct store *s, const struct generation *g, struct osbase_loade
 		return abur_fail_wrap(r, "os generation %llu", (unsigned long long)g->seq);
 	}
 	return 0;
+}
+
+int osbase_load_of(struct store *s, const struct gen_list *gl, const struct generation *g, struct osbase_loaded *out)
+{
+	const struct generation *seal = osupd_is_update(g) ? osupd_gen(gl, osupd_base(g)) : g;
+
+	memset(out, 0, sizeof(*out));
+	if (!seal)
+		return abur_fail(-ENOENT, "os update %llu is based on seal %llu, which the store does not hold",
+				 (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
+	return osbase_load(s, seal, out);
 }
 
 void osbase_loaded_free(struct osbase_loaded *b)

@@ -44,4 +44,8 @@ struct osbase_loaded {
 };
 int osbase_load(struct store *s, const struct generation *g, struct osbase_loaded *out) MUST_CHECK;
 void osbase_loaded_free(struct osbase_loaded *b);
+/* osbase_load() of the seal generation g of gl is (g itself, or the seal an
+ * update is based on): -ENOENT naming it when gl does not hold it valid. */
+int osbase_load_of(struct store *s, const struct gen_list *gl, const struct generation *g,
+		   struct osbase_loaded *out) MUST_CHECK;
 #endif

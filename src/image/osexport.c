@@ -293,17 +293,13 @@ static int export_update(struct store *s, const struct gen_list *gl, const struc
 int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
 			struct export_result *res)
 {
-	const struct generation *seal = osupd_gen(gl, osupd_base(g));
 	struct osbase_loaded base;
 	struct export_archive *x;
 	struct archive *a;
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if (!seal)
-		return abur_fail(-ENOENT, "os update %llu is based on seal %llu, which the store does not hold",
-				 (unsigned long long)g->seq, (unsigned long long)osupd_base(g));
-	r = osbase_load(s, seal, &base);
+	r = osbase_load_of(s, gl, g, &base);
 	if (r < 0)
 		return r;
 	r = export_archive_create(path, &x, &a);

@@ -261,6 +261,16 @@ void export_archive_abort(struct export_archive *x, struct archive *a);
  * hash and size against the manifest. */
 int export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
 
+/* What generation g of a file-level component holds (abur ls, abur diff):
+ * every entry of its data.tar.zst as an OSIDX_BASE index (core/osidx.h),
+ * sorted by path (without "./" or a trailing "/"): type, permission bits,
+ * owner, size, mtime, link target and the SHA-256 of each file's content.
+ * The payload is read to its end and its hash checked (-EBADMSG); an entry
+ * that is not a file, directory or link is -EBADMSG.  out is empty on
+ * failure. */
+struct osidx;
+int gen_entries(struct store *s, const struct generation *g, struct osidx *out) MUST_CHECK;
+
 /* A small file in the store (markers, reports), written crash-safely.
  * rel is relative to store_root(), e.g. "log/restore-20261122.txt". */
 int store_put_file(struct store *s, const char *rel, const void *data, size_t n) MUST_CHECK;

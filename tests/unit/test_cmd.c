@@ -7,13 +7,14 @@
 #include <cmocka.h>
 
 #include "cmd/cmd.h"
+#include "core/osidx.h"
 #include "core/sha256.h"
 
 static void every_command_present(void **state)
 {
-	static const char *const names[] = {"backup", "list",  "status",  "verify", "restore",
-					    "export", "seal",  "reimage", "probe",  "daemon",
-					    "agent",  "flash", "config",  "help",   "version"};
+	static const char *const names[] = {"backup", "list",   "status", "verify",  "restore", "ls",
+					    "diff",   "export", "seal",   "reimage", "probe",   "daemon",
+					    "agent",  "flash",  "config", "help",    "version"};
 	(void)state;
 	assert_int_equal(cmd_count(), ARRAY_SIZE(names));
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -26,6 +27,45 @@ static void every_command_present(void **state)
 	assert_null(cmd_find("nope"));
 	assert_null(cmd_find(""));
 	assert_null(cmd_at(cmd_count()));
+}
+
+/* abur ls/diff PATH: the path and everything under it, never a name it
+ * begins; "/x/" is "x"; a PATH that selects nothing is named. */
+static void path_filters(void **state)
+{
+	char a[] = "/etc/vms/cams/", b[] = "etc/vms/x.conf", *paths[] = {a, b};
+	struct path_filter f;
+
+	(void)state;
+	filter_init(&f, paths, 2);
+	assert_string_equal(paths[0], "etc/vms/cams");
+	assert_true(filter_match(&f, "etc/vms/cams"));
+	assert_true(filter_match(&f, "etc/vms/cams/cam7.conf"));
+	assert_false(filter_match(&f, "etc/vms/cams.d"));
+	assert_false(filter_match(&f, "etc/vms"));
+	assert_string_equal(filter_missed(&f), "etc/vms/x.conf");
+	assert_true(filter_match(&f, "etc/vms/x.conf"));
+	assert_null(filter_missed(&f));
+	filter_free(&f);
+	filter_init(&f, NULL, 0);
+	assert_true(filter_match(&f, "anything"));
+	filter_free(&f);
+}
+
+static void mode_strings(void **state)
+{
+	struct osidx_ent e = {.type = OSIDX_FILE, .mode = 04755};
+	char m[11];
+
+	(void)state;
+	assert_string_equal(entry_mode(&e, m), "-rwsr-xr-x");
+	e = (struct osidx_ent){.type = OSIDX_DIR, .mode = 01777};
+	assert_string_equal(entry_mode(&e, m), "drwxrwxrwt");
+	e = (struct osidx_ent){.type = OSIDX_HARDLINK, .mode = 02640};
+	assert_string_equal(entry_mode(&e, m), "hrw-r-S---");
+	e = (struct osidx_ent){.type = OSIDX_SYMLINK, .mode = 0777};
+	assert_string_equal(entry_mode(&e, m), "lrwxrwxrwx");
+	assert_string_equal(entry_type_name(OSIDX_SYMLINK), "symlink");
 }
 
 static void names_unique(void **state)
@@ -114,6 +154,7 @@ int main(void)
 	    cmocka_unit_test(every_command_present), cmocka_unit_test(names_unique),
 	    cmocka_unit_test(help_mentions_missing), cmocka_unit_test(config_check_runs),
 	    cmocka_unit_test(sha256_vectors),        cmocka_unit_test(sha256_paths_agree),
+	    cmocka_unit_test(path_filters),          cmocka_unit_test(mode_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
