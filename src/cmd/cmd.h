@@ -13,6 +13,7 @@ enum {
 	EXIT_USAGE = 2,    /* bad usage or bad configuration */
 	EXIT_DEFERRED = 3, /* the run was deferred by policy */
 	EXIT_NOTHING = 4,  /* nothing to do: content unchanged, or no disk to act on */
+	EXIT_AT_RISK = 5,  /* status: the server is not protected (every reason said) */
 };
 
 struct ctx {

@@ -1,6 +1,9 @@
 /* abur status: per component, what the store holds (and, with the daemon
- * built in, what the daemon knows: dirty, last change, next run). */
+ * built in, what the daemon knows: dirty, last change, next run), then one
+ * verdict: protected, or at risk with every reason (doc/design.md §10). */
+#include <stdarg.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "abur/kconfig.h"
 #include "cmd.h"
@@ -9,22 +12,34 @@
 #include "watch/status.h"
 
 struct comp_summary {
-	const struct generation *newest;        /* newest valid, cheap checks */
+	const struct generation *newest;        /* newest that reads back (GEN_CHECK_VERIFY) */
+	const struct generation *bad;           /* the newest generation when it fails its check */
 	const struct generation *seal, *update; /* os: the effective seal and its newest update */
 	size_t count;
 	unsigned invalid;
 	uint64_t bytes;
 };
 
-/* Lists c into l (an empty list when it cannot be listed). */
+/* Lists c into l (an empty list when it cannot be listed). "Newest" is
+ * what a restore or a reimage would take: the newest generation whose
+ * payloads read back; every newer one failed its check, and is marked so
+ * in l (the seal and update below are then chosen among the good ones). */
 static void summarise(struct store *s, const struct abur_component *c, struct gen_list *l, struct comp_summary *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	if (store_newest(s, c->name, GEN_CHECK_VALID, GEN_SEQ_ANY, l, &cs->newest) < 0)
+	if (store_newest(s, c->name, GEN_CHECK_VERIFY, GEN_SEQ_ANY, l, &cs->newest) < 0)
 		cs->newest = NULL;
 	cs->count = l->n;
 	for (size_t i = 0; i < l->n; i++)
 		cs->invalid += !l->g[i].valid;
+	if (l->n && &l->g[l->n - 1] != cs->newest)
+		cs->bad = &l->g[l->n - 1];
+	for (size_t i = l->n; i-- > 0 && &l->g[i] != cs->newest;)
+		if (l->g[i].valid) {
+			l->g[i].valid = false;
+			l->g[i].problem = xstrdup("a payload does not read back");
+			cs->invalid++;
+		}
 	cs->bytes = cs->newest ? gen_bytes(cs->newest) : 0;
 	if (IS_ENABLED(CONFIG_IMAGE) && component_is(c, CT_DISK_IMAGE)) {
 		cs->seal = image_newest_seal(s, l);
@@ -93,75 +108,314 @@ static void print_json(struct json *j, const struct abur_component *c, const str
 		json_uint(j, "update", cs->update->seq);
 }
 
-/* Without the store, the daemon's view is all there is to show. */
-static void daemon_view_only(struct ctx *ctx)
-{
-	struct watch_status *ws = watch_status_load(ctx->cfg);
-	struct json j;
+/* Why the server is not protected: each reason has a stable code (for
+ * --json and monitoring) and a message (doc/abur.8 STATUS VERDICT). */
+enum risk {
+	RISK_NO_SEAL,
+	RISK_NO_BACKUP,
+	RISK_NEWEST_FAILS,
+	RISK_DAEMON_STOPPED,
+	RISK_FLASH_MISSING,
+	RISK_STORE_UNREADABLE,
+	RISK_RUN_FAILED,
+	RISK_DEFERRED,
+	RISK_STORE_FULL,
+};
 
-	json_init(&j, stdout, true);
-	if (ctx->json)
-		json_obj_begin(&j, NULL), json_str(&j, "store", NULL), watch_status_json(ws, &j), json_obj_end(&j),
-		    json_end(&j);
+static const char *const risk_code[] = {
+    [RISK_NO_SEAL] = "no_seal",
+    [RISK_NO_BACKUP] = "no_backup",
+    [RISK_NEWEST_FAILS] = "newest_fails_check",
+    [RISK_DAEMON_STOPPED] = "daemon_not_running",
+    [RISK_FLASH_MISSING] = "flash_missing",
+    [RISK_STORE_UNREADABLE] = "store_unreadable",
+    [RISK_RUN_FAILED] = "last_run_failed",
+    [RISK_DEFERRED] = "deferred",
+    [RISK_STORE_FULL] = "store_nearly_full",
+};
+
+/* Below this share of its filesystem free, the store is nearly full: the
+ * next os capture or a few nights may not fit. */
+#define STORE_FULL_PERCENT 10
+
+struct reason {
+	enum risk risk;
+	char *msg;
+};
+
+struct verdict {
+	struct reason *r;
+	size_t n;
+};
+
+static void PRINTF(3, 4) at_risk(struct verdict *v, enum risk risk, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	v->r = xrealloc(v->r, (v->n + 1) * sizeof(*v->r));
+	v->r[v->n++] = (struct reason){risk, msg};
+}
+
+static void verdict_free(struct verdict *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->r[i].msg);
+	free(v->r);
+}
+
+static void comp_risks(struct verdict *v, const struct abur_component *c, const struct comp_summary *cs,
+		       const struct watch_status *ws)
+{
+	bool os = component_is(c, CT_DISK_IMAGE);
+	const char *failed = ws ? watch_status_failed(ws, c) : NULL;
+
+	if (os && !cs->seal)
+		at_risk(v, RISK_NO_SEAL, "%s: no seal that reads back: a reimage has nothing to write (abur seal)",
+			c->name);
+	else if (!os && !cs->newest)
+		at_risk(v, RISK_NO_BACKUP, "%s: no generation that reads back: nothing to restore", c->name);
+	if (cs->bad)
+		at_risk(v, RISK_NEWEST_FAILS, "%s: the newest generation g%06llu fails its check: %s (abur verify %s)",
+			c->name, (unsigned long long)cs->bad->seq, cs->bad->problem ? cs->bad->problem : "invalid",
+			c->name);
+	if (failed)
+		at_risk(v, RISK_RUN_FAILED, "%s: the daemon's last run failed: %s", c->name, failed);
+}
+
+static void daemon_risks(struct verdict *v, const struct abur_config *cfg, const struct watch_status *ws)
+{
+	const char *why;
+	unsigned n;
+
+	if (!ws)
+		return;
+	if (!watch_status_running(ws))
+		at_risk(v, RISK_DAEMON_STOPPED, "the daemon is not running (no lock on %s/daemon.pid): no change or "
+						"nightly backups",
+			cfg->daemon.state_dir);
+	if ((n = watch_status_deferrals(ws, &why)))
+		at_risk(v, RISK_DEFERRED, "the nightly run was deferred %u time%s in a row: %s", n, n == 1 ? "" : "s",
+			why ? why : "");
+}
+
+/* The store could not be opened: missing (no flash, or not at its path),
+ * or there but unreadable. */
+static void open_risk(struct verdict *v, const struct watch_status *ws, int r)
+{
+	char when[32];
+	time_t since = ws ? watch_status_flash_missing(ws) : 0;
+
+	if (r != -ENODEV && r != -ENOENT)
+		at_risk(v, RISK_STORE_UNREADABLE, "the flash store cannot be read: %s", abur_errmsg(r));
+	else if (since)
+		at_risk(v, RISK_FLASH_MISSING, "the flash store is missing (since %s): %s",
+			fmt_time(since, when, sizeof(when)), abur_errmsg(r));
 	else
-		watch_status_text(ws, stdout);
-	for (size_t i = 0; !ctx->json && i < ctx->cfg->ncomps; i++) {
-		printf("%s\n", ctx->cfg->comps[i].name);
-		watch_status_comp_text(ws, &ctx->cfg->comps[i], stdout);
+		at_risk(v, RISK_FLASH_MISSING, "the flash store is missing: %s", abur_errmsg(r));
+}
+
+static void space_risk(struct verdict *v, struct store *s)
+{
+	struct statvfs sv;
+	char fr[32], all[32];
+
+	if (statvfs(store_root(s), &sv) < 0 || !sv.f_blocks)
+		return;
+	if ((uint64_t)sv.f_bavail * 100 < (uint64_t)sv.f_blocks * STORE_FULL_PERCENT)
+		at_risk(v, RISK_STORE_FULL, "the store is nearly full: %s free of %s (less than %d%%)",
+			fmt_bytes((uint64_t)sv.f_bavail * sv.f_frsize, fr, sizeof(fr)),
+			fmt_bytes((uint64_t)sv.f_blocks * sv.f_frsize, all, sizeof(all)), STORE_FULL_PERCENT);
+}
+
+/* Without a disk component, nothing can be reimaged. */
+static void config_risk(struct verdict *v, const struct abur_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (component_is(&cfg->comps[i], CT_DISK_IMAGE))
+			return;
+	at_risk(v, RISK_NO_SEAL, "no disk component (type = disk) in %s: a reimage has nothing to write", cfg->path);
+}
+
+/* Protected: what a reimage writes now, the seal with its newest update,
+ * then the newest of every file component. */
+static void print_protected(const struct abur_config *cfg, const struct comp_summary *cs)
+{
+	char when[32];
+
+	printf("\nverdict: protected\n");
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		const struct comp_summary *c = &cs[i];
+		if (c->seal) {
+			printf("  %s: seal g%06llu of %s", cfg->comps[i].name, (unsigned long long)c->seal->seq,
+			       fmt_time(c->seal->m.time, when, sizeof(when)));
+			if (c->update)
+				printf(", newest update g%06llu of %s", (unsigned long long)c->update->seq,
+				       fmt_time(c->update->m.time, when, sizeof(when)));
+			printf("\n");
+		} else if (c->newest) {
+			printf("  %s: g%06llu of %s\n", cfg->comps[i].name, (unsigned long long)c->newest->seq,
+			       fmt_time(c->newest->m.time, when, sizeof(when)));
+		}
 	}
-	watch_status_free(ws);
+	printf("  a reimage writes now:");
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (cs[i].seal)
+			printf(" seal g%06llu%s", (unsigned long long)cs[i].seal->seq, cs[i].update ? " with" : "");
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (cs[i].update)
+			printf(" update g%06llu", (unsigned long long)cs[i].update->seq);
+	printf(", then");
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (!cs[i].seal && cs[i].newest)
+			printf(" %s g%06llu", cfg->comps[i].name, (unsigned long long)cs[i].newest->seq);
+	printf("\n");
+}
+
+static void print_verdict_text(const struct abur_config *cfg, const struct comp_summary *cs,
+			       const struct verdict *v)
+{
+	if (!v->n) {
+		print_protected(cfg, cs);
+		return;
+	}
+	printf("\nverdict: at risk (%zu reason%s)\n", v->n, v->n == 1 ? "" : "s");
+	for (size_t i = 0; i < v->n; i++)
+		printf("  %s: %s\n", risk_code[v->r[i].risk], v->r[i].msg);
+}
+
+static void print_verdict_json(struct json *j, const struct abur_config *cfg, const struct comp_summary *cs,
+			       const struct verdict *v)
+{
+	json_obj_begin(j, "verdict");
+	json_uint(j, "schema", 1);
+	json_str(j, "state", v->n ? "at_risk" : "protected");
+	json_bool(j, "protected", !v->n);
+	json_arr_begin(j, "reasons");
+	for (size_t i = 0; i < v->n; i++) {
+		json_obj_begin(j, NULL);
+		json_str(j, "code", risk_code[v->r[i].risk]);
+		json_str(j, "message", v->r[i].msg);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	if (!v->n) {
+		json_arr_begin(j, "reimage");
+		for (size_t i = 0; i < cfg->ncomps; i++) {
+			const struct generation *g = cs[i].seal ? cs[i].seal : cs[i].newest;
+			if (!g)
+				continue;
+			json_obj_begin(j, NULL);
+			json_str(j, "component", cfg->comps[i].name);
+			json_uint(j, "generation", g->seq);
+			if (cs[i].update)
+				json_uint(j, "update", cs[i].update->seq);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+	}
+	json_obj_end(j);
+}
+
+static void print_head(struct ctx *ctx, struct json *j, struct store *s, const struct watch_status *ws)
+{
+	const char *where = !s ? NULL : store_device(s) ? store_device(s) : store_root(s);
+
+	if (ctx->json) {
+		json_obj_begin(j, NULL), json_str(j, "store", where);
+		if (ws)
+			watch_status_json(ws, j);
+		json_arr_begin(j, "components");
+		return;
+	}
+	if (where)
+		printf("store: %s\n", where);
+	if (ws)
+		watch_status_text(ws, stdout);
+	if (where)
+		printf("\n");
+}
+
+/* One component: what the store holds (when it could be opened) and what
+ * the daemon knows; its reasons go into v. */
+static void one_component(struct ctx *ctx, struct json *j, struct store *s, const struct watch_status *ws,
+			  const struct abur_component *c, struct comp_summary *cs, struct gen_list *l, struct verdict *v)
+{
+	memset(cs, 0, sizeof(*cs));
+	if (s) {
+		summarise(s, c, l, cs);
+		comp_risks(v, c, cs, ws);
+	}
+	if (ctx->json) {
+		json_obj_begin(j, NULL);
+		if (s)
+			print_json(j, c, cs);
+		else
+			json_str(j, "component", c->name);
+		if (ws)
+			watch_status_comp_json(ws, c, j);
+		json_obj_end(j);
+		return;
+	}
+	if (s)
+		print_text(c, cs);
+	else if (ws)
+		printf("%s\n", c->name);
+	if (ws)
+		watch_status_comp_text(ws, c, stdout);
 }
 
 int cmd_status(struct ctx *ctx, int argc, char **argv)
 {
-	struct store *s;
+	struct store *s = NULL;
 	struct json j;
 	struct watch_status *ws = NULL;
+	struct verdict v = {0};
+	size_t n;
 	int r;
 
 	(void)argv;
 	if (argc > 1)
 		return cmd_usage_error(cmd_find("status"), "no arguments expected");
-	if ((r = ctx_store(ctx, STORE_READ, &s))) {
-		if (IS_ENABLED(CONFIG_DAEMON) && ctx->cfg)
-			daemon_view_only(ctx); /* e.g. how long the flash has been missing */
+	if ((r = ctx_config(ctx)))
 		return r;
-	}
-	json_init(&j, stdout, true);
+	n = ctx->cfg->ncomps;
 	if (IS_ENABLED(CONFIG_DAEMON))
-		ws = watch_status_load(ctx->cfg);
+		ws = watch_status_load(ctx->cfg); /* e.g. how long the flash has been missing */
+	if ((r = store_open(ctx->cfg, ctx->store, STORE_READ, &s)) < 0) { /* its message last: open_risk() */
+		cmd_error(r, "cannot open the flash store");
+		s = NULL;
+	}
+	_cleanup_free_ struct comp_summary *cs = xcalloc(n ? n : 1, sizeof(*cs));
+	_cleanup_free_ struct gen_list *l = xcalloc(n ? n : 1, sizeof(*l));
+	json_init(&j, stdout, true);
+	print_head(ctx, &j, s, ws);
+	if (r < 0)
+		open_risk(&v, ws, r);
+	config_risk(&v, ctx->cfg);
+	for (size_t i = 0; i < n; i++)
+		one_component(ctx, &j, s, ws, &ctx->cfg->comps[i], &cs[i], &l[i], &v);
+	daemon_risks(&v, ctx->cfg, ws);
+	if (s)
+		space_risk(&v, s);
 	if (ctx->json) {
-		json_obj_begin(&j, NULL), json_str(&j, "store", store_device(s) ? store_device(s) : store_root(s));
-		if (ws)
-			watch_status_json(ws, &j);
-		json_arr_begin(&j, "components");
+		json_arr_end(&j);
+		print_verdict_json(&j, ctx->cfg, cs, &v);
+		json_obj_end(&j), json_end(&j);
 	} else {
-		printf("store: %s\n", store_device(s) ? store_device(s) : store_root(s));
-		if (ws)
-			watch_status_text(ws, stdout);
-		printf("\n");
+		print_verdict_text(ctx->cfg, cs, &v);
 	}
-	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
-		const struct abur_component *c = &ctx->cfg->comps[i];
-		struct comp_summary cs;
-		_cleanup_(gen_list_free) struct gen_list l = {0};
-		summarise(s, c, &l, &cs);
-		if (ctx->json) {
-			json_obj_begin(&j, NULL);
-			print_json(&j, c, &cs);
-			if (ws)
-				watch_status_comp_json(ws, c, &j);
-			json_obj_end(&j);
-		} else {
-			print_text(c, &cs);
-			if (ws)
-				watch_status_comp_text(ws, c, stdout);
-		}
-	}
-	if (ctx->json)
-		json_arr_end(&j), json_obj_end(&j), json_end(&j);
+	r = r == 0 ? EXIT_OK : r == -ENODEV || r == -ENOENT ? EXIT_AT_RISK : EXIT_FAIL;
+	r = r == EXIT_OK && v.n ? EXIT_AT_RISK : r;
+	for (size_t i = 0; i < n; i++)
+		gen_list_free(&l[i]);
+	verdict_free(&v);
 	store_close(s);
 	if (ws)
 		watch_status_free(ws);
-	return EXIT_OK;
+	return r;
 }

@@ -14,7 +14,6 @@
 #define RETRY_AFTER 600
 
 /* In the state dir: the flock that makes one daemon per state dir. */
-#define PID_FILE "daemon.pid"
 
 struct daemon {
 	struct abur_config *cfg;

@@ -15,6 +15,8 @@
 #include "core/util.h"
 
 #define STATE_FILE "daemon.state"
+/* Beside it: flocked by the running daemon for its life (daemon.c). */
+#define PID_FILE "daemon.pid"
 
 /* What a state file may hold; anything outside is a damaged file. */
 #define STATE_TIME_MAX 253402300799LL   /* 9999-12-31 23:59:59 UTC */

@@ -1,7 +1,9 @@
 #include "status.h"
 
-#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "state.h"
 #include "watcher.h"
@@ -13,6 +15,28 @@ struct watch_status {
 	char *why; /* why there is no state */
 };
 
+/* Whether someone holds the flock on path: looked up in /proc/locks rather
+ * than tried, so that `abur status` never makes a starting daemon find its
+ * lock taken. False when path or /proc/locks cannot be read. */
+static bool flock_held(const char *path)
+{
+	struct stat sb;
+	char line[256];
+	bool held = false;
+	FILE *f;
+
+	if (stat(path, &sb) < 0 || !(f = fopen("/proc/locks", "re")))
+		return false;
+	while (!held && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		unsigned long long ino;
+		held = sscanf(line, "%*d: FLOCK %*s %*s %*d %x:%x:%llu", &maj, &min, &ino) == 3 &&
+		       maj == major(sb.st_dev) && min == minor(sb.st_dev) && ino == sb.st_ino;
+	}
+	fclose(f);
+	return held;
+}
+
 struct watch_status *watch_status_load(const struct abur_config *cfg)
 {
 	struct watch_status *ws = xcalloc(1, sizeof(*ws));
@@ -20,8 +44,8 @@ struct watch_status *watch_status_load(const struct abur_config *cfg)
 	ws->load = state_load(cfg->daemon.state_dir, &ws->st);
 	if (ws->load < 0)
 		ws->why = xstrdup(ws->load == -ENOENT ? "has not run yet" : abur_errmsg(ws->load));
-	/* Signal 0 only asks whether the pid exists (EPERM: it does). */
-	ws->running = ws->load == 0 && ws->st.pid > 0 && (kill(ws->st.pid, 0) == 0 || errno == EPERM);
+	_cleanup_free_ char *lock = xasprintf("%s/%s", cfg->daemon.state_dir, PID_FILE);
+	ws->running = flock_held(lock); /* the lock is the truth; a crashed daemon's pid is not */
 	return ws;
 }
 
@@ -131,4 +155,27 @@ void watch_status_comp_json(const struct watch_status *ws, const struct abur_com
 		json_str(j, "result", cs->result);
 	}
 	json_obj_end(j);
+}
+
+bool watch_status_running(const struct watch_status *ws)
+{
+	return ws->running;
+}
+
+unsigned watch_status_deferrals(const struct watch_status *ws, const char **why)
+{
+	*why = ws->st.defer_reason;
+	return ws->load == 0 && ws->st.deferred_until ? ws->st.deferrals : 0;
+}
+
+time_t watch_status_flash_missing(const struct watch_status *ws)
+{
+	return ws->load == 0 ? ws->st.flash_missing : 0;
+}
+
+const char *watch_status_failed(const struct watch_status *ws, const struct abur_component *c)
+{
+	const struct comp_state *cs = ws->load == 0 ? state_find(&ws->st, c->name) : NULL;
+
+	return cs && comp_watched(c) && cs->retry ? (cs->result ? cs->result : "failed") : NULL;
 }

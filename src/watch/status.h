@@ -13,6 +13,7 @@
 #define ABUR_WATCH_STATUS_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/json.h"
@@ -41,4 +42,14 @@ WATCH_STATUS_FN void watch_status_json(const struct watch_status *ws, struct jso
 WATCH_STATUS_FN void watch_status_comp_text(const struct watch_status *ws, const struct abur_component *c, FILE *f);
 WATCH_STATUS_FN void watch_status_comp_json(const struct watch_status *ws, const struct abur_component *c,
 					    struct json *j);
+
+/* What the verdict of `abur status` asks (cmd_status.c): whether the
+ * daemon runs (it holds the flock on <state_dir>/daemon.pid); how many
+ * nights in a row were deferred (0: the last one was not) and why; since
+ * when the flash is missing (0: present); and c's last outcome when its
+ * last run failed (a backup is still owed), else NULL. */
+WATCH_STATUS_FN bool watch_status_running(const struct watch_status *ws);
+WATCH_STATUS_FN unsigned watch_status_deferrals(const struct watch_status *ws, const char **why);
+WATCH_STATUS_FN time_t watch_status_flash_missing(const struct watch_status *ws);
+WATCH_STATUS_FN const char *watch_status_failed(const struct watch_status *ws, const struct abur_component *c);
 #endif
