@@ -48,6 +48,10 @@ int ctx_store(struct ctx *ctx, enum store_mode mode, struct store **s) MUST_CHEC
 void warn_foreign(struct store *s, const char *cmd);
 /* The named component, or NULL after a usage error naming it. */
 const struct abur_component *ctx_component(struct ctx *ctx, const char *name, const struct cmd *self);
+/* list/verify NAME: true for a component s holds (its [component]
+ * section may be gone) or one of the configuration (perhaps not backed up
+ * yet); else false after a usage error naming it (ctx_component). */
+bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, const struct cmd *self);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
 /* --generation VALUE: 0, or EXIT_USAGE after a usage error naming it. */

@@ -66,24 +66,6 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem, note ? note : "");
 }
 
-static void names_free(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* list NAME: a component the store holds (its [component] section may be
- * gone), else one of the configuration (perhaps not backed up yet); else
- * a usage error naming it. */
-static bool known(struct ctx *ctx, const char *name, char **names, size_t n, const struct cmd *self)
-{
-	for (size_t i = 0; i < n; i++)
-		if (streq(names[i], name))
-			return true;
-	return ctx_component(ctx, name, self) != NULL;
-}
-
 int cmd_list(struct ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("list");
@@ -97,12 +79,11 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "too many arguments");
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
-	r = store_components(s, &names, &n);
-	if (r == 0 && argc == 2 && !known(ctx, argv[1], names, n, self)) {
-		names_free(names, n);
+	if (argc == 2 && !ctx_stored_component(ctx, s, argv[1], self)) {
 		store_close(s);
 		return EXIT_USAGE;
 	}
+	r = store_components(s, &names, &n);
 	json_init(&j, stdout, false);
 	if (ctx->json)
 		json_arr_begin(&j, NULL);
@@ -121,7 +102,9 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	names_free(names, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	if (r < 0)
 		cmd_error(r, "list");
 	else

@@ -76,6 +76,22 @@ const struct abur_component *ctx_component(struct ctx *ctx, const char *name, co
 	return c;
 }
 
+bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, const struct cmd *self)
+{
+	char **names;
+	size_t n;
+	bool found = false;
+
+	if (store_components(s, &names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			found |= streq(names[i], name);
+			free(names[i]);
+		}
+		free(names);
+	}
+	return found || ctx_component(ctx, name, self) != NULL;
+}
+
 int ctx_check_value(const struct cmd *self, const char *what, const char *v, size_t max)
 {
 	size_t n = strlen(v);
