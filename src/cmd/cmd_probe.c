@@ -48,6 +48,7 @@ static void print_json(struct json *j, const struct disk_info *d)
 		json_uint(j, "start", p->start);
 		json_uint(j, "size", p->size);
 		json_str(j, "type", p->type);
+		json_str(j, "type_name", p->type_name);
 		json_str(j, "uuid", p->uuid);
 		json_str(j, "name", p->name);
 		json_str(j, "fs", p->fstype);
@@ -72,11 +73,30 @@ static void print_text(const struct disk_info *d)
 		printf("  label %s, disk id %s\n", d->pttype, d->ptuuid ? d->ptuuid : "-");
 	for (size_t i = 0; i < d->nparts; i++) {
 		const struct probe_part *p = &d->parts[i];
-		printf("  p%-3u %10s  type %s  uuid %s  name %s  fs %s%s%s\n", p->num,
-		       fmt_bytes(p->size, psz, sizeof(psz)), p->type ? p->type : "-", p->uuid ? p->uuid : "-",
-		       p->name ? p->name : "-", p->fstype ? p->fstype : "-", p->fslabel ? " label " : "",
-		       p->fslabel ? p->fslabel : "");
+		printf("  p%-3u %10s  type %s%s%s%s  uuid %s  name %s  fs %s%s%s\n", p->num,
+		       fmt_bytes(p->size, psz, sizeof(psz)), p->type_name ? p->type_name : "", p->type_name ? " (" : "",
+		       p->type ? p->type : "-", p->type_name ? ")" : "", p->uuid ? p->uuid : "-", p->name ? p->name : "-",
+		       p->fstype ? p->fstype : "-", p->fslabel ? " label " : "", p->fslabel ? p->fslabel : "");
 	}
+}
+
+/* A disk that cannot be read is named in the listing (class "unreadable")
+ * as well as on stderr, and the others are still probed: a failing server
+ * is exactly when one cannot be read.  Returns EXIT_FAIL. */
+static int unreadable(struct ctx *ctx, struct json *j, const char *dev, int r)
+{
+	_cleanup_free_ char *why = xstrdup(abur_errmsg(r));
+
+	if (ctx->json) {
+		json_obj_begin(j, NULL);
+		json_str(j, "device", dev);
+		json_str(j, "class", "unreadable");
+		json_str(j, "reason", why);
+		json_obj_end(j);
+	} else {
+		printf("%s: unreadable (%s)\n", dev, why);
+	}
+	return cmd_error(r, "probe %s", dev);
 }
 
 /* --system: the disk [disk] system names, as the boot agent finds it. */
@@ -137,7 +157,7 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 		struct disk_info *d = NULL;
 		int r = image_probe(devs[i], id, &d);
 		if (r < 0)
-			rc = cmd_error(r, "probe %s", devs[i]);
+			rc = unreadable(ctx, &j, devs[i], r);
 		else if (ctx->json) {
 			print_json(&j, d);
 		} else {

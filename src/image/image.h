@@ -29,6 +29,7 @@ struct probe_part {
 	unsigned num;
 	uint64_t start, size; /* bytes */
 	char *type, *uuid, *name;
+	char *type_name;                 /* libfdisk's name of type; NULL unknown */
 	char *fstype, *fsuuid, *fslabel; /* NULL when nothing was found */
 };
 

@@ -1,5 +1,6 @@
 /* Disk probing and classification (libblkid, sysfs; no udev needed). */
 #include <blkid.h>
+#include <libfdisk.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -132,10 +133,27 @@ static void read_sysfs(struct disk_info *d)
 	d->slot = find_slot(d->name);
 }
 
+/* The type's name in libfdisk's table of label ("EFI System", "Linux
+ * filesystem", "Linux swap"); NULL for a type it does not know. */
+static char *type_name(struct fdisk_label *label, blkid_partition par)
+{
+	const char *s = blkid_partition_get_type_string(par);
+	struct fdisk_parttype *t = !label ? NULL
+				   : s    ? fdisk_label_get_parttype_from_string(label, s)
+					  : fdisk_label_get_parttype_from_code(label, (unsigned)blkid_partition_get_type(par));
+	const char *name = t && !fdisk_parttype_is_unknown(t) ? fdisk_parttype_get_name(t) : NULL;
+	char *v = name ? xstrdup(name) : NULL;
+
+	fdisk_unref_parttype(t);
+	return v;
+}
+
 static void read_parts(blkid_probe pr, int fd, struct disk_info *d)
 {
 	blkid_partlist pl = blkid_probe_get_partitions(pr);
 	int n = pl ? blkid_partlist_numof_partitions(pl) : 0;
+	struct fdisk_context *fc = fdisk_new_context();
+	struct fdisk_label *label = fc && d->pttype ? fdisk_get_label(fc, d->pttype) : NULL;
 
 	d->parts = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*d->parts));
 	for (int i = 0; i < n; i++) {
@@ -147,10 +165,12 @@ static void read_parts(blkid_probe pr, int fd, struct disk_info *d)
 		p->size = (uint64_t)blkid_partition_get_size(par) * 512;
 		p->type = (s = blkid_partition_get_type_string(par)) ? xstrdup(s)
 								     : xasprintf("%x", blkid_partition_get_type(par));
+		p->type_name = type_name(label, par);
 		p->uuid = (s = blkid_partition_get_uuid(par)) ? xstrdup(s) : NULL;
 		p->name = (s = blkid_partition_get_name(par)) ? xstrdup(s) : NULL;
 		abur_ignore(probe_fs_at(fd, p->start, p->size, &p->fstype, &p->fsuuid, &p->fslabel)); /* none known */
 	}
+	fdisk_unref_context(fc);
 }
 
 /* Whole-disk signatures: the partition table, or a filesystem/RAID/LVM
@@ -347,7 +367,7 @@ void disk_info_free(struct disk_info *d)
 		return;
 	for (size_t i = 0; i < d->nparts; i++) {
 		struct probe_part *p = &d->parts[i];
-		free(p->type), free(p->uuid), free(p->name), free(p->fstype), free(p->fsuuid), free(p->fslabel);
+		free(p->type), free(p->type_name), free(p->uuid), free(p->name), free(p->fstype), free(p->fsuuid), free(p->fslabel);
 	}
 	free(d->parts);
 	free(d->dev), free(d->name), free(d->model), free(d->serial), free(d->slot);
