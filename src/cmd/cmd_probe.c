@@ -75,8 +75,9 @@ static void print_text(const struct disk_info *d)
 		const struct probe_part *p = &d->parts[i];
 		printf("  p%-3u %10s  type %s%s%s%s  uuid %s  name %s  fs %s%s%s\n", p->num,
 		       fmt_bytes(p->size, psz, sizeof(psz)), p->type_name ? p->type_name : "", p->type_name ? " (" : "",
-		       p->type ? p->type : "-", p->type_name ? ")" : "", p->uuid ? p->uuid : "-", p->name ? p->name : "-",
-		       p->fstype ? p->fstype : "-", p->fslabel ? " label " : "", p->fslabel ? p->fslabel : "");
+		       p->type ? p->type : "-", p->type_name ? ")" : "", p->uuid ? p->uuid : "-",
+		       p->name ? p->name : "-", p->fstype ? p->fstype : "-", p->fslabel ? " label " : "",
+		       p->fslabel ? p->fslabel : "");
 	}
 }
 

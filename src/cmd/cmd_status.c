@@ -195,8 +195,9 @@ static void daemon_risks(struct verdict *v, const struct abur_config *cfg, const
 	if (!ws)
 		return;
 	if (!watch_status_running(ws))
-		at_risk(v, RISK_DAEMON_STOPPED, "the daemon is not running (no lock on %s/daemon.pid): no change or "
-						"nightly backups",
+		at_risk(v, RISK_DAEMON_STOPPED,
+			"the daemon is not running (no lock on %s/daemon.pid): no change or "
+			"nightly backups",
 			cfg->daemon.state_dir);
 	if ((n = watch_status_deferrals(ws, &why)))
 		at_risk(v, RISK_DEFERRED, "the nightly run was deferred %u time%s in a row: %s", n, n == 1 ? "" : "s",
@@ -276,8 +277,7 @@ static void print_protected(const struct abur_config *cfg, const struct comp_sum
 	printf("\n");
 }
 
-static void print_verdict_text(const struct abur_config *cfg, const struct comp_summary *cs,
-			       const struct verdict *v)
+static void print_verdict_text(const struct abur_config *cfg, const struct comp_summary *cs, const struct verdict *v)
 {
 	if (!v->n) {
 		print_protected(cfg, cs);
@@ -343,7 +343,8 @@ static void print_head(struct ctx *ctx, struct json *j, struct store *s, const s
 /* One component: what the store holds (when it could be opened) and what
  * the daemon knows; its reasons go into v. */
 static void one_component(struct ctx *ctx, struct json *j, struct store *s, const struct watch_status *ws,
-			  const struct abur_component *c, struct comp_summary *cs, struct gen_list *l, struct verdict *v)
+			  const struct abur_component *c, struct comp_summary *cs, struct gen_list *l,
+			  struct verdict *v)
 {
 	memset(cs, 0, sizeof(*cs));
 	if (s) {
@@ -385,7 +386,7 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 		return r;
 	n = ctx->cfg->ncomps;
 	if (IS_ENABLED(CONFIG_DAEMON))
-		ws = watch_status_load(ctx->cfg); /* e.g. how long the flash has been missing */
+		ws = watch_status_load(ctx->cfg);                         /* e.g. how long the flash has been missing */
 	if ((r = store_open(ctx->cfg, ctx->store, STORE_READ, &s)) < 0) { /* its message last: open_risk() */
 		cmd_error(r, "cannot open the flash store");
 		s = NULL;

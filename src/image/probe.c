@@ -138,9 +138,10 @@ static void read_sysfs(struct disk_info *d)
 static char *type_name(struct fdisk_label *label, blkid_partition par)
 {
 	const char *s = blkid_partition_get_type_string(par);
-	struct fdisk_parttype *t = !label ? NULL
-				   : s    ? fdisk_label_get_parttype_from_string(label, s)
-					  : fdisk_label_get_parttype_from_code(label, (unsigned)blkid_partition_get_type(par));
+	struct fdisk_parttype *t =
+	    !label ? NULL
+	    : s    ? fdisk_label_get_parttype_from_string(label, s)
+		   : fdisk_label_get_parttype_from_code(label, (unsigned)blkid_partition_get_type(par));
 	const char *name = t && !fdisk_parttype_is_unknown(t) ? fdisk_parttype_get_name(t) : NULL;
 	char *v = name ? xstrdup(name) : NULL;
 
@@ -367,7 +368,8 @@ void disk_info_free(struct disk_info *d)
 		return;
 	for (size_t i = 0; i < d->nparts; i++) {
 		struct probe_part *p = &d->parts[i];
-		free(p->type), free(p->type_name), free(p->uuid), free(p->name), free(p->fstype), free(p->fsuuid), free(p->fslabel);
+		free(p->type), free(p->type_name), free(p->uuid), free(p->name), free(p->fstype), free(p->fsuuid),
+		    free(p->fslabel);
 	}
 	free(d->parts);
 	free(d->dev), free(d->name), free(d->model), free(d->serial), free(d->slot);
