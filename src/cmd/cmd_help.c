@@ -27,7 +27,8 @@ void abur_usage(FILE *f)
 		fprintf(f, "  %-9s %s%s\n", c->name, c->summary, c->run ? "" : " (not in this build)");
 	}
 	fprintf(f, "\nExit status: 0 success, 1 failure, 2 bad usage or configuration,\n"
-		   "3 deferred by policy, 4 nothing to do.  'abur help COMMAND' for more.\n");
+		   "3 deferred by policy, 4 nothing to do, 5 at risk (status).\n"
+		   "'abur help COMMAND' for more.\n");
 }
 
 int cmd_help(struct ctx *ctx, int argc, char **argv)

@@ -21,7 +21,12 @@ static const struct cmd commands[] = {
      "                  ASCII characters, none of = [ ] ; # \" \\\n",
      cmd_backup, "the snapshot store"},
     {"list", "list stored generations", "[COMPONENT]", "", cmd_list, "the snapshot store"},
-    {"status", "show last backup, next run and deferrals per component", "", "", cmd_status, "the snapshot store"},
+    {"status", "show last backup, next run and deferrals per component", "",
+     "  Ends with one verdict: protected (exit 0), or at risk (exit 5) with every\n"
+     "  reason: no_seal, no_backup, newest_fails_check, daemon_not_running,\n"
+     "  flash_missing, store_unreadable (exit 1), last_run_failed, deferred,\n"
+     "  store_nearly_full (under 10% free).  --json: \"verdict\" with reasons.\n",
+     cmd_status, "the snapshot store"},
     {"verify", "re-read every payload and check its hashes", "[COMPONENT] [--generation N]", "", cmd_verify,
      "the snapshot store"},
     {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
@@ -67,7 +72,9 @@ static const struct cmd commands[] = {
      FEATURE(CONFIG_IMAGE, cmd_reimage), "disk imaging (CONFIG_IMAGE)"},
     {"probe", "classify disks: flash, blank, ours, foreign", "[DEV... | --system]",
      "  Without DEV, every disk.  Shows model, serial, size, slot, partitions and\n"
-     "  filesystems, and why the disk has its class.  --json for machines.\n"
+     "  filesystems (types by name), and why the disk has its class.  A disk\n"
+     "  that cannot be read is listed as unreadable, the rest still probed,\n"
+     "  exit 1.  --json for machines.\n"
      "  --system   the disk that [disk] system names (auto, slot:, serial:, path)\n",
      FEATURE(CONFIG_IMAGE, cmd_probe), "disk imaging (CONFIG_IMAGE)"},
     {"daemon", "run the resident change-watcher and nightly scheduler", "",
