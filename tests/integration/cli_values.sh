@@ -48,6 +48,9 @@ fi
 
 expect_usage "component name with control characters is named escaped" "no component 'co\\x1b[2Jnf'" \
 	"${A[@]}" backup "$(printf 'co\033[2Jnf')"
+expect_usage "list NAME neither stored nor configured: exit 2 naming it" "no component 'nosuch'" "${A[@]}" list nosuch
+expect_usage "verify NAME neither stored nor configured: exit 2 naming it" "no component 'nosuch'" "${A[@]}" verify nosuch
+check "list of a configured component works" "${A[@]}" list config
 for g in 5x 0 g 99999999999999999999999 9223372036854775808 -1 ""; do
 	expect_usage "verify --generation '$g': exit 2 naming it" "--generation '$g'" "${A[@]}" verify --generation "$g"
 done

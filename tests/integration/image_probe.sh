@@ -29,6 +29,30 @@ sys=$DEV
 class_is "probe: unsealed system disk is foreign" "$sys" foreign "gpt partition table"
 check "seal" abur seal --disk "$sys"
 class_is "probe: the sealed disk is ours" "$sys" ours "matches the sealed os image"
+out=$(abur probe "$sys" 2>&1)
+echo "$out" | grep -q "^  p1 .* type BIOS boot (21686148-6449-6e6f-744e-656564454649) " &&
+	echo "$out" | grep -q "^  p3 .* type EFI System (c12a7328-f81f-11d2-ba4b-00a0c93ec93b) " &&
+	pass "probe: partition types by name, with the code" || fail "probe type names: $out"
+
+# A disk that cannot be read (a loop node with nothing attached: ENXIO) is
+# listed as unreadable between the others, which are still probed: exit 1.
+free=$(losetup -f)
+mknod "$TMP/dead" b "$(stat -c '%t' "$free" | xargs -I{} printf '%d' 0x{})" "$(stat -c '%T' "$free" | xargs -I{} printf '%d' 0x{})"
+out=$(abur probe "$blank" "$TMP/dead" "$sys" 2>"$TMP/probe.err")
+rc=$?
+if [ $rc = 1 ] && echo "$out" | grep -q "^$blank: blank (" && echo "$out" | grep -q "^$TMP/dead: unreadable (" &&
+	echo "$out" | grep -q "^$sys: ours (" && grep -q "abur: error: probe $TMP/dead: " "$TMP/probe.err"; then
+	pass "probe: an unreadable disk is listed as unreadable, the others still probed, exit 1"
+else
+	fail "probe with an unreadable disk: rc=$rc $out $(cat "$TMP/probe.err")"
+fi
+out=$(abur --json probe "$blank" "$TMP/dead" "$sys" 2>/dev/null)
+echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["disks"]
+assert [x["class"] for x in d] == ["blank", "unreadable", "ours"] and d[1]["reason"], d
+assert any(p["type_name"] == "EFI System" for p in d[2]["partitions"]), d[2]' &&
+	pass "probe --json: the unreadable disk with its reason; type_name" || fail "probe --json unreadable: $out"
 
 blank_disk "$TMP/ext4.img" 48
 mkfs.ext4 -q -F "$DEV"
