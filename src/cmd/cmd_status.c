@@ -175,8 +175,7 @@ static void comp_risks(struct verdict *v, const struct abur_component *c, const 
 	const char *failed = ws ? watch_status_failed(ws, c) : NULL;
 
 	if (os && !cs->seal)
-		at_risk(v, RISK_NO_SEAL, "%s: no seal that reads back: a reimage has nothing to write (abur seal)",
-			c->name);
+		at_risk(v, RISK_NO_SEAL, "%s: no seal: a reimage has nothing to write (abur seal)", c->name);
 	else if (!os && !cs->newest)
 		at_risk(v, RISK_NO_BACKUP, "%s: no generation that reads back: nothing to restore", c->name);
 	if (cs->bad)
@@ -204,14 +203,20 @@ static void daemon_risks(struct verdict *v, const struct abur_config *cfg, const
 			why ? why : "");
 }
 
-/* The store could not be opened: missing (no flash, or not at its path),
- * or there but unreadable. */
+/* store_open() failed because the store is not there: no flash device, or
+ * no store at its path (rather than there but unreadable). */
+static bool store_missing(int r)
+{
+	return r == -ENODEV || r == -ENOENT;
+}
+
+/* The store could not be opened: missing, or there but unreadable. */
 static void open_risk(struct verdict *v, const struct watch_status *ws, int r)
 {
 	char when[32];
 	time_t since = ws ? watch_status_flash_missing(ws) : 0;
 
-	if (r != -ENODEV && r != -ENOENT)
+	if (!store_missing(r))
 		at_risk(v, RISK_STORE_UNREADABLE, "the flash store cannot be read: %s", abur_errmsg(r));
 	else if (since)
 		at_risk(v, RISK_FLASH_MISSING, "the flash store is missing (since %s): %s",
@@ -410,8 +415,7 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 	} else {
 		print_verdict_text(ctx->cfg, cs, &v);
 	}
-	r = r == 0 ? EXIT_OK : r == -ENODEV || r == -ENOENT ? EXIT_AT_RISK : EXIT_FAIL;
-	r = r == EXIT_OK && v.n ? EXIT_AT_RISK : r;
+	r = r < 0 && !store_missing(r) ? EXIT_FAIL : v.n ? EXIT_AT_RISK : EXIT_OK; /* 1: could not even look */
 	for (size_t i = 0; i < n; i++)
 		gen_list_free(&l[i]);
 	verdict_free(&v);
