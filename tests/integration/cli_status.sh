@@ -122,7 +122,7 @@ out=$(st status 2>&1)
 echo "$out" | grep -q "^daemon: not running" && echo "$out" | grep -q "^  daemon_not_running: " &&
 	pass "no lock on daemon.pid is not running, whatever pid the state names" || fail "stale pid: $out"
 st backup config license >/dev/null 2>&1
-rm -rf "$TMP/state"
+rm -rf "${TMP:?}/state"
 expect_codes "daemon stopped (no state): daemon_not_running only" "5 daemon_not_running"
 
 # ---- the newest generation damaged: the older one is newest, and a reason ----
