@@ -12,7 +12,7 @@
 #include "watch/status.h"
 
 struct comp_summary {
-	const struct generation *newest;        /* newest that reads back (GEN_CHECK_VERIFY) */
+	const struct generation *newest;        /* newest that passes its check (summarise) */
 	const struct generation *bad;           /* the newest generation when it fails its check */
 	const struct generation *seal, *update; /* os: the effective seal and its newest update */
 	size_t count;
@@ -21,13 +21,19 @@ struct comp_summary {
 };
 
 /* Lists c into l (an empty list when it cannot be listed). "Newest" is
- * what a restore or a reimage would take: the newest generation whose
- * payloads read back; every newer one failed its check, and is marked so
- * in l (the seal and update below are then chosen among the good ones). */
+ * what a restore or a reimage would take: the newest generation that
+ * passes its check; every newer one failed it, and is marked so in l (the
+ * seal and update below are then chosen among the good ones).  A file
+ * component's payload is read back (small); the os image gets the cheap
+ * checks only: a seal is the whole disk, and a monitoring check that runs
+ * status every few minutes must not read it each time (abur verify os
+ * does, and the agent before a reimage). */
 static void summarise(struct store *s, const struct abur_component *c, struct gen_list *l, struct comp_summary *cs)
 {
+	enum gen_check check = component_is(c, CT_DISK_IMAGE) ? GEN_CHECK_VALID : GEN_CHECK_VERIFY;
+
 	memset(cs, 0, sizeof(*cs));
-	if (store_newest(s, c->name, GEN_CHECK_VERIFY, GEN_SEQ_ANY, l, &cs->newest) < 0)
+	if (store_newest(s, c->name, check, GEN_SEQ_ANY, l, &cs->newest) < 0)
 		cs->newest = NULL;
 	cs->count = l->n;
 	for (size_t i = 0; i < l->n; i++)
