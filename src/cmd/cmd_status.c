@@ -114,7 +114,7 @@ static void daemon_view_only(struct ctx *ctx)
 
 int cmd_status(struct ctx *ctx, int argc, char **argv)
 {
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	struct json j;
 	struct watch_status *ws = NULL;
 	int r;
@@ -160,7 +160,6 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json)
 		json_arr_end(&j), json_obj_end(&j), json_end(&j);
-	store_close(s);
 	if (ws)
 		watch_status_free(ws);
 	return EXIT_OK;
