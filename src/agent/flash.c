@@ -164,7 +164,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	if ((r = blk_mount(p2, mnt, BLK_RW)) < 0)
 		return r;
 	r = store_open(cfg, mnt, STORE_WRITE, &s); /* creates abur/STORE */
-	store_closep(&s); /* before the unmount */
+	store_closep(&s);                          /* before the unmount */
 	sync();
 	r = abur_after(r, blk_umount(mnt));
 	rmdir(mnt);
