@@ -27,6 +27,15 @@ struct agent {
 	struct report rep;
 };
 
+/* What agent_run() holds, released on its way out. */
+static void agent_clear(struct agent *ag)
+{
+	store_close(ag->s);
+	disk_info_free(ag->disk);
+	free(ag->dev);
+	report_free(&ag->rep);
+}
+
 static void say(struct agent *ag, const char *fmt, ...) PRINTF(2, 3);
 static void say(struct agent *ag, const char *fmt, ...)
 {
@@ -295,7 +304,7 @@ static void request_reboot(const struct agent_opts *o)
 
 enum agent_result agent_run(const struct abur_config *cfg, const struct agent_opts *o)
 {
-	struct agent ag = {.cfg = cfg, .o = o};
+	_cleanup_(agent_clear) struct agent ag = {.cfg = cfg, .o = o};
 	struct agent_decision dec;
 	enum agent_result rc;
 
@@ -328,9 +337,5 @@ enum agent_result agent_run(const struct abur_config *cfg, const struct agent_op
 		save_report(&ag, dec.action, rc);
 	if (rc == AGENT_DONE && dec.action != ACT_VERIFY)
 		request_reboot(o);
-	store_close(ag.s);
-	disk_info_free(ag.disk);
-	free(ag.dev);
-	report_free(&ag.rep);
 	return rc;
 }

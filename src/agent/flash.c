@@ -76,7 +76,7 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 			uint64_t need, uint64_t *size)
 {
 	_cleanup_free_ char *sys = NULL, *where = NULL;
-	struct disk_info *d;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	char b1[32], b2[32];
 	bool sys_unknown;
 	int r;
@@ -100,7 +100,6 @@ static int check_target(const struct abur_config *cfg, const char *dev, const st
 	else if (r == 0 && sys_unknown && !streq(o->confirm, d->serial))
 		r = abur_fail(-EPERM, "cannot tell which disk is the system disk ([disk] system = %s): give --yes=%s",
 			      cfg->disk.system, d->serial);
-	disk_info_free(d);
 	return r;
 }
 
@@ -151,7 +150,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	_cleanup_free_ char *mnt = xasprintf("%s/install-%d", cfg->flash.mount, (int)getpid());
 	const struct blk_part parts[2] = {{.num = 1, .start = p1_start / 512, .size = (boot_end - p1_start) / 512},
 					  {.num = 2, .start = boot_end / 512, .size = (size - boot_end) / 512}};
-	struct store *s = NULL;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int r;
 
 	/* Tells the kernel both partitions (BLKPG), without relying on its table parsers. */
@@ -165,8 +164,7 @@ static int make_store(const struct abur_config *cfg, const char *dev, uint64_t p
 	if ((r = blk_mount(p2, mnt, BLK_RW)) < 0)
 		return r;
 	r = store_open(cfg, mnt, STORE_WRITE, &s); /* creates abur/STORE */
-	if (r == 0)
-		store_close(s);
+	store_closep(&s);                          /* before the unmount */
 	sync();
 	r = abur_after(r, blk_umount(mnt));
 	rmdir(mnt);

@@ -59,7 +59,7 @@ int report_to_store(const struct report *r, struct store *s, const char *name)
  * writes the report there. */
 int report_to_disk(const struct report *r, const char *dev, const char *name)
 {
-	struct disk_info *d;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	int r2 = image_probe(dev, NULL, &d), done = -ENOENT;
 
 	if (r2 < 0)
@@ -82,6 +82,5 @@ int report_to_disk(const struct report *r, const char *dev, const char *name)
 		sync();
 		done = abur_after(done, blk_umount(TARGET_MNT));
 	}
-	disk_info_free(d);
 	return done == -ENOENT ? abur_fail(done, "%s: no root filesystem found for the report", dev) : done;
 }

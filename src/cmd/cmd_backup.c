@@ -172,7 +172,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	const struct cmd *self = cmd_find("backup");
 	const char *trigger = "manual", *root = "/";
 	struct outcome o = {0};
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	struct json j;
 	int c, r;
 
@@ -216,7 +216,6 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	store_close(s);
 	if (o.failed)
 		return EXIT_FAIL;
 	if (o.deferred) /* a file kept changing: the next run tries again */

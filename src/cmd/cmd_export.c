@@ -57,7 +57,7 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	const char *out = NULL;
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	uint64_t want = 0;
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -79,6 +79,5 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 		report(ctx, comp->name, g, out, &res);
 	else
 		cmd_error(r, "export %s", comp->name);
-	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

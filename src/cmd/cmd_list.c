@@ -69,7 +69,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 int cmd_list(struct ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("list");
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	struct json j;
 	char **names;
 	size_t n;
@@ -90,13 +90,12 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	else
 		printf("%-10s %-7s  %-19s  %-8s %10s  %s\n", "COMPONENT", "GEN", "TIME", "TRIGGER", "SIZE", "NOTES");
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct gen_list l;
+		_cleanup_(gen_list_free) struct gen_list l = {0};
 		if (argc == 2 && !streq(argv[1], names[i]))
 			continue;
 		r = store_list(s, names[i], &l);
 		for (size_t k = 0; r == 0 && k < l.n; k++)
 			print_gen(ctx, &j, names[i], &l.g[k]);
-		gen_list_free(&l);
 	}
 	if (ctx->json) {
 		json_arr_end(&j);
@@ -109,6 +108,5 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		cmd_error(r, "list");
 	else
 		warn_foreign(s, "list");
-	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -11,7 +11,7 @@
  * works without them (then no disk is `ours`). */
 static char *sealed_id(struct ctx *ctx, bool *have_store)
 {
-	struct store *s = NULL;
+	_cleanup_(store_closep) struct store *s = NULL;
 	char *id = NULL;
 
 	*have_store = false;
@@ -21,7 +21,6 @@ static char *sealed_id(struct ctx *ctx, bool *have_store)
 		return NULL;
 	*have_store = true;
 	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: no disk is ours */
-	store_close(s);
 	return id;
 }
 
@@ -155,7 +154,7 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 		json_arr_begin(&j, "disks");
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct disk_info *d = NULL;
+		_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 		int r = image_probe(devs[i], id, &d);
 		if (r < 0)
 			rc = unreadable(ctx, &j, devs[i], r);
@@ -164,7 +163,6 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 		} else {
 			print_text(d);
 		}
-		disk_info_free(d);
 	}
 	if (ctx->json) {
 		json_arr_end(&j);

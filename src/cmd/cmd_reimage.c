@@ -42,7 +42,7 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 static int settings(struct ctx *ctx, struct store *s, const char *disk, const char *confirm)
 {
 	_cleanup_free_ char *id = NULL;
-	struct disk_info *d = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	int r;
 
 	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: only a confirmed disk */
@@ -51,7 +51,6 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 		       (d->cls == DISK_FOREIGN && !(confirm && streq(confirm, d->serial)))))
 		r = abur_fail(-EPERM, "%s is %s (%s)%s", disk, disk_class_name(d->cls), d->reason,
 			      d->cls == DISK_FOREIGN ? ": confirm with --yes=SERIAL" : "");
-	disk_info_free(d);
 	if (r == 0)
 		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS);
 	if (r < 0)

@@ -32,14 +32,13 @@ static int restore_one(struct store *s, const char *component, uint64_t want, co
 		       const struct restore_limits *lim)
 {
 	const struct generation *g = NULL;
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	int r = store_list(s, component, &l);
 
 	if (r == 0)
 		r = pick(s, component, &l, want, &g);
 	if (r == 0)
 		r = restore_component(s, g, root, lim);
-	gen_list_free(&l);
 	return r;
 }
 
@@ -53,7 +52,7 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	uint64_t want = 0, seq = 0;
 	unsigned skipped = 0;
 	struct restore_limits lim;
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -90,6 +89,5 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 		cmd_error(r, "restore %s", comp->name);
 	else
 		printf("%s: g%06llu restored into %s\n", comp->name, (unsigned long long)seq, to);
-	store_close(s);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

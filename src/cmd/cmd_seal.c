@@ -14,7 +14,7 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 	const char *disk = NULL;
 	struct seal_result res;
 	struct progress pb;
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	char b1[32];
 	int c, r;
 
@@ -34,7 +34,7 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		o.progress = NULL;
 	r = image_seal(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
-	store_close(s);
+	store_closep(&s); /* synced and unmounted before the outcome is told */
 	if (r < 0)
 		return cmd_error(r, "seal %s", disk);
 	if (ctx->json) {

@@ -34,7 +34,7 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 	uint64_t only = 0;
 	unsigned checked = 0;
 	int bad = 0, r = 0, c;
-	struct store *s;
+	_cleanup_(store_closep) struct store *s = NULL;
 	struct json j;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
@@ -62,7 +62,7 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	store_close(s);
+	store_closep(&s); /* synced and unmounted before the summary */
 	if (r < 0)
 		return cmd_error(r, "verify");
 	if (!ctx->json)

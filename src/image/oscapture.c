@@ -450,7 +450,7 @@ static int commit(struct cap *c, const char *trigger, struct capture_result *res
 	struct payload_spec ps[3] = {{OSUPD_STATE, fill_state, c}, {OSUPD_FILES, fill_files, c}};
 	size_t nps = 2;
 	const char *sources[] = {c->root};
-	struct manifest m = {0};
+	_cleanup_(manifest_clear) struct manifest m = {0};
 	int r;
 
 	for (size_t i = 0; i < c->nraw; i++)
@@ -473,7 +473,6 @@ static int commit(struct cap *c, const char *trigger, struct capture_result *res
 	r = store_commit(c->s, &ci, ps, nps, &res->seq);
 	archive_read_free(c->disk);
 	c->disk = NULL;
-	manifest_clear(&m);
 	if (r == 0)
 		res->payload_bytes = store_generation_bytes(c->s, IMAGE_COMPONENT, res->seq);
 	return r;

@@ -52,7 +52,7 @@ static int check_geometry(const struct disk_info *d, const struct layout *l)
 
 static int check_disk(struct osrun *run, const char *root, const struct layout *l)
 {
-	struct disk_info *d = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	int r = image_probe(run->disk, l->id, &d);
 
 	if (r == 0 && d->cls != DISK_OURS)
@@ -63,7 +63,6 @@ static int check_disk(struct osrun *run, const char *root, const struct layout *
 			      run->rootp, run->disk, l->root);
 	if (r == 0)
 		r = check_geometry(d, l);
-	disk_info_free(d);
 	return r;
 }
 

@@ -88,7 +88,7 @@ int rootfs_release(struct rootfs *rf)
 
 int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *rf)
 {
-	struct disk_info *d = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	int best = 0, r = image_probe(dev, NULL, &d);
 
 	memset(rf, 0, sizeof(*rf));
@@ -102,6 +102,5 @@ int rootfs_find(const struct abur_config *cfg, const char *dev, struct rootfs *r
 		if (sc > best)
 			best = sc, rf->num = d->parts[i].num;
 	}
-	disk_info_free(d);
 	return r;
 }

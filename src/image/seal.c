@@ -238,7 +238,7 @@ static int check_root(const struct abur_config *cfg, const char *dev, const stru
 int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, const struct seal_opts *o,
 	       struct seal_result *res)
 {
-	struct disk_info *d = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	struct layout l = {0};
 	struct rootfs rf = {0};
 	struct osbase base = {0};
@@ -286,6 +286,5 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	r = abur_after(r, ((void)rootfs_release(&rf), 0)); /* read only: its unmount changes nothing sealed */
 	osbase_free(&base);
 	layout_free(&l);
-	disk_info_free(d);
 	return r;
 }

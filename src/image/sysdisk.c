@@ -72,7 +72,7 @@ enum match { M_AUTO, M_SLOT, M_SERIAL };
 
 static bool matches(const char *dev, enum match how, const char *want)
 {
-	struct disk_info *d = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	bool ok = false;
 
 	if (how == M_SLOT) {
@@ -86,7 +86,6 @@ static bool matches(const char *dev, enum match how, const char *want)
 		ok = d->cls != DISK_FLASH && !d->removable;
 	else
 		ok = !d->serial_is_name && streq(d->serial, want);
-	disk_info_free(d);
 	return ok;
 }
 

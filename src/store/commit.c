@@ -120,13 +120,12 @@ static int write_manifest(struct store *s, const char *tmp, struct manifest *m)
 	_cleanup_free_ char *path = xasprintf("%s/%s", tmp, STORE_MANIFEST);
 	_cleanup_free_ char *text = manifest_format(m);
 	_cleanup_close_ int fd = -1;
-	struct manifest check;
+	_cleanup_(manifest_clear) struct manifest check = {0};
 	int r;
 
 	/* A manifest the reader would refuse (an over-long source path, say)
 	 * would commit a generation that lists as invalid forever. */
 	r = manifest_parse(text, strlen(text), &check);
-	manifest_clear(&check);
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to commit a manifest that does not read back");
 	fd = io_openat(s->root_fd, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -200,7 +199,7 @@ static int next_seq(struct store *s, const char *comp, uint64_t *seq)
 static int try_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
 		      const char *comp_dir, uint64_t *seq_out)
 {
-	struct manifest m;
+	_cleanup_(manifest_clear) struct manifest m = {0};
 	_cleanup_free_ char *tmp = NULL, *final = NULL;
 	uint64_t seq = 0;
 	int r = next_seq(s, info->component, &seq);
@@ -228,7 +227,6 @@ static int try_commit(struct store *s, const struct commit_info *info, const str
 	}
 	if (r == 0)
 		*seq_out = m.seq;
-	manifest_clear(&m);
 	return r;
 }
 
@@ -305,7 +303,7 @@ static bool keep_needed(const struct gen_list *l, bool *keep)
  * inspection). */
 static void removable(struct store *s, const char *component, struct victim **v, size_t *nv)
 {
-	struct gen_list l;
+	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *newest = NULL;
 	ssize_t pin;
 	int r = store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &newest);
@@ -329,7 +327,6 @@ static void removable(struct store *s, const char *component, struct victim **v,
 		*v = xrealloc(*v, (*nv + 1) * sizeof(**v));
 		(*v)[(*nv)++] = (struct victim){g->seq, xstrdup(g->rel), dir_usage(s, g->rel)};
 	}
-	gen_list_free(&l);
 }
 
 static int cmp_victim(const void *a, const void *b)

@@ -523,11 +523,10 @@ int store_foreign(struct store *s, char ***out, size_t *n)
 		return r;
 	root_foreign(s, out, n);
 	for (size_t i = 0; i < nn; i++) {
-		struct gen_list l;
+		_cleanup_(gen_list_free) struct gen_list l = {0};
 		if (store_list(s, names[i], &l) == 0)
 			for (size_t k = 0; k < l.nforeign; k++)
 				push(out, n, xstrdup(l.foreign[k]));
-		gen_list_free(&l);
 		free(names[i]);
 	}
 	free(names);

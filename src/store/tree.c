@@ -587,7 +587,7 @@ static int backup_once(struct store *s, struct scan *sc, const char *trigger, bo
 	char digest[SHA256_HEX_LEN];
 	struct tree_fill f = {sc, digest, 0};
 	struct payload_spec ps = {DATA_PAYLOAD, fill_tree, &f};
-	struct manifest extra = {0};
+	_cleanup_(manifest_clear) struct manifest extra = {0};
 	struct commit_info info = {.component = sc->c->name,
 				   .trigger = trigger,
 				   .content_digest = digest,
@@ -607,7 +607,6 @@ static int backup_once(struct store *s, struct scan *sc, const char *trigger, bo
 	}
 	links_extra(sc, &extra);
 	r = store_commit(s, &info, &ps, 1, &res->seq);
-	manifest_clear(&extra);
 	if (r < 0)
 		return r;
 	res->files = f.files;

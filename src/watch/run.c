@@ -75,7 +75,7 @@ static void learn_backed(struct daemon *d, struct store *s, const char *name)
 
 void daemon_sync_backed(struct daemon *d)
 {
-	struct store *s = NULL;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int r = store_open(d->cfg, NULL, STORE_READ, &s);
 
 	if (r < 0) {
@@ -85,7 +85,6 @@ void daemon_sync_backed(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->ncomps; i++)
 		if (comp_watched(&d->cfg->comps[i]))
 			learn_backed(d, s, d->cfg->comps[i].name);
-	store_close(s);
 }
 
 static void flash_missing(struct daemon *d, int r)
@@ -230,7 +229,7 @@ static int backup_one(struct daemon *d, struct store *s, const struct abur_compo
 
 void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *trigger)
 {
-	struct store *s = NULL;
+	_cleanup_(store_closep) struct store *s = NULL;
 	int r;
 
 	/* SIGTERM: a run not yet announced does not start; in one that is,
@@ -254,7 +253,7 @@ void daemon_backup(struct daemon *d, const size_t *idx, size_t n, const char *tr
 		record(d, c, s, r, &res);
 		backup_result_free(&res);
 	}
-	store_close(s);
+	store_closep(&s); /* the lock released before the daemon idles */
 	/* Compression buffers are big and the daemon then idles for hours:
 	 * hand the memory back. */
 	malloc_trim(0);
