@@ -200,7 +200,7 @@ release_lock
 check "once it is done, the capture runs" abur backup os --root "$MNT"
 
 # ---- a technician's re-seal starts a new base ----
-umount "$MNT"
+umount "$MNT" || fail "umount $MNT before the re-seal"
 old_updates=$(for g in $(gens); do [ "$(extra "$g" kind)" = update ] && echo "$g"; done | tr '\n' ' ')
 check "re-seal" abur seal --disk "$dev"
 reseal=$(newest)
