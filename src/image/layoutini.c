@@ -157,6 +157,8 @@ static bool is_uuid(const char *s)
 }
 
 /* Printable, at most max bytes: it goes into layout.ini as one value. */
+#define TEXT_MAX (INI_LINE_MAX - sizeof("fs_label = ") + 1)
+
 static bool is_text(const char *s, size_t max)
 {
 	size_t n = 0;
@@ -230,9 +232,10 @@ static int check_part_text(const struct layout *l, const struct part_rec *p)
 		return bad(p, gpt ? "has a type that is not a GUID" : "has a type that is no primary DOS type");
 	if ((gpt && p->uuid && !is_uuid(p->uuid)) || !is_text(p->uuid, 64))
 		return bad(p, "has a malformed UUID");
-	if (!is_text(p->name, 72) || !is_text(p->attrs, 256))
+	/* TEXT_MAX: "fs_label = " and the value fit one INI line (layout_format) */
+	if (!is_text(p->name, 72) || !is_text(p->attrs, TEXT_MAX))
 		return bad(p, "has a name or attributes that cannot be stored");
-	if (!is_text(p->fstype, 32) || !is_text(p->fsuuid, 64) || !is_text(p->fslabel, 256))
+	if (!is_text(p->fstype, 32) || !is_text(p->fsuuid, 64) || !is_text(p->fslabel, TEXT_MAX))
 		return bad(p, "has a malformed filesystem type, UUID or label");
 	if ((p->method->flags & PMF_FS_UUID) && p->fsuuid && !is_uuid(p->fsuuid))
 		return abur_fail(-EINVAL, "partition %u is %s with a malformed UUID", p->num, p->method->name);

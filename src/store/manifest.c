@@ -132,6 +132,10 @@ static int on_line(void *user, const char *section, const char *key, const char 
 
 	if (p->ended)
 		return bad(p, line, "content after [end]", key ? key : section);
+	/* manifest_format() writes "key = value": what it could not write on
+	 * one line is refused here (an input "k=v" of a full line grew by 2). */
+	if (key && strlen(key) + strlen(" = ") + strlen(value) > INI_LINE_MAX)
+		return bad(p, line, "key and value too long for one line", key);
 	if (key && (streq(section, "generation") || startswith(section, "payload ")) &&
 	    !first_time(streq(section, "generation") ? &p->seen_gen : &p->seen_payload, key))
 		return bad(p, line, "duplicate key", key);
