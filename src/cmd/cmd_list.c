@@ -79,10 +79,8 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "too many arguments");
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
-	if (argc == 2 && !ctx_stored_component(ctx, s, argv[1], self)) {
-		store_close(s);
+	if (argc == 2 && !ctx_stored_component(ctx, s, argv[1], self))
 		return EXIT_USAGE;
-	}
 	r = store_components(s, &names, &n);
 	json_init(&j, stdout, false);
 	if (ctx->json)

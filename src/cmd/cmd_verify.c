@@ -46,10 +46,8 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "too many arguments");
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
-	if (optind < argc && !ctx_stored_component(ctx, s, argv[optind], self)) {
-		store_close(s);
+	if (optind < argc && !ctx_stored_component(ctx, s, argv[optind], self))
 		return EXIT_USAGE;
-	}
 	json_init(&j, stdout, false);
 	if (ctx->json)
 		json_arr_begin(&j, NULL);
