@@ -29,8 +29,13 @@ static const struct cmd commands[] = {
      cmd_status, "the snapshot store"},
     {"verify", "re-read every payload and check its hashes", "[COMPONENT] [--generation N]", "", cmd_verify,
      "the snapshot store"},
-    {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
-     "the snapshot store"},
+    {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT [--exact [--yes]] [PATH...]",
+     "  The newest valid generation by default.  PATH (absolute, as configured):\n"
+     "  only those files or folders.  Files under the restored paths that the\n"
+     "  generation does not hold are left in place and counted; --exact removes\n"
+     "  them (never an excluded path) after showing the plan and asking; --yes\n"
+     "  answers for scripts.\n",
+     cmd_restore, "the snapshot store"},
     {"ls", "list the entries of a generation", "COMPONENT [--generation N] [PATH...]",
      "  The newest valid generation by default.  One line per entry: type and\n"
      "  mode, uid/gid, size, mtime, path (-> symlink target, link to hard-link\n"

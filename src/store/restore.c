@@ -76,12 +76,22 @@ struct linkmap {
 	char *target; /* the link's text */
 };
 
+/* The paths asked for (restore_want.paths), in the spelling of the
+ * checked entries (normalised, mapped); n 0: everything. */
+struct selection {
+	char **v;
+	char *const *asked; /* as given, for the error naming one not held */
+	bool *hit;
+	size_t n;
+};
+
 struct check {
 	const struct restore_limits *lim;
 	const struct linkmap *map;
 	size_t nmap;
-	uint64_t entries, bytes;
-	struct strset seen, files, symlinks;
+	struct selection *sel;
+	uint64_t entries, bytes, selected;
+	struct strset seen, files, symlinks, names;
 };
 
 /* The one spelling of an archive path that every check and the extraction
@@ -122,14 +132,20 @@ static char *normal_path(const char *raw, const char **why)
 	return out;
 }
 
+static bool under(const char *path, const char *top)
+{
+	size_t n = strlen(top);
+
+	return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 /* The name an entry restores to: under a followed link's name, the same
  * under its target. Takes path, returns it or a replacement. */
 static char *map_path(const struct check *ck, char *path)
 {
 	for (size_t i = 0; path && i < ck->nmap; i++) {
-		size_t n = strlen(ck->map[i].from);
-		if (strncmp(path, ck->map[i].from, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
-			char *m = xasprintf("%s%s", ck->map[i].to, path + n);
+		if (under(path, ck->map[i].from)) {
+			char *m = xasprintf("%s%s", ck->map[i].to, path + strlen(ck->map[i].from));
 			free(path);
 			return m;
 		}
@@ -203,6 +219,17 @@ static int check_again(struct check *ck, const char *raw, const char *path, mode
 	return 0;
 }
 
+/* Whether path is asked for; marks the paths asked that hold it. */
+static bool select_path(struct selection *sel, const char *path)
+{
+	bool any = !sel || !sel->n;
+
+	for (size_t i = 0; sel && i < sel->n; i++)
+		if (under(path, sel->v[i]))
+			any = sel->hit[i] = true;
+	return any;
+}
+
 /* Checks one entry; *norm gets its normalised path (malloc'd) on success. */
 static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 {
@@ -232,6 +259,7 @@ static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 		set_add(&ck->files, path);
 	else if (!hl && t == AE_IFLNK)
 		set_add(&ck->symlinks, path);
+	set_add(&ck->names, path);
 	*norm = path;
 	path = NULL;
 	return 0;
@@ -259,16 +287,19 @@ static void check_free(struct check *ck)
 	set_free(&ck->seen);
 	set_free(&ck->files);
 	set_free(&ck->symlinks);
+	set_free(&ck->names);
 }
 
-static int check_all(struct archive *a, const struct restore_limits *lim, const struct linkmap *map, size_t nmap)
+/* Pass 1 over a; ck keeps what it saw (the caller frees it). */
+static int check_all(struct archive *a, struct check *ck)
 {
-	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
 	struct archive_entry *e;
 	int r = 0, k;
 
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		r = check_entry(&ck, e);
+		r = check_entry(ck, e);
+		if (r == 0 && select_path(ck->sel, archive_entry_pathname(e)))
+			ck->selected++;
 		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
 			k = ARCHIVE_FATAL;
 		if (r < 0 || k != ARCHIVE_OK)
@@ -276,13 +307,16 @@ static int check_all(struct archive *a, const struct restore_limits *lim, const 
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
-	check_free(&ck);
 	return r;
 }
 
 int restore_check_archive(struct archive *a, const struct restore_limits *lim)
 {
-	return check_all(a, lim, NULL, 0);
+	struct check ck = {.lim = lim};
+	int r = check_all(a, &ck);
+
+	check_free(&ck);
+	return r;
 }
 
 static void links_free(struct linkmap *map, size_t n)
@@ -381,15 +415,14 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 }
 
 /* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim,
-			 const struct linkmap *map, size_t nmap)
+static int check_archive(struct store *s, const struct generation *g, struct check *ck)
 {
 	struct payload_reader *p;
-	int r = open_data(s, g, lim, &p);
+	int r = open_data(s, g, ck->lim, &p);
 
 	if (r < 0)
 		return r;
-	r = check_all(payload_archive(p), lim, map, nmap);
+	r = check_all(payload_archive(p), ck);
 	if (r == -EBADMSG)
 		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	/* After a failure, no more of a hostile stream is decompressed. */
@@ -505,75 +538,182 @@ static int dt_apply(struct dirtimes *d, int root)
 	return r;
 }
 
-static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim,
-		   const struct linkmap *map, size_t nmap)
+static int extract_entry(struct archive *a, struct archive *w, struct archive_entry *e)
 {
-	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
+	int r = 0;
+
+	if (archive_write_header(w, e) != ARCHIVE_OK)
+		return abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
+	if (archive_entry_size(e) > 0)
+		r = copy_entry_data(a, w, archive_entry_pathname(e));
+	if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
+		r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
+	return r;
+}
+
+static int extract(struct store *s, const struct generation *g, const struct restore_want *w, const struct check *ck1,
+		   uint64_t *written)
+{
+	struct check ck = {.lim = w->lim, .map = ck1->map, .nmap = ck1->nmap};
 	struct dirtimes dt = {0};
 	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct payload_reader *p;
-	struct archive *a, *w;
+	struct archive *a, *wr;
 	struct archive_entry *e;
-	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &p);
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, w->lim, &p);
 	int k = ARCHIVE_OK;
 
 	if (r < 0)
 		return r;
 	a = payload_archive(p);
-	w = disk_writer();
+	wr = disk_writer();
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
-		if (r == 0)
-			dt_note(&dt, root, e);
-		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
-			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
-				      archive_error_string(w));
-		if (r == 0 && archive_entry_size(e) > 0)
-			r = copy_entry_data(a, w, archive_entry_pathname(e));
-		if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
-			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
-				      archive_error_string(w));
+		if (r < 0 || !select_path(ck1->sel, archive_entry_pathname(e)))
+			continue; /* the next header skips its data */
+		dt_note(&dt, root, e);
+		r = extract_entry(a, wr, e);
+		*written += r == 0;
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, archive_error_string(a));
-	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
-		r = abur_fail(archive_r(w), "restore: %s", archive_error_string(w));
-	archive_write_free(w);
+	if (archive_write_close(wr) != ARCHIVE_OK && r == 0)
+		r = abur_fail(archive_r(wr), "restore: %s", archive_error_string(wr));
+	archive_write_free(wr);
 	r = abur_after(r, dt_apply(&dt, root));
 	r = payload_close(p, r);
 	check_free(&ck);
 	return r;
 }
 
-static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim,
-			const struct linkmap *map, size_t nmap)
+static bool held(const void *arg, const char *rel)
+{
+	return set_has(&((const struct check *)arg)->names, rel);
+}
+
+/* The strays under the restored paths (the asked ones, else the
+ * component's configured ones, where their content lives). */
+static int scan_strays(int root, const struct restore_want *w, const struct check *ck, bool remove, uint64_t *n)
+{
+	struct stray_scan st = {root, 0, w->comp, held, ck, remove, 0};
+	struct stat sb;
+	const char *why;
+	int r = fstat(root, &sb) < 0 ? abur_fail(-errno, "restore: the target directory: %m") : 0;
+
+	st.dev = sb.st_dev;
+	for (size_t i = 0; r == 0 && i < ck->sel->n; i++)
+		r = stray_scan(&st, ck->sel->v[i]);
+	for (size_t i = 0; r == 0 && !ck->sel->n && i < w->comp->npaths; i++) {
+		_cleanup_free_ char *top = map_path(ck, normal_path(w->comp->paths[i] + 1, &why));
+		if (top)
+			r = stray_scan(&st, top);
+	}
+	*n = st.n;
+	return r;
+}
+
+/* A followed link is placed again when the restore covers it. */
+static bool link_wanted(const struct selection *sel, const struct linkmap *l)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		if (under(sel->v[i], l->to) || under(l->to, sel->v[i]))
+			return true;
+	return !sel->n;
+}
+
+static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+			const struct check *ck, struct restore_result *res)
 {
 	_cleanup_close_ int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dir = -1;
-	int r = check_archive(s, g, lim, map, nmap);
+	bool remove = w->flags & RESTORE_EXACT;
+	int r = mkdir_p(root, 0755);
 
-	if (r < 0)
-		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
-	r = mkdir_p(root, 0755);
 	if (r < 0)
 		return r;
 	dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0 || here < 0)
 		return abur_fail(-errno, "%s: %m", root);
+	/* Removed first, so the directory times set after extraction stay. */
+	if ((r = scan_strays(dir, w, ck, remove, &res->strays)) < 0)
+		return r;
+	res->removed = remove;
 	/* libarchive extracts relative to the working directory. */
 	if (fchdir(dir) < 0)
 		return abur_fail(-errno, "chdir %s: %m", root);
-	r = extract(s, g, lim, map, nmap);
+	r = extract(s, g, w, ck, &res->written);
 	if (fchdir(here) < 0 && r == 0)
 		r = abur_fail(-errno, "chdir back: %m");
-	for (size_t i = 0; r == 0 && i < nmap; i++)
-		r = place_link(dir, &map[i]);
+	for (size_t i = 0; r == 0 && i < ck->nmap; i++)
+		if (link_wanted(ck->sel, &ck->map[i]))
+			r = place_link(dir, &ck->map[i]);
 	return r;
 }
 
-int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+/* RESTORE_PLAN: the counts, nothing written (a root not there yet holds no strays). */
+static int plan(const char *root, const struct restore_want *w, const struct check *ck, struct restore_result *res)
 {
+	_cleanup_close_ int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	res->written = ck->selected;
+	res->removed = false;
+	if (dir < 0)
+		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", root);
+	return scan_strays(dir, w, ck, false, &res->strays);
+}
+
+static void selection_free(struct selection *sel)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		free(sel->v[i]);
+	free(sel->v);
+	free(sel->hit);
+}
+
+/* The paths asked for, spelt as checked entries are; -EINVAL for one
+ * that is not absolute or cannot be held. */
+static int selection_make(const struct restore_want *w, struct check *ck, struct selection *sel)
+{
+	const char *why;
+
+	*sel = (struct selection){xcalloc(w->npaths + 1, sizeof(char *)), w->paths, xcalloc(w->npaths + 1, 1), 0};
+	for (; sel->n < w->npaths; sel->n++) {
+		const char *p = w->paths[sel->n];
+		if (p[0] != '/' || !(sel->v[sel->n] = map_path(ck, normal_path(p + 1, &why))))
+			return abur_fail(-EINVAL, "%s: not an absolute path the component can hold", p);
+	}
+	return 0;
+}
+
+static int selection_held(const struct generation *g, const struct selection *sel)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		if (!sel->hit[i])
+			return abur_fail(-ENOENT, "g%06llu does not hold %s", (unsigned long long)g->seq,
+					 sel->asked[i]);
+	return 0;
+}
+
+static int restore_checked(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+			   struct check *ck, struct restore_result *res)
+{
+	int r = check_archive(s, g, ck);
+
+	if (r < 0)
+		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
+	if ((r = selection_held(g, ck->sel)) < 0)
+		return r;
+	if (w->flags & RESTORE_PLAN)
+		return plan(root, w, ck, res);
+	return restore_into(s, g, root, w, ck, res);
+}
+
+int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+		      struct restore_result *res)
+{
+	struct restore_result ignored;
 	struct linkmap *map = NULL;
+	struct selection sel = {0};
 	size_t nmap = 0;
 	int r;
 
@@ -582,16 +722,23 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 	r = read_links(g, &map, &nmap);
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
-	r = restore_into(s, g, root, lim, map, nmap);
+	struct check ck = {.lim = w->lim, .map = map, .nmap = nmap, .sel = &sel};
+	*(res ? res : &ignored) = (struct restore_result){0};
+	r = selection_make(w, &ck, &sel);
+	if (r == 0)
+		r = restore_checked(s, g, root, w, &ck, res ? res : &ignored);
+	check_free(&ck);
+	selection_free(&sel);
 	links_free(map, nmap);
 	return r;
 }
 
-int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
-		   uint64_t *seq, unsigned *skipped)
+int restore_newest(struct store *s, const char *root, const struct restore_want *w, uint64_t *seq, unsigned *skipped,
+		   struct restore_result *res)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g = NULL;
+	const char *component = w->comp->name;
 	int r = store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g);
 
 	if (skipped) /* the newer ones that failed */
@@ -603,5 +750,5 @@ int restore_newest(struct store *s, const char *component, const char *root, con
 	if (r < 0)
 		return r;
 	*seq = g->seq;
-	return restore_component(s, g, root, lim);
+	return restore_component(s, g, root, w, res);
 }
