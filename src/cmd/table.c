@@ -64,13 +64,15 @@ static const struct cmd commands[] = {
      "  component from the disk's root filesystem (mounted read-only).\n",
      FEATURE(CONFIG_IMAGE, cmd_seal), "disk imaging (CONFIG_IMAGE)"},
     {"reimage", "write the os image and newest settings onto a disk",
-     "--disk DEV [--generation N] [--no-update] [--yes=SERIAL]",
+     "--disk DEV [--generation N] [--no-update] [--yes=SERIAL] [--dry-run]",
      "  The newest seal, then its newest update that verifies (an older one, or\n"
      "  none, when it does not: said so).  --generation N: a seal, or an update\n"
      "  (its seal, then it).  --no-update: the seal alone, the server as delivered.\n"
      "  A blank disk is written without asking; one that holds data (ours,\n"
      "  foreign) only with --yes=SERIAL (see abur probe); the flash never.\n"
      "  --no-settings   do not restore software, license and config afterwards\n"
+     "  --dry-run       show the plan (disk, layout, images, files, bytes) and\n"
+     "                  write nothing\n"
      "  --settings-only only restore license and config into the disk's root\n"
      "                  filesystem (a disk that is ours, or --yes=SERIAL)\n"
      "  An interrupted run leaves abur/state/reimage-incomplete in the store.\n",
