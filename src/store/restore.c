@@ -10,62 +10,9 @@
 
 #include "core/io.h"
 #include "payload.h"
-#include "store_int.h"
+#include "restore_int.h"
 
 #define DATA_PAYLOAD "data.tar.zst"
-
-/* A string set (open addressing) for paths seen in the archive. */
-struct strset {
-	char **slot;
-	size_t cap, n;
-};
-
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static bool set_has(const struct strset *s, const char *k)
-{
-	if (!s->cap)
-		return false;
-	for (size_t i = fnv(k) & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-		if (streq(s->slot[i], k))
-			return true;
-	return false;
-}
-
-static void set_add(struct strset *s, const char *k)
-{
-	if (set_has(s, k))
-		return;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct strset bigger = {xcalloc(s->cap ? s->cap * 2 : 64, sizeof(char *)), s->cap ? s->cap * 2 : 64, 0};
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slot[i]) {
-				set_add(&bigger, s->slot[i]);
-				free(s->slot[i]);
-			}
-		free(s->slot);
-		*s = bigger;
-	}
-	size_t i = fnv(k) & (s->cap - 1);
-	while (s->slot[i])
-		i = (i + 1) & (s->cap - 1);
-	s->slot[i] = xstrdup(k);
-	s->n++;
-}
-
-static void set_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slot[i]);
-	free(s->slot);
-	memset(s, 0, sizeof(*s));
-}
 
 /* A configured path that was a symlink when backed up (manifest [extra]
  * linkN*): its content, archived under the link's name, goes back to the
@@ -160,7 +107,7 @@ static bool through_symlink(const struct check *ck, const char *path)
 
 	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		bool hit = set_has(&ck->symlinks, p);
+		bool hit = strset_has(&ck->symlinks, p);
 		*s = '/';
 		if (hit)
 			return true;
@@ -191,7 +138,7 @@ static int check_link(struct check *ck, const char *path, const char *hl)
 
 	/* Only to a regular file of this archive, so never to a symlink or
 	 * anything outside; its name was already checked for symlinks. */
-	if (!target || !set_has(&ck->files, target))
+	if (!target || !strset_has(&ck->files, target))
 		return abur_fail(-EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path,
 				 hl);
 	return 0;
@@ -212,8 +159,8 @@ static int check_again(struct check *ck, const char *raw, const char *path, mode
 		tag[0] = (char)('0' + i);
 		key = xasprintf("%s%s", tag, path);
 		if (types[i] == t)
-			set_add(&ck->seen, key);
-		else if (set_has(&ck->seen, key))
+			strset_add(&ck->seen, key);
+		else if (strset_has(&ck->seen, key))
 			return abur_fail(-EPERM, "entry '%s': '%s' appeared before as another type", raw, path);
 	}
 	return 0;
@@ -256,10 +203,10 @@ static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 		return abur_fail(-EFBIG, "entry '%s': contents exceed %llu bytes (restore max_total_size)", path,
 				 (unsigned long long)ck->lim->max_total_size);
 	if (!hl && t == AE_IFREG)
-		set_add(&ck->files, path);
+		strset_add(&ck->files, path);
 	else if (!hl && t == AE_IFLNK)
-		set_add(&ck->symlinks, path);
-	set_add(&ck->names, path);
+		strset_add(&ck->symlinks, path);
+	strset_add(&ck->names, path);
 	*norm = path;
 	path = NULL;
 	return 0;
@@ -284,10 +231,10 @@ static int check_entry(struct check *ck, struct archive_entry *e)
 
 static void check_free(struct check *ck)
 {
-	set_free(&ck->seen);
-	set_free(&ck->files);
-	set_free(&ck->symlinks);
-	set_free(&ck->names);
+	strset_free(&ck->seen);
+	strset_free(&ck->files);
+	strset_free(&ck->symlinks);
+	strset_free(&ck->names);
 }
 
 /* Pass 1 over a; ck keeps what it saw (the caller frees it). */
@@ -456,88 +403,6 @@ static struct archive *disk_writer(void)
 	return w;
 }
 
-/* Pass 2: extract (the entries were all checked; checked again as we go). */
-/* Directory times.  libarchive sets an existing directory's times at once,
- * and the entries placed in it afterwards move its mtime again; and a
- * directory above the restored paths (etc for etc/vms) is no entry at all.
- * So: the archive's directories' times, and each outside parent's times
- * before its first change, are set again once the writer has closed,
- * deepest first, every path opened beneath the root without following a
- * symlink. */
-struct dirtime {
-	char *path;
-	struct timespec ts[2];
-	size_t depth;
-};
-
-struct dirtimes {
-	struct dirtime *v;
-	size_t n;
-	struct strset dirs; /* the archive's directories seen so far */
-};
-
-static size_t path_depth(const char *p)
-{
-	size_t d = 1;
-
-	for (; *p; p++)
-		d += *p == '/';
-	return d;
-}
-
-static void dt_add(struct dirtimes *d, const char *path, const struct timespec ts[2])
-{
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
-	d->v[d->n++] = (struct dirtime){xstrdup(path), {ts[0], ts[1]}, path_depth(path)};
-}
-
-/* Before e is written: its parent's times, when the archive does not hold
- * the parent and they are not recorded yet. */
-static void dt_note(struct dirtimes *d, int root, struct archive_entry *e)
-{
-	const char *path = archive_entry_pathname(e), *slash = strrchr(path, '/');
-	_cleanup_free_ char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
-	struct stat st;
-
-	if (archive_entry_filetype(e) == AE_IFDIR) {
-		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
-					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
-		dt_add(d, path, ts);
-		set_add(&d->dirs, path);
-	}
-	if (!parent || set_has(&d->dirs, parent))
-		return;
-	set_add(&d->dirs, parent); /* recorded once, before its first change */
-	_cleanup_close_ int fd = io_open_beneath(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd >= 0 && fstat(fd, &st) == 0) /* else created by this restore: it has no times to keep */
-		dt_add(d, parent, (struct timespec[2]){st.st_atim, st.st_mtim});
-}
-
-static int cmp_deeper(const void *a, const void *b)
-{
-	size_t x = ((const struct dirtime *)a)->depth, y = ((const struct dirtime *)b)->depth;
-
-	return x > y ? -1 : x < y;
-}
-
-static int dt_apply(struct dirtimes *d, int root)
-{
-	int r = 0;
-
-	if (d->n)
-		qsort(d->v, d->n, sizeof(*d->v), cmp_deeper);
-	for (size_t i = 0; i < d->n; i++) {
-		_cleanup_close_ int fd = io_open_beneath(root, d->v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-		if (r == 0 && fd >= 0 && futimens(fd, d->v[i].ts) < 0)
-			r = abur_fail(-errno, "restore %s: setting its times: %m", d->v[i].path);
-		/* fd < 0: not a directory we restored (a link on the way) */
-		free(d->v[i].path);
-	}
-	free(d->v);
-	set_free(&d->dirs);
-	return r;
-}
-
 static int extract_entry(struct archive *a, struct archive *w, struct archive_entry *e)
 {
 	int r = 0;
@@ -551,6 +416,7 @@ static int extract_entry(struct archive *a, struct archive *w, struct archive_en
 	return r;
 }
 
+/* Pass 2: extract (the entries were all checked; checked again as we go). */
 static int extract(struct store *s, const struct generation *g, const struct restore_want *w, const struct check *ck1,
 		   uint64_t *written)
 {
@@ -588,7 +454,7 @@ static int extract(struct store *s, const struct generation *g, const struct res
 
 static bool held(const void *arg, const char *rel)
 {
-	return set_has(&((const struct check *)arg)->names, rel);
+	return strset_has(&((const struct check *)arg)->names, rel);
 }
 
 /* The strays under the restored paths (the asked ones, else the

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/io.h"
-#include "store_int.h"
+#include "restore_int.h"
 
 static int visit(struct stray_scan *st, int dfd, const char *name, const char *rel, bool stray);
 

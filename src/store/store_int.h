@@ -47,20 +47,4 @@ static inline uint64_t restore_stream_cap(const struct restore_limits *lim)
 }
 /* Bytes a directory tree beneath the store root occupies on disk. */
 uint64_t dir_usage(struct store *s, const char *rel);
-/* restore_component()'s stray scan (restore_tidy.c) of top (normalised,
- * relative to root): counts in n every entry beneath root at or under top
- * that held() says the generation does not hold, and with remove removes
- * it.  A symlink is never followed, another filesystem (dev) and an
- * excluded path of comp never judged.  0, or -errno with the message. */
-struct stray_scan {
-	int root;
-	dev_t dev;
-	const struct abur_component *comp;
-	bool (*held)(const void *arg, const char *rel);
-	const void *arg;
-	bool remove;
-	uint64_t n;
-};
-int stray_scan(struct stray_scan *st, const char *top) MUST_CHECK;
-
 #endif
