@@ -125,8 +125,9 @@ static void probe_slot(struct agent *ag)
 	ag->f.disk = true;
 	ag->f.cls = ag->disk->cls;
 	ag->f.big_enough = ag->required && ag->disk->size >= ag->required;
-	say(ag, "system disk %s: %s %s, serial %s, %.1f GB: %s (%s)", ag->dev, ag->disk->model, ag->disk->slot,
-	    ag->disk->serial, (double)ag->disk->size / 1e9, disk_class_name(ag->disk->cls), ag->disk->reason);
+	_cleanup_free_ char *disk = disk_summary(ag->disk);
+	say(ag, "system disk %s: %s, slot %s: %s (%s)", ag->dev, disk, ag->disk->slot ? ag->disk->slot : "-",
+	    disk_class_name(ag->disk->cls), ag->disk->reason);
 }
 
 /* Collects everything agent_decide() needs. */
@@ -157,26 +158,47 @@ static void gather(struct agent *ag)
 		ag->f.confirm = streq(ag->o->confirm, ag->disk->serial) ? CONFIRM_MATCH : CONFIRM_MISMATCH;
 }
 
-static void show_plan(struct agent *ag, const char *what)
+static void say_line(void *arg, const char *text)
 {
-	char when[32] = "-";
+	say(arg, "%s", text);
+}
 
+/* The reimage's plan, as `abur reimage --dry-run` shows it. */
+static void show_reimage_plan(struct agent *ag)
+{
+	struct reimage_opts ro = {.generation = ag->os_seq, .grow = ag->cfg->disk.grow_last_partition};
+	struct reimage_plan p;
+	char when[32] = "-";
+	int r = image_reimage_plan(ag->cfg, ag->s, ag->dev, &ro, &p);
+
+	if (r < 0)
+		say(ag, "  (no plan: %s)", abur_errmsg(r));
+	else
+		reimage_plan_text(&p, say_line, ag);
+	reimage_plan_free(&p);
 	if (ag->os_seq)
 		fmt_time(ag->os_time, when, sizeof(when));
-	say(ag, "PLAN: %s", what);
-	say(ag, "  disk:   %s  model %s  serial %s  %.1f GB  (%s)", ag->dev, ag->disk->model, ag->disk->serial,
-	    (double)ag->disk->size / 1e9, disk_class_name(ag->disk->cls));
-	if (ag->o->mode == MODE_RESTORE || ag->o->mode == MODE_AUTO)
-		say(ag, "  image:  os g%06llu sealed %s", (unsigned long long)ag->os_seq, when);
-	if (ag->upd_seq && (ag->o->mode == MODE_RESTORE || ag->o->mode == MODE_AUTO)) {
+	say(ag, "  image:  os g%06llu sealed %s", (unsigned long long)ag->os_seq, when);
+	if (ag->upd_seq) {
 		fmt_time(ag->upd_time, when, sizeof(when));
 		say(ag, "  update: os g%06llu captured %s (the newest; an older one, or none, if it fails its check)",
 		    (unsigned long long)ag->upd_seq, when);
 	}
 }
 
+static void show_plan(struct agent *ag, const char *what, enum agent_action a)
+{
+	_cleanup_free_ char *disk = disk_summary(ag->disk);
+
+	say(ag, "PLAN: %s", what);
+	if ((a == ACT_REIMAGE || a == ACT_ASK) && (ag->o->mode == MODE_RESTORE || ag->o->mode == MODE_AUTO))
+		show_reimage_plan(ag);
+	else
+		say(ag, "  disk:   %s  %s  %s (%s)", ag->dev, disk, disk_class_name(ag->disk->cls), ag->disk->reason);
+}
+
 /* Asks for the disk serial; an unanswered prompt does nothing. */
-static bool ask_serial(struct agent *ag)
+static enum confirm_state ask_serial(struct agent *ag)
 {
 	struct pollfd p = {.fd = fileno(ag->o->in), .events = POLLIN};
 	char line[256] = "";
@@ -188,13 +210,18 @@ static bool ask_serial(struct agent *ag)
 	if (poll(&p, 1, (int)ag->o->prompt_timeout * 1000) <= 0 || !fgets(line, sizeof(line), ag->o->in)) {
 		fprintf(ag->o->out, "\n");
 		say(ag, "no answer: nothing done");
-		return false;
+		return CONFIRM_UNANSWERED;
 	}
-	if (!streq(strstrip(line), ag->disk->serial)) {
+	const char *typed = strstrip(line);
+	if (!*typed) {
+		say(ag, "no serial typed: nothing done");
+		return CONFIRM_UNANSWERED;
+	}
+	if (!streq(typed, ag->disk->serial)) {
 		say(ag, "the serial typed does not match: nothing done");
-		return false;
+		return CONFIRM_MISMATCH;
 	}
-	return true;
+	return CONFIRM_MATCH;
 }
 
 static enum agent_result do_reimage(struct agent *ag)
@@ -318,13 +345,13 @@ enum agent_result agent_run(const struct abur_config *cfg, const struct agent_op
 	}
 	say(&ag, "decision: %s: %s", agent_action_name(dec.action), dec.reason);
 	if (dec.action == ACT_ASK) {
-		show_plan(&ag, dec.reason);
-		ag.f.confirm = ask_serial(&ag) ? CONFIRM_MATCH : CONFIRM_MISMATCH;
+		show_plan(&ag, dec.reason, dec.action);
+		ag.f.confirm = ask_serial(&ag);
 		dec = agent_decide(&ag.f);
-		if (ag.f.confirm == CONFIRM_MISMATCH)
+		if (ag.f.confirm != CONFIRM_MATCH)
 			dec.action = ACT_NOTHING;
 	} else if (dec.action == ACT_REIMAGE || dec.action == ACT_SEAL || dec.action == ACT_RESTORE_SETTINGS) {
-		show_plan(&ag, dec.reason);
+		show_plan(&ag, dec.reason, dec.action);
 	}
 	if (dec.action == ACT_GIVE_UP)
 		say(&ag, "STOPPED: %s", dec.reason);

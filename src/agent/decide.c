@@ -35,6 +35,8 @@ static struct agent_decision confirmed(const struct agent_facts *f, enum agent_a
 {
 	if (f->confirm == CONFIRM_MISMATCH)
 		return d(ACT_NOTHING, "the serial given does not match the disk in the slot: nothing done");
+	if (f->confirm == CONFIRM_UNANSWERED)
+		return d(ACT_NOTHING, "no serial was typed: nothing done");
 	return f->confirm == CONFIRM_MATCH ? d(a, why) : d(ACT_ASK, why);
 }
 

@@ -14,7 +14,8 @@ enum store_state {
 	ST_IMAGE_OK, /* an os generation verifies */
 };
 
-enum confirm_state { CONFIRM_NONE, CONFIRM_MATCH, CONFIRM_MISMATCH };
+/* CONFIRM_UNANSWERED: asked, and nothing was typed before the timeout. */
+enum confirm_state { CONFIRM_NONE, CONFIRM_MATCH, CONFIRM_MISMATCH, CONFIRM_UNANSWERED };
 
 /* After this many failed automatic attempts the agent stops and asks for a technician. */
 #define AGENT_MAX_ATTEMPTS 3

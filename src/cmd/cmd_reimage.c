@@ -1,4 +1,4 @@
-/* abur reimage --disk DEV [--generation N] [--no-update] [--yes=SERIAL] */
+/* abur reimage --disk DEV [--generation N] [--no-update] [--yes=SERIAL] [--dry-run] */
 #include <getopt.h>
 
 #include "cmd.h"
@@ -59,20 +59,38 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 	return EXIT_OK;
 }
 
+static void print_line(void *arg, const char *text)
+{
+	(void)arg;
+	printf("%s\n", text);
+}
+
+/* --dry-run: the whole plan, and nothing written (not even the marker). */
+static int dry_run(struct ctx *ctx, struct store *s, const char *disk, const struct reimage_opts *o)
+{
+	struct reimage_plan p;
+	int r = image_reimage_plan(ctx->cfg, s, disk, o, &p);
+
+	if (r == 0) {
+		printf("reimage %s: the plan (dry run: nothing written)\n", disk);
+		reimage_plan_text(&p, print_line, NULL);
+	}
+	reimage_plan_free(&p);
+	return r < 0 ? cmd_error(r, "reimage --dry-run %s", disk) : EXIT_OK;
+}
+
 int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"disk", required_argument, NULL, 'd'},
-					     {"generation", required_argument, NULL, 'g'},
-					     {"yes", required_argument, NULL, 'y'},
-					     {"no-settings", no_argument, NULL, 'n'},
-					     {"settings-only", no_argument, NULL, 's'},
-					     {"no-update", no_argument, NULL, 'u'},
-					     {}};
+	static const struct option opts[] = {
+	    {"disk", required_argument, NULL, 'd'},    {"generation", required_argument, NULL, 'g'},
+	    {"yes", required_argument, NULL, 'y'},     {"no-settings", no_argument, NULL, 'n'},
+	    {"settings-only", no_argument, NULL, 's'}, {"no-update", no_argument, NULL, 'u'},
+	    {"dry-run", no_argument, NULL, 'D'},       {}};
 	const struct cmd *self = cmd_find("reimage");
 	struct reimage_opts o = {0};
 	struct reimage_result res;
 	const char *disk = NULL;
-	bool settings_only = false;
+	bool settings_only = false, plan = false;
 	struct progress pb;
 	_cleanup_(store_closep) struct store *s = NULL;
 	int c, r;
@@ -88,6 +106,8 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 			settings_only = true;
 		else if (c == 'u')
 			o.no_update = true;
+		else if (c == 'D')
+			plan = true;
 		else if (c != 'g')
 			return cmd_usage_error(self, "bad option");
 		else if ((r = ctx_generation(self, optarg, &o.generation)))
@@ -95,12 +115,16 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc || !disk)
 		return cmd_usage_error(self, "need --disk DEV");
-	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
+	if (plan && settings_only)
+		return cmd_usage_error(self, "--dry-run plans a whole reimage, not --settings-only");
+	if ((r = ctx_store(ctx, plan ? STORE_READ : STORE_WRITE, &s)))
 		return r;
 	if (settings_only)
 		return settings(ctx, s, disk, o.confirm);
-	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
 	o.grow = ctx->cfg->disk.grow_last_partition;
+	if (plan)
+		return dry_run(ctx, s, disk, &o);
+	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
 	o.progress = ctx->json || log_get_level() > LOG_LVL_ERROR ? progress_cb : NULL; /* not with -q */
 	o.progress_arg = &pb;
 	r = image_reimage(ctx->cfg, s, disk, &o, &res);

@@ -1,8 +1,15 @@
-/* abur restore COMPONENT [--generation N] --to ROOT */
+/* abur restore COMPONENT [--generation N] --to ROOT [--exact [--yes]] [PATH...] */
 #include <getopt.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "core/log.h"
+
+struct restore_args {
+	const char *to;
+	uint64_t want;
+	bool exact, yes;
+};
 
 /* Generation want of component (listed in l), if it verifies; otherwise
  * an error naming the newest earlier one that does. */
@@ -27,67 +34,144 @@ static int pick(struct store *s, const char *component, const struct gen_list *l
 	return abur_fail(r, "%s; no earlier valid generation", why);
 }
 
-/* Generation want of component into root. */
-static int restore_one(struct store *s, const char *component, uint64_t want, const char *root,
-		       const struct restore_limits *lim)
+/* Generation want of the component into root. */
+static int restore_one(struct store *s, uint64_t want, const char *root, const struct restore_want *w,
+		       struct restore_result *res)
 {
 	const struct generation *g = NULL;
 	_cleanup_(gen_list_free) struct gen_list l = {0};
-	int r = store_list(s, component, &l);
+	int r = store_list(s, w->comp->name, &l);
 
 	if (r == 0)
-		r = pick(s, component, &l, want, &g);
+		r = pick(s, w->comp->name, &l, want, &g);
 	if (r == 0)
-		r = restore_component(s, g, root, lim);
+		r = restore_component(s, g, root, w, res);
 	return r;
+}
+
+/* The generation asked for, else the newest that verifies (*seq its number). */
+static int run(struct store *s, const struct restore_args *a, const struct restore_want *w, uint64_t *seq,
+	       struct restore_result *res)
+{
+	unsigned skipped = 0;
+	int r;
+
+	if (a->want) {
+		*seq = a->want;
+		return restore_one(s, a->want, a->to, w, res);
+	}
+	r = restore_newest(s, a->to, w, seq, &skipped, res);
+	if (r == 0 && skipped)
+		log_warn("%u newer generation%s failed verification; using g%06llu", skipped, skipped > 1 ? "s" : "",
+			 (unsigned long long)*seq);
+	return r;
+}
+
+/* --exact removes: the plan first, then a line from the terminal
+ * ("y" goes on), or --yes.  0 to go on; EXIT_USAGE without a terminal. */
+static int confirm(const struct cmd *self, const struct restore_args *a, const char *name, uint64_t seq,
+		   const struct restore_result *plan)
+{
+	char line[16];
+
+	printf("%s: g%06llu into %s: %llu to write, %llu to remove\n", name, (unsigned long long)seq, a->to,
+	       (unsigned long long)plan->written, (unsigned long long)plan->strays);
+	if (a->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return cmd_usage_error(self, "--exact removes files: confirm with --yes (no terminal to ask)");
+	printf("Make %s exactly g%06llu? [y/N] ", a->to, (unsigned long long)seq);
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y'))
+		return 0;
+	return cmd_error(abur_fail(-ECANCELED, "not confirmed: nothing changed"), "restore %s", name);
+}
+
+static void report(const char *name, uint64_t seq, const char *to, const struct restore_result *res)
+{
+	printf("%s: g%06llu restored into %s: %llu entr%s written", name, (unsigned long long)seq, to,
+	       (unsigned long long)res->written, res->written == 1 ? "y" : "ies");
+	if (res->removed)
+		printf(", %llu removed\n", (unsigned long long)res->strays);
+	else if (res->strays)
+		printf("; %llu newer entr%s not in g%06llu left in place (--exact removes them)\n",
+		       (unsigned long long)res->strays, res->strays == 1 ? "y" : "ies", (unsigned long long)seq);
+	else
+		printf("\n");
+}
+
+static int parse(const struct cmd *self, int argc, char **argv, struct restore_args *a)
+{
+	static const struct option opts[] = {{"generation", required_argument, NULL, 'g'},
+					     {"to", required_argument, NULL, 't'},
+					     {"exact", no_argument, NULL, 'x'},
+					     {"yes", no_argument, NULL, 'y'},
+					     {}};
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'g' && (r = ctx_generation(self, optarg, &a->want)))
+			return r;
+		if (c == 't')
+			a->to = optarg;
+		else if (c == 'x')
+			a->exact = true;
+		else if (c == 'y')
+			a->yes = true;
+		else if (c != 'g')
+			return cmd_usage_error(self, "bad option");
+	}
+	if (optind >= argc || !a->to)
+		return cmd_usage_error(self, "need COMPONENT and --to ROOT");
+	if (a->yes && !a->exact)
+		return cmd_usage_error(self, "--yes answers --exact's question: use it with --exact");
+	return 0;
+}
+
+static int restore(const struct cmd *self, struct store *s, const struct restore_args *a, struct restore_want *w)
+{
+	struct restore_result res = {0};
+	uint64_t seq = 0;
+	int r = 0;
+
+	if (a->exact) {
+		w->flags = RESTORE_PLAN;
+		if ((r = run(s, a, w, &seq, &res)) < 0)
+			return cmd_error(r, "restore %s", w->comp->name);
+		if ((r = confirm(self, a, w->comp->name, seq, &res)))
+			return r;
+		w->flags = RESTORE_EXACT;
+	}
+	/* the generation planned, not a newer one committed while asking */
+	r = a->exact ? restore_one(s, seq, a->to, w, &res) : run(s, a, w, &seq, &res);
+	if (r < 0)
+		return cmd_error(r, "restore %s", w->comp->name);
+	report(w->comp->name, seq, a->to, &res);
+	return EXIT_OK;
 }
 
 int cmd_restore(struct ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"generation", required_argument, NULL, 'g'}, {"to", required_argument, NULL, 't'}, {}};
 	const struct cmd *self = cmd_find("restore");
-	const char *to = NULL;
-	const struct abur_component *comp;
-	uint64_t want = 0, seq = 0;
-	unsigned skipped = 0;
+	struct restore_args a = {0};
+	struct restore_want w = {0};
 	struct restore_limits lim;
 	_cleanup_(store_closep) struct store *s = NULL;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'g' && (r = ctx_generation(self, optarg, &want)))
-			return r;
-		else if (c == 'g')
-			continue;
-		if (c == 't')
-			to = optarg;
-		else
-			return cmd_usage_error(self, "bad option");
-	}
-	if (optind != argc - 1 || !to)
-		return cmd_usage_error(self, "need COMPONENT and --to ROOT");
+	if ((r = parse(self, argc, argv, &a)))
+		return r;
 	if ((r = ctx_config(ctx)))
 		return r;
-	if (!(comp = ctx_component(ctx, argv[optind], self)))
+	if (!(w.comp = ctx_component(ctx, argv[optind], self)))
 		return EXIT_USAGE;
-	if (!component_is(comp, CT_FILE_TREE))
-		return cmd_usage_error(self, "'%s' is the disk image: use 'abur reimage'", comp->name);
+	if (!component_is(w.comp, CT_FILE_TREE))
+		return cmd_usage_error(self, "'%s' is the disk image: use 'abur reimage'", w.comp->name);
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
 		return r;
 	lim = (struct restore_limits){ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
-	if (want) {
-		r = restore_one(s, comp->name, want, to, &lim);
-		seq = want;
-	} else {
-		r = restore_newest(s, comp->name, to, &lim, &seq, &skipped);
-		if (r == 0 && skipped)
-			log_warn("%u newer generation%s failed verification; using g%06llu", skipped,
-				 skipped > 1 ? "s" : "", (unsigned long long)seq);
-	}
-	if (r < 0)
-		cmd_error(r, "restore %s", comp->name);
-	else
-		printf("%s: g%06llu restored into %s\n", comp->name, (unsigned long long)seq, to);
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+	w.lim = &lim;
+	w.paths = argv + optind + 1;
+	w.npaths = (size_t)(argc - optind - 1);
+	return restore(self, s, &a, &w);
 }

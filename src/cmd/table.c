@@ -29,8 +29,13 @@ static const struct cmd commands[] = {
      cmd_status, "the snapshot store"},
     {"verify", "re-read every payload and check its hashes", "[COMPONENT] [--generation N]", "", cmd_verify,
      "the snapshot store"},
-    {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT", "", cmd_restore,
-     "the snapshot store"},
+    {"restore", "extract a file-level component", "COMPONENT [--generation N] --to ROOT [--exact [--yes]] [PATH...]",
+     "  The newest valid generation by default.  PATH (absolute, as configured):\n"
+     "  only those files or folders.  Files under the restored paths that the\n"
+     "  generation does not hold are left in place and counted; --exact removes\n"
+     "  them (never an excluded path) after showing the plan and asking; --yes\n"
+     "  answers for scripts.\n",
+     cmd_restore, "the snapshot store"},
     {"ls", "list the entries of a generation", "COMPONENT [--generation N] [PATH...]",
      "  The newest valid generation by default.  One line per entry: type and\n"
      "  mode, uid/gid, size, mtime, path (-> symlink target, link to hard-link\n"
@@ -59,13 +64,15 @@ static const struct cmd commands[] = {
      "  component from the disk's root filesystem (mounted read-only).\n",
      FEATURE(CONFIG_IMAGE, cmd_seal), "disk imaging (CONFIG_IMAGE)"},
     {"reimage", "write the os image and newest settings onto a disk",
-     "--disk DEV [--generation N] [--no-update] [--yes=SERIAL]",
+     "--disk DEV [--generation N] [--no-update] [--yes=SERIAL] [--dry-run]",
      "  The newest seal, then its newest update that verifies (an older one, or\n"
      "  none, when it does not: said so).  --generation N: a seal, or an update\n"
      "  (its seal, then it).  --no-update: the seal alone, the server as delivered.\n"
      "  A blank disk is written without asking; one that holds data (ours,\n"
      "  foreign) only with --yes=SERIAL (see abur probe); the flash never.\n"
      "  --no-settings   do not restore software, license and config afterwards\n"
+     "  --dry-run       show the plan (disk, layout, images, files, bytes) and\n"
+     "                  write nothing\n"
      "  --settings-only only restore license and config into the disk's root\n"
      "                  filesystem (a disk that is ours, or --yes=SERIAL)\n"
      "  An interrupted run leaves abur/state/reimage-incomplete in the store.\n",

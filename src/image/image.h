@@ -189,6 +189,51 @@ struct reimage_result {
 int image_reimage(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
 		  struct reimage_result *res) MUST_CHECK;
 
+/* What a reimage would write (image_reimage_plan). */
+struct reimage_plan_part {
+	unsigned num;
+	uint64_t start, size; /* bytes on the target, as sealed (the last one may grow) */
+	const char *method;   /* layout.ini method: static */
+	char *type, *fstype;  /* NULL when none */
+	uint64_t stored;      /* bytes of its content the image holds */
+};
+struct reimage_plan_comp {
+	const char *name; /* the configured component's */
+	uint64_t seq;     /* its newest generation that verifies, 0: none */
+};
+struct reimage_plan {
+	struct disk_info *disk;
+	bool needs_confirm; /* ours or foreign, and the serial was not given: a run is refused */
+	uint64_t seq;       /* the os seal */
+	uint64_t update;    /* the update over it, 0: none */
+	uint64_t update_skipped;
+	char *update_why; /* why the newest update is passed over, or NULL */
+	char *label;      /* "gpt" or "dos" */
+	unsigned sector_size;
+	bool grow; /* the last partition grows to the end of the disk */
+	struct reimage_plan_part *parts;
+	size_t nparts;
+	uint64_t bytes;                  /* the boot area and every partition's stored content */
+	struct reimage_plan_comp *comps; /* none with skip_settings or no root partition */
+	size_t ncomps;
+};
+
+/* The checks image_reimage() makes before it writes (class, the image
+ * chosen, size, the layout's fit; the update's closure verified; the
+ * files components' newest verifying generations), writing nothing at
+ * all, not even the marker.  Unlike a run it accepts an ours or foreign
+ * disk without o->confirm, setting p->needs_confirm.  The image's own
+ * end-to-end read is left to the run.  Free p with reimage_plan_free()
+ * whatever the result. */
+int image_reimage_plan(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
+		       struct reimage_plan *p) MUST_CHECK;
+void reimage_plan_free(struct reimage_plan *p);
+/* p as lines of text, each handed to line (no newline): the plan that
+ * `abur reimage --dry-run` prints and the agent shows. */
+void reimage_plan_text(const struct reimage_plan *p, void (*line)(void *arg, const char *text), void *arg);
+/* "model M, serial S, SIZE (N bytes)": one spelling of a disk for every command. */
+char *disk_summary(const struct disk_info *d);
+
 /* Whether a filesystem of type fstype (libblkid's name) can be a Linux
  * root filesystem: where seal, reimage and the agent's report look. */
 bool image_root_capable(const char *fstype);

@@ -376,3 +376,12 @@ void disk_info_free(struct disk_info *d)
 	free(d->pttype), free(d->ptuuid), free(d->fstype), free(d->fslabel), free(d->reason);
 	free(d);
 }
+
+char *disk_summary(const struct disk_info *d)
+{
+	char sz[32];
+
+	return xasprintf("model %s, serial %s%s, %s (%llu bytes)", d->model && *d->model ? d->model : "-", d->serial,
+			 d->serial_is_name ? " (no serial: device name)" : "", fmt_bytes(d->size, sz, sizeof(sz)),
+			 (unsigned long long)d->size);
+}

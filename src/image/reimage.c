@@ -31,6 +31,9 @@ struct run {
 	bool written;         /* anything on the disk changed yet */
 	uint64_t skipped;     /* newer generation that failed verification */
 	time_t started;
+	bool plan;          /* image_reimage_plan(): nothing is written, a missing confirm is noted */
+	bool needs_confirm; /* plan: ours or foreign without the serial */
+	struct layout l;    /* the chosen image's layout.ini, read by check_fit */
 };
 
 static void progress(struct run *run, const char *stage, uint64_t done, uint64_t total)
@@ -70,7 +73,8 @@ static int check_class(struct run *run)
 	d = run->d;
 	if (d->cls == DISK_FLASH)
 		return abur_fail(-EPERM, "%s is the ABUR flash (%s): never a reimage target", run->dev, d->reason);
-	if (d->cls != DISK_BLANK && !(run->o->confirm && streq(run->o->confirm, d->serial)))
+	run->needs_confirm = d->cls != DISK_BLANK && !(run->o->confirm && streq(run->o->confirm, d->serial));
+	if (run->needs_confirm && !run->plan)
 		return abur_fail(-EPERM, "%s is %s (%s): to overwrite it, confirm with its serial: --yes=%s", run->dev,
 				 disk_class_name(d->cls), d->reason, d->serial);
 	r = blk_find_mount(run->dev, &where);
@@ -150,10 +154,14 @@ static int dry_run(struct run *run, const struct generation *g, enum diskimg_mod
 		return r;
 	r = diskimg_extract(payload_archive(p), &dst);
 	*parsed = dst.have_layout;
-	if (mode == DI_LAYOUT)
+	if (mode == DI_LAYOUT) {
 		payload_discard(p);
-	else
+		layout_free(&run->l); /* kept for the plan */
+		run->l = dst.l;
+		dst.l = (struct layout){0};
+	} else {
 		r = payload_close(p, r);
+	}
 	diskimg_dst_free(&dst);
 	return r;
 }
@@ -457,5 +465,83 @@ int image_reimage(const struct abur_config *cfg, struct store *s, const char *de
 	res->update_why = run.upd_why;
 	gen_list_free(&run.gl);
 	disk_info_free(run.d);
+	layout_free(&run.l);
 	return r;
+}
+
+/* ---- the plan ---- */
+
+static void plan_layout(const struct layout *l, struct reimage_plan *p)
+{
+	p->label = l->label ? xstrdup(l->label) : NULL;
+	p->sector_size = l->sector_size;
+	p->bytes = l->bootarea;
+	p->parts = xcalloc(l->nparts + 1, sizeof(*p->parts));
+	for (; p->nparts < l->nparts; p->nparts++) {
+		const struct part_rec *r = &l->parts[p->nparts];
+		p->parts[p->nparts] = (struct reimage_plan_part){
+		    r->num,          r->start * l->sector_size,         r->size * l->sector_size,
+		    r->method->name, r->type ? xstrdup(r->type) : NULL, r->fstype ? xstrdup(r->fstype) : NULL,
+		    r->used};
+		p->bytes += r->used;
+	}
+}
+
+/* What the settings stage restores: every files component's newest
+ * generation that verifies (image_restore_files, IMAGE_FILES_ALL). */
+static int plan_components(const struct run *run, struct reimage_plan *p)
+{
+	if (run->o->skip_settings || !run->l.root)
+		return 0;
+	p->comps = xcalloc(run->cfg->ncomps + 1, sizeof(*p->comps));
+	for (size_t i = 0; i < run->cfg->ncomps; i++) {
+		const struct abur_component *c = &run->cfg->comps[i];
+		_cleanup_(gen_list_free) struct gen_list gl = {0};
+		const struct generation *g = NULL;
+		if (!component_is(c, CT_FILE_TREE))
+			continue;
+		int r = store_newest(run->s, c->name, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &gl, &g);
+		if (r < 0 && r != -ENOENT)
+			return abur_fail_wrap(r, "component %s", c->name);
+		p->comps[p->ncomps++] = (struct reimage_plan_comp){c->name, g ? g->seq : 0};
+	}
+	return 0;
+}
+
+int image_reimage_plan(const struct abur_config *cfg, struct store *s, const char *dev, const struct reimage_opts *o,
+		       struct reimage_plan *p)
+{
+	struct run run = {.cfg = cfg, .s = s, .dev = dev, .o = o, .plan = true};
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	r = checks(&run);
+	if (r == 0)
+		r = select_update(&run);
+	if (r == 0)
+		plan_layout(&run.l, p);
+	if (r == 0)
+		r = plan_components(&run, p);
+	p->disk = run.d;
+	p->needs_confirm = run.needs_confirm;
+	p->seq = run.g ? run.g->seq : 0;
+	p->update = run.upd ? run.upd->seq : 0;
+	p->update_skipped = run.upd_skipped;
+	p->update_why = run.upd_why;
+	p->grow = o->grow;
+	gen_list_free(&run.gl);
+	layout_free(&run.l);
+	return r;
+}
+
+void reimage_plan_free(struct reimage_plan *p)
+{
+	for (size_t i = 0; i < p->nparts; i++)
+		free(p->parts[i].type), free(p->parts[i].fstype);
+	free(p->parts);
+	free(p->comps);
+	free(p->label);
+	free(p->update_why);
+	disk_info_free(p->disk);
+	memset(p, 0, sizeof(*p));
 }

@@ -23,7 +23,8 @@ static int restore_one(const struct abur_config *cfg, struct store *s, const str
 {
 	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 	uint64_t seq;
-	int r = restore_newest(s, c->name, mnt, &lim, &seq, NULL);
+	struct restore_want w = {.lim = &lim, .comp = c};
+	int r = restore_newest(s, mnt, &w, &seq, NULL, NULL);
 
 	if (r == -ENODATA)
 		return 0;

@@ -10,62 +10,9 @@
 
 #include "core/io.h"
 #include "payload.h"
-#include "store_int.h"
+#include "restore_int.h"
 
 #define DATA_PAYLOAD "data.tar.zst"
-
-/* A string set (open addressing) for paths seen in the archive. */
-struct strset {
-	char **slot;
-	size_t cap, n;
-};
-
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static bool set_has(const struct strset *s, const char *k)
-{
-	if (!s->cap)
-		return false;
-	for (size_t i = fnv(k) & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-		if (streq(s->slot[i], k))
-			return true;
-	return false;
-}
-
-static void set_add(struct strset *s, const char *k)
-{
-	if (set_has(s, k))
-		return;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct strset bigger = {xcalloc(s->cap ? s->cap * 2 : 64, sizeof(char *)), s->cap ? s->cap * 2 : 64, 0};
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slot[i]) {
-				set_add(&bigger, s->slot[i]);
-				free(s->slot[i]);
-			}
-		free(s->slot);
-		*s = bigger;
-	}
-	size_t i = fnv(k) & (s->cap - 1);
-	while (s->slot[i])
-		i = (i + 1) & (s->cap - 1);
-	s->slot[i] = xstrdup(k);
-	s->n++;
-}
-
-static void set_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slot[i]);
-	free(s->slot);
-	memset(s, 0, sizeof(*s));
-}
 
 /* A configured path that was a symlink when backed up (manifest [extra]
  * linkN*): its content, archived under the link's name, goes back to the
@@ -76,12 +23,22 @@ struct linkmap {
 	char *target; /* the link's text */
 };
 
+/* The paths asked for (restore_want.paths), in the spelling of the
+ * checked entries (normalised, mapped); n 0: everything. */
+struct selection {
+	char **v;
+	char *const *asked; /* as given, for the error naming one not held */
+	bool *hit;
+	size_t n;
+};
+
 struct check {
 	const struct restore_limits *lim;
 	const struct linkmap *map;
 	size_t nmap;
-	uint64_t entries, bytes;
-	struct strset seen, files, symlinks;
+	struct selection *sel;
+	uint64_t entries, bytes, selected;
+	struct strset seen, files, symlinks, names;
 };
 
 /* The one spelling of an archive path that every check and the extraction
@@ -122,14 +79,20 @@ static char *normal_path(const char *raw, const char **why)
 	return out;
 }
 
+static bool under(const char *path, const char *top)
+{
+	size_t n = strlen(top);
+
+	return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 /* The name an entry restores to: under a followed link's name, the same
  * under its target. Takes path, returns it or a replacement. */
 static char *map_path(const struct check *ck, char *path)
 {
 	for (size_t i = 0; path && i < ck->nmap; i++) {
-		size_t n = strlen(ck->map[i].from);
-		if (strncmp(path, ck->map[i].from, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
-			char *m = xasprintf("%s%s", ck->map[i].to, path + n);
+		if (under(path, ck->map[i].from)) {
+			char *m = xasprintf("%s%s", ck->map[i].to, path + strlen(ck->map[i].from));
 			free(path);
 			return m;
 		}
@@ -144,7 +107,7 @@ static bool through_symlink(const struct check *ck, const char *path)
 
 	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		bool hit = set_has(&ck->symlinks, p);
+		bool hit = strset_has(&ck->symlinks, p);
 		*s = '/';
 		if (hit)
 			return true;
@@ -175,7 +138,7 @@ static int check_link(struct check *ck, const char *path, const char *hl)
 
 	/* Only to a regular file of this archive, so never to a symlink or
 	 * anything outside; its name was already checked for symlinks. */
-	if (!target || !set_has(&ck->files, target))
+	if (!target || !strset_has(&ck->files, target))
 		return abur_fail(-EPERM, "entry '%s': hard link to '%s', which is not a file restored before it", path,
 				 hl);
 	return 0;
@@ -196,11 +159,22 @@ static int check_again(struct check *ck, const char *raw, const char *path, mode
 		tag[0] = (char)('0' + i);
 		key = xasprintf("%s%s", tag, path);
 		if (types[i] == t)
-			set_add(&ck->seen, key);
-		else if (set_has(&ck->seen, key))
+			strset_add(&ck->seen, key);
+		else if (strset_has(&ck->seen, key))
 			return abur_fail(-EPERM, "entry '%s': '%s' appeared before as another type", raw, path);
 	}
 	return 0;
+}
+
+/* Whether path is asked for; marks the paths asked that hold it. */
+static bool select_path(struct selection *sel, const char *path)
+{
+	bool any = !sel || !sel->n;
+
+	for (size_t i = 0; sel && i < sel->n; i++)
+		if (under(path, sel->v[i]))
+			any = sel->hit[i] = true;
+	return any;
 }
 
 /* Checks one entry; *norm gets its normalised path (malloc'd) on success. */
@@ -229,9 +203,10 @@ static int check_one(struct check *ck, struct archive_entry *e, char **norm)
 		return abur_fail(-EFBIG, "entry '%s': contents exceed %llu bytes (restore max_total_size)", path,
 				 (unsigned long long)ck->lim->max_total_size);
 	if (!hl && t == AE_IFREG)
-		set_add(&ck->files, path);
+		strset_add(&ck->files, path);
 	else if (!hl && t == AE_IFLNK)
-		set_add(&ck->symlinks, path);
+		strset_add(&ck->symlinks, path);
+	strset_add(&ck->names, path);
 	*norm = path;
 	path = NULL;
 	return 0;
@@ -256,19 +231,22 @@ static int check_entry(struct check *ck, struct archive_entry *e)
 
 static void check_free(struct check *ck)
 {
-	set_free(&ck->seen);
-	set_free(&ck->files);
-	set_free(&ck->symlinks);
+	strset_free(&ck->seen);
+	strset_free(&ck->files);
+	strset_free(&ck->symlinks);
+	strset_free(&ck->names);
 }
 
-static int check_all(struct archive *a, const struct restore_limits *lim, const struct linkmap *map, size_t nmap)
+/* Pass 1 over a; ck keeps what it saw (the caller frees it). */
+static int check_all(struct archive *a, struct check *ck)
 {
-	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
 	struct archive_entry *e;
 	int r = 0, k;
 
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		r = check_entry(&ck, e);
+		r = check_entry(ck, e);
+		if (r == 0 && select_path(ck->sel, archive_entry_pathname(e)))
+			ck->selected++;
 		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
 			k = ARCHIVE_FATAL;
 		if (r < 0 || k != ARCHIVE_OK)
@@ -276,13 +254,16 @@ static int check_all(struct archive *a, const struct restore_limits *lim, const 
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
-	check_free(&ck);
 	return r;
 }
 
 int restore_check_archive(struct archive *a, const struct restore_limits *lim)
 {
-	return check_all(a, lim, NULL, 0);
+	struct check ck = {.lim = lim};
+	int r = check_all(a, &ck);
+
+	check_free(&ck);
+	return r;
 }
 
 static void links_free(struct linkmap *map, size_t n)
@@ -381,15 +362,14 @@ static int open_data(struct store *s, const struct generation *g, const struct r
 }
 
 /* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, const struct restore_limits *lim,
-			 const struct linkmap *map, size_t nmap)
+static int check_archive(struct store *s, const struct generation *g, struct check *ck)
 {
 	struct payload_reader *p;
-	int r = open_data(s, g, lim, &p);
+	int r = open_data(s, g, ck->lim, &p);
 
 	if (r < 0)
 		return r;
-	r = check_all(payload_archive(p), lim, map, nmap);
+	r = check_all(payload_archive(p), ck);
 	if (r == -EBADMSG)
 		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	/* After a failure, no more of a hostile stream is decompressed. */
@@ -423,157 +403,183 @@ static struct archive *disk_writer(void)
 	return w;
 }
 
-/* Pass 2: extract (the entries were all checked; checked again as we go). */
-/* Directory times.  libarchive sets an existing directory's times at once,
- * and the entries placed in it afterwards move its mtime again; and a
- * directory above the restored paths (etc for etc/vms) is no entry at all.
- * So: the archive's directories' times, and each outside parent's times
- * before its first change, are set again once the writer has closed,
- * deepest first, every path opened beneath the root without following a
- * symlink. */
-struct dirtime {
-	char *path;
-	struct timespec ts[2];
-	size_t depth;
-};
-
-struct dirtimes {
-	struct dirtime *v;
-	size_t n;
-	struct strset dirs; /* the archive's directories seen so far */
-};
-
-static size_t path_depth(const char *p)
-{
-	size_t d = 1;
-
-	for (; *p; p++)
-		d += *p == '/';
-	return d;
-}
-
-static void dt_add(struct dirtimes *d, const char *path, const struct timespec ts[2])
-{
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
-	d->v[d->n++] = (struct dirtime){xstrdup(path), {ts[0], ts[1]}, path_depth(path)};
-}
-
-/* Before e is written: its parent's times, when the archive does not hold
- * the parent and they are not recorded yet. */
-static void dt_note(struct dirtimes *d, int root, struct archive_entry *e)
-{
-	const char *path = archive_entry_pathname(e), *slash = strrchr(path, '/');
-	_cleanup_free_ char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
-	struct stat st;
-
-	if (archive_entry_filetype(e) == AE_IFDIR) {
-		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
-					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
-		dt_add(d, path, ts);
-		set_add(&d->dirs, path);
-	}
-	if (!parent || set_has(&d->dirs, parent))
-		return;
-	set_add(&d->dirs, parent); /* recorded once, before its first change */
-	_cleanup_close_ int fd = io_open_beneath(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd >= 0 && fstat(fd, &st) == 0) /* else created by this restore: it has no times to keep */
-		dt_add(d, parent, (struct timespec[2]){st.st_atim, st.st_mtim});
-}
-
-static int cmp_deeper(const void *a, const void *b)
-{
-	size_t x = ((const struct dirtime *)a)->depth, y = ((const struct dirtime *)b)->depth;
-
-	return x > y ? -1 : x < y;
-}
-
-static int dt_apply(struct dirtimes *d, int root)
+static int extract_entry(struct archive *a, struct archive *w, struct archive_entry *e)
 {
 	int r = 0;
 
-	if (d->n)
-		qsort(d->v, d->n, sizeof(*d->v), cmp_deeper);
-	for (size_t i = 0; i < d->n; i++) {
-		_cleanup_close_ int fd = io_open_beneath(root, d->v[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-		if (r == 0 && fd >= 0 && futimens(fd, d->v[i].ts) < 0)
-			r = abur_fail(-errno, "restore %s: setting its times: %m", d->v[i].path);
-		/* fd < 0: not a directory we restored (a link on the way) */
-		free(d->v[i].path);
-	}
-	free(d->v);
-	set_free(&d->dirs);
+	if (archive_write_header(w, e) != ARCHIVE_OK)
+		return abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
+	if (archive_entry_size(e) > 0)
+		r = copy_entry_data(a, w, archive_entry_pathname(e));
+	if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
+		r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 	return r;
 }
 
-static int extract(struct store *s, const struct generation *g, const struct restore_limits *lim,
-		   const struct linkmap *map, size_t nmap)
+/* Pass 2: extract (the entries were all checked; checked again as we go). */
+static int extract(struct store *s, const struct generation *g, const struct restore_want *w, const struct check *ck1,
+		   uint64_t *written)
 {
-	struct check ck = {.lim = lim, .map = map, .nmap = nmap};
+	struct check ck = {.lim = w->lim, .map = ck1->map, .nmap = ck1->nmap};
 	struct dirtimes dt = {0};
 	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct payload_reader *p;
-	struct archive *a, *w;
+	struct archive *a, *wr;
 	struct archive_entry *e;
-	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, lim, &p);
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, w->lim, &p);
 	int k = ARCHIVE_OK;
 
 	if (r < 0)
 		return r;
 	a = payload_archive(p);
-	w = disk_writer();
+	wr = disk_writer();
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
-		if (r == 0)
-			dt_note(&dt, root, e);
-		if (r == 0 && archive_write_header(w, e) != ARCHIVE_OK)
-			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
-				      archive_error_string(w));
-		if (r == 0 && archive_entry_size(e) > 0)
-			r = copy_entry_data(a, w, archive_entry_pathname(e));
-		if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
-			r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e),
-				      archive_error_string(w));
+		if (r < 0 || !select_path(ck1->sel, archive_entry_pathname(e)))
+			continue; /* the next header skips its data */
+		dt_note(&dt, root, e);
+		r = extract_entry(a, wr, e);
+		*written += r == 0;
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
 		r = abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, archive_error_string(a));
-	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
-		r = abur_fail(archive_r(w), "restore: %s", archive_error_string(w));
-	archive_write_free(w);
+	if (archive_write_close(wr) != ARCHIVE_OK && r == 0)
+		r = abur_fail(archive_r(wr), "restore: %s", archive_error_string(wr));
+	archive_write_free(wr);
 	r = abur_after(r, dt_apply(&dt, root));
 	r = payload_close(p, r);
 	check_free(&ck);
 	return r;
 }
 
-static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim,
-			const struct linkmap *map, size_t nmap)
+static bool held(const void *arg, const char *rel)
+{
+	return strset_has(&((const struct check *)arg)->names, rel);
+}
+
+/* The strays under the restored paths (the asked ones, else the
+ * component's configured ones, where their content lives). */
+static int scan_strays(int root, const struct restore_want *w, const struct check *ck, bool remove, uint64_t *n)
+{
+	struct stray_scan st = {root, 0, w->comp, held, ck, remove, 0};
+	struct stat sb;
+	const char *why;
+	int r = fstat(root, &sb) < 0 ? abur_fail(-errno, "restore: the target directory: %m") : 0;
+
+	st.dev = sb.st_dev;
+	for (size_t i = 0; r == 0 && i < ck->sel->n; i++)
+		r = stray_scan(&st, ck->sel->v[i]);
+	for (size_t i = 0; r == 0 && !ck->sel->n && i < w->comp->npaths; i++) {
+		_cleanup_free_ char *top = map_path(ck, normal_path(w->comp->paths[i] + 1, &why));
+		if (top)
+			r = stray_scan(&st, top);
+	}
+	*n = st.n;
+	return r;
+}
+
+/* A followed link is placed again when the restore covers it. */
+static bool link_wanted(const struct selection *sel, const struct linkmap *l)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		if (under(sel->v[i], l->to) || under(l->to, sel->v[i]))
+			return true;
+	return !sel->n;
+}
+
+static int restore_into(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+			const struct check *ck, struct restore_result *res)
 {
 	_cleanup_close_ int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dir = -1;
-	int r = check_archive(s, g, lim, map, nmap);
+	bool remove = w->flags & RESTORE_EXACT;
+	int r = mkdir_p(root, 0755);
 
-	if (r < 0)
-		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
-	r = mkdir_p(root, 0755);
 	if (r < 0)
 		return r;
 	dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0 || here < 0)
 		return abur_fail(-errno, "%s: %m", root);
+	/* Removed first, so the directory times set after extraction stay. */
+	if ((r = scan_strays(dir, w, ck, remove, &res->strays)) < 0)
+		return r;
+	res->removed = remove;
 	/* libarchive extracts relative to the working directory. */
 	if (fchdir(dir) < 0)
 		return abur_fail(-errno, "chdir %s: %m", root);
-	r = extract(s, g, lim, map, nmap);
+	r = extract(s, g, w, ck, &res->written);
 	if (fchdir(here) < 0 && r == 0)
 		r = abur_fail(-errno, "chdir back: %m");
-	for (size_t i = 0; r == 0 && i < nmap; i++)
-		r = place_link(dir, &map[i]);
+	for (size_t i = 0; r == 0 && i < ck->nmap; i++)
+		if (link_wanted(ck->sel, &ck->map[i]))
+			r = place_link(dir, &ck->map[i]);
 	return r;
 }
 
-int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_limits *lim)
+/* RESTORE_PLAN: the counts, nothing written (a root not there yet holds no strays). */
+static int plan(const char *root, const struct restore_want *w, const struct check *ck, struct restore_result *res)
 {
+	_cleanup_close_ int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	res->written = ck->selected;
+	res->removed = false;
+	if (dir < 0)
+		return errno == ENOENT ? 0 : abur_fail(-errno, "%s: %m", root);
+	return scan_strays(dir, w, ck, false, &res->strays);
+}
+
+static void selection_free(struct selection *sel)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		free(sel->v[i]);
+	free(sel->v);
+	free(sel->hit);
+}
+
+/* The paths asked for, spelt as checked entries are; -EINVAL for one
+ * that is not absolute or cannot be held. */
+static int selection_make(const struct restore_want *w, struct check *ck, struct selection *sel)
+{
+	const char *why;
+
+	*sel = (struct selection){xcalloc(w->npaths + 1, sizeof(char *)), w->paths, xcalloc(w->npaths + 1, 1), 0};
+	for (; sel->n < w->npaths; sel->n++) {
+		const char *p = w->paths[sel->n];
+		if (p[0] != '/' || !(sel->v[sel->n] = map_path(ck, normal_path(p + 1, &why))))
+			return abur_fail(-EINVAL, "%s: not an absolute path the component can hold", p);
+	}
+	return 0;
+}
+
+static int selection_held(const struct generation *g, const struct selection *sel)
+{
+	for (size_t i = 0; i < sel->n; i++)
+		if (!sel->hit[i])
+			return abur_fail(-ENOENT, "g%06llu does not hold %s", (unsigned long long)g->seq,
+					 sel->asked[i]);
+	return 0;
+}
+
+static int restore_checked(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+			   struct check *ck, struct restore_result *res)
+{
+	int r = check_archive(s, g, ck);
+
+	if (r < 0)
+		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
+	if ((r = selection_held(g, ck->sel)) < 0)
+		return r;
+	if (w->flags & RESTORE_PLAN)
+		return plan(root, w, ck, res);
+	return restore_into(s, g, root, w, ck, res);
+}
+
+int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+		      struct restore_result *res)
+{
+	struct restore_result ignored;
 	struct linkmap *map = NULL;
+	struct selection sel = {0};
 	size_t nmap = 0;
 	int r;
 
@@ -582,16 +588,23 @@ int restore_component(struct store *s, const struct generation *g, const char *r
 	r = read_links(g, &map, &nmap);
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
-	r = restore_into(s, g, root, lim, map, nmap);
+	struct check ck = {.lim = w->lim, .map = map, .nmap = nmap, .sel = &sel};
+	*(res ? res : &ignored) = (struct restore_result){0};
+	r = selection_make(w, &ck, &sel);
+	if (r == 0)
+		r = restore_checked(s, g, root, w, &ck, res ? res : &ignored);
+	check_free(&ck);
+	selection_free(&sel);
 	links_free(map, nmap);
 	return r;
 }
 
-int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
-		   uint64_t *seq, unsigned *skipped)
+int restore_newest(struct store *s, const char *root, const struct restore_want *w, uint64_t *seq, unsigned *skipped,
+		   struct restore_result *res)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g = NULL;
+	const char *component = w->comp->name;
 	int r = store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g);
 
 	if (skipped) /* the newer ones that failed */
@@ -603,5 +616,5 @@ int restore_newest(struct store *s, const char *component, const char *root, con
 	if (r < 0)
 		return r;
 	*seq = g->seq;
-	return restore_component(s, g, root, lim);
+	return restore_component(s, g, root, w, res);
 }

@@ -369,15 +369,44 @@ void backup_result_free(struct backup_result *res);
  * Exposed for the fuzzers, which feed it archives in memory. */
 int restore_check_archive(struct archive *a, const struct restore_limits *lim) MUST_CHECK;
 
-/* Extracts generation g of a file-level component into root with
+enum restore_flags {
+	RESTORE_DEFAULT = 0,
+	RESTORE_PLAN = 1 << 0,  /* check and count only: nothing is written or removed */
+	RESTORE_EXACT = 1 << 1, /* also remove what g does not hold (see restore_component) */
+};
+
+/* What a restore brings back. */
+struct restore_want {
+	const struct restore_limits *lim;
+	const struct abur_component *comp; /* its paths bound the stray scan, its excludes are never touched */
+	char *const *paths;                /* absolute, as configured; npaths 0: the whole generation */
+	size_t npaths;
+	enum restore_flags flags;
+};
+
+/* What it did (RESTORE_PLAN: would do). */
+struct restore_result {
+	uint64_t written; /* entries extracted */
+	uint64_t strays;  /* entries under the restored paths in root that g does not hold */
+	bool removed;     /* RESTORE_EXACT: the strays were removed (else left in place) */
+};
+
+/* Extracts generation g of the file-level component w->comp into root with
  * libarchive's secure extraction plus our limits (regular files, dirs,
- * symlinks, hard links inside root only; total size; entry count). */
-int restore_component(struct store *s, const struct generation *g, const char *root,
-		      const struct restore_limits *lim) MUST_CHECK;
-/* restore_component() of the newest generation of component that passes
+ * symlinks, hard links inside root only; total size; entry count).
+ * With w->paths only the entries at or under those paths: one g does not
+ * hold is -ENOENT naming it, before anything is written.  Afterwards the
+ * restored paths (w->paths, else the component's configured paths) are
+ * scanned beneath root without following a symlink or leaving the
+ * filesystem, excluded paths left out: every entry g does not hold is a
+ * stray, counted in res->strays; RESTORE_EXACT removes them first (a
+ * directory still holding an excluded entry stays).  res may be NULL. */
+int restore_component(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
+		      struct restore_result *res) MUST_CHECK;
+/* restore_component() of the newest generation of w->comp that passes
  * gen_verify().  *seq gets its number, *skipped (may be NULL) how many
- * newer ones failed verification.  -ENODATA when component has no
+ * newer ones failed verification.  -ENODATA when the component has no
  * generation at all; -EBADMSG when none verifies. */
-int restore_newest(struct store *s, const char *component, const char *root, const struct restore_limits *lim,
-		   uint64_t *seq, unsigned *skipped) MUST_CHECK;
+int restore_newest(struct store *s, const char *root, const struct restore_want *w, uint64_t *seq, unsigned *skipped,
+		   struct restore_result *res) MUST_CHECK;
 #endif

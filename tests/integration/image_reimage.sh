@@ -5,8 +5,25 @@
 need_root "image reimage" || exit 0
 . "$TOP/tests/lib/image.sh"
 
+dry_run() { # LABEL DEV: the whole plan, and the disk and the store unchanged
+	local label=$1 dev=$2 sum out rc
+	sum=$(sha256sum <"$dev")
+	out=$(abur reimage --disk "$dev" --dry-run 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && [ "$(sha256sum <"$dev")" = "$sum" ] && [ ! -e "$STORE/abur/state/reimage-incomplete" ] &&
+		echo "$out" | grep -q "^  disk:   $dev  model .*, serial .*, .* MiB ([0-9]* bytes)  blank (" &&
+		echo "$out" | grep -q "^  layout: $label, 512-byte sectors, [0-9]* partitions$" &&
+		echo "$out" | grep -q "^    p1  *at .*type .*stored$" && echo "$out" | grep -q "^  os:     g00000[0-9]$" &&
+		echo "$out" | grep -q "^  files:  config g00000[0-9]$" && echo "$out" | grep -q "^  files:  license g00000[0-9]$" &&
+		echo "$out" | grep -q "^  bytes:  .* of disk image to write$"; then
+		pass "$label: reimage --dry-run shows disk, layout, images, files and bytes and writes nothing"
+	else
+		fail "$label: reimage --dry-run: rc=$rc $out"
+	fi
+}
+
 roundtrip() { # LABEL STORE_MIB (make_store names its image by size)
-	local label=$1 dev root out
+	local label=$1 dev root out sum
 	STORE=$TMP/store-$label
 	make_store "$STORE" "$2" || { fail "$label: store"; return; }
 	vms_disk "$TMP/$label.img" "$label" 2>"$TMP/mk.log" || { fail "$label: building the test disk: $(tail -3 "$TMP/mk.log")"; return; }
@@ -29,9 +46,16 @@ roundtrip() { # LABEL STORE_MIB (make_store names its image by size)
 	check "$label: seal pinned os, software, license, config" sh -c \
 		"grep -q '^pinned = yes' $STORE/abur/os/g*/manifest.ini && ls $STORE/abur/software/g* $STORE/abur/license/g* $STORE/abur/config/g* >/dev/null"
 	check "$label: probe says ours" sh -c "'$ABUR' -c '$INI' --store '$STORE' probe $dev | grep -q ': ours'"
+	sum=$(sha256sum <"$dev")
+	out=$(abur reimage --disk "$dev" --dry-run 2>&1)
+	[ $? = 0 ] && [ "$(sha256sum <"$dev")" = "$sum" ] && echo "$out" | grep -q "^  disk:   $dev  .*  ours (" &&
+		echo "$out" | grep -q "^  confirm: the disk is ours: writing it needs its serial, " &&
+		pass "$label: reimage --dry-run of a disk that is ours says it needs the serial, writes nothing" ||
+		fail "$label: reimage --dry-run of ours: $out"
 
 	dd if=/dev/zero of="$dev" bs=1M 2>/dev/null
 	check "$label: wiped disk probes blank" sh -c "'$ABUR' -c '$INI' --store '$STORE' probe $dev | grep -q ': blank'"
+	dry_run "$label" "$dev"
 	check "$label: reimage" abur reimage --disk "$dev"
 	ids "$dev" >"$TMP/$label.ids2"
 	check "$label: PTUUID, PARTUUIDs, offsets, fs UUIDs and labels identical" diff "$TMP/$label.ids" "$TMP/$label.ids2"

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "agent/decide.h"
 
@@ -56,6 +57,8 @@ static const struct row rows[] = {
     {RESTORE, ST_IMAGE_OK, true, DISK_OURS, true, false, 0, CONFIRM_MATCH, true, ACT_REIMAGE},
     {RESTORE, ST_IMAGE_OK, true, DISK_BLANK, true, false, 5, CONFIRM_MATCH, true, ACT_REIMAGE},
     {RESTORE, ST_IMAGE_OK, true, DISK_FOREIGN, true, false, 0, CONFIRM_MISMATCH, true, ACT_NOTHING},
+    {RESTORE, ST_IMAGE_OK, true, DISK_FOREIGN, true, false, 0, CONFIRM_UNANSWERED, true, ACT_NOTHING},
+    {RESTORE, ST_IMAGE_OK, true, DISK_BLANK, true, false, 0, CONFIRM_UNANSWERED, true, ACT_NOTHING},
     {RESTORE, ST_IMAGE_OK, true, DISK_FLASH, true, false, 0, CONFIRM_MATCH, true, ACT_NOTHING},
     {RESTORE, ST_IMAGE_OK, true, DISK_BLANK, false, false, 0, CONFIRM_MATCH, true, ACT_NOTHING},
     {RESTORE, ST_NO_IMAGE, true, DISK_BLANK, true, false, 0, CONFIRM_MATCH, true, ACT_NOTHING},
@@ -115,7 +118,7 @@ static void invariants(void **state)
 			for (int cls = DISK_BLANK; cls <= DISK_FLASH; cls++)
 				for (int bits = 0; bits < 16; bits++)
 					for (int att = 0; att <= 4; att++)
-						for (int c = CONFIRM_NONE; c <= CONFIRM_MISMATCH; c++) {
+						for (int c = CONFIRM_NONE; c <= CONFIRM_UNANSWERED; c++) {
 							struct agent_facts f = {m,        st,       bits & 1,      cls,
 										bits & 2, bits & 4, (unsigned)att, c,
 										bits & 8};
@@ -139,7 +142,21 @@ static void invariants(void **state)
 								assert_int_equal(c, CONFIRM_MATCH);
 							}
 						}
-	assert_int_equal(n, 6 * 3 * 4 * 16 * 5 * 3);
+	assert_int_equal(n, 6 * 3 * 4 * 16 * 5 * 4);
+}
+
+/* Nothing typed at the prompt is said as such, not as a wrong serial. */
+static void unanswered(void **state)
+{
+	struct agent_facts f = {MODE_RESTORE,       ST_IMAGE_OK, true, DISK_FOREIGN, true, false, 0,
+				CONFIRM_UNANSWERED, true};
+	struct agent_decision d = agent_decide(&f);
+
+	(void)state;
+	assert_int_equal(d.action, ACT_NOTHING);
+	assert_string_equal(d.reason, "no serial was typed: nothing done");
+	f.confirm = CONFIRM_MISMATCH;
+	assert_non_null(strstr(agent_decide(&f).reason, "does not match"));
 }
 
 static void modes(void **state)
@@ -159,6 +176,7 @@ int main(void)
 	    cmocka_unit_test(table),
 	    cmocka_unit_test(invariants),
 	    cmocka_unit_test(modes),
+	    cmocka_unit_test(unanswered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
