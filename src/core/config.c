@@ -98,6 +98,7 @@ struct pstate {
 	size_t errlen;
 	int nerrors;
 	const struct section *section; /* NULL when unknown */
+	bool headed;                   /* a [section] line was seen */
 	struct abur_component *comp;
 	int gseen[ARRAY_SIZE(sections)][KEYS_MAX]; /* line of each key's first value */
 	int (*cseen)[KEYS_MAX];
@@ -166,6 +167,7 @@ static int on_section(struct pstate *ps, const char *sec, int line)
 {
 	ps->section = NULL;
 	ps->comp = NULL;
+	ps->headed = true;
 	if (startswith(sec, "component")) {
 		const char *rest = sec + strlen("component");
 		_cleanup_free_ char *name = xstrdup(rest);
@@ -195,6 +197,10 @@ static int on_key(struct pstate *ps, const char *key, const char *value, int lin
 	const struct field *k;
 	int *seen, r;
 
+	if (!ps->section && !ps->headed) {
+		perr(ps, line, "'%s' before any [section]", key);
+		return -EINVAL;
+	}
 	if (!ps->section)
 		return 0; /* the section header was already reported */
 	k = field_find(ps->section->keys, ps->section->nkeys, key);

@@ -169,6 +169,8 @@ static void other_errors(void **state)
 {
 	(void)state;
 	expect_error("[bogus]\nx = 1\n", "t.ini:1: unknown section [bogus]");
+	/* a key before any section header is an error, not ignored */
+	expect_error("store = /dev/sdb2\n[flash]\nmount = /mnt\n", "t.ini:1: 'store' before any [section]");
 	expect_error("[schedule]\nthis is not a key\n", "t.ini:2: expected '[section]' or 'key = value'");
 	expect_error("[schedule\nnightly = 00:00\n", "t.ini:1: section header without ']'");
 	expect_error("[component a]\npaths = relative/path\n",
