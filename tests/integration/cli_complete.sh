@@ -47,6 +47,8 @@ case $(complete_words restore --) in
 *) pass "abur restore --<TAB> leaves out other commands' options" ;;
 esac
 expect "abur backup <TAB> offers the configured components" '^config software $' -c "$TMP/abur.ini" backup ''
+expect "abur restore --generation N <TAB> still offers the components" '^config software $' \
+	-c "$TMP/abur.ini" restore --generation 1 ''
 expect "abur --config=FILE list s<TAB> offers software" '^software $' --config="$TMP/abur.ini" list s
 expect "abur help <TAB> offers the commands" '(^| )verify ' help ''
 expect "abur restore config --generation <TAB> without a store is quiet" '^$' \
