@@ -194,6 +194,7 @@ install: all
 	install -D -m 0644 board/$(BOARD)/abur.ini $(DESTDIR)/etc/abur/abur.ini
 	install -D -m 0644 doc/abur.8 $(DESTDIR)$(PREFIX)/share/man/man8/abur.8
 	install -D -m 0644 doc/abur.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/abur.ini.5
+	install -D -m 0644 completion/abur $(DESTDIR)/usr/share/bash-completion/completions/abur
 	$(if $(wildcard init/abur.service),install -D -m 0644 init/abur.service $(DESTDIR)/lib/systemd/system/abur.service)
 	$(if $(wildcard init/S60abur),install -D -m 0755 init/S60abur $(DESTDIR)/etc/init.d/S60abur)
 
