@@ -19,10 +19,7 @@ struct agent {
 	char *dev;
 	struct disk_info *disk;
 	struct agent_facts f;
-	uint64_t os_seq;  /* the os generation that verified */
-	uint64_t upd_seq; /* its newest update (applied if it verifies), 0: none */
-	int64_t upd_time;
-	int64_t os_time;
+	uint64_t os_seq; /* the os generation that verified */
 	uint64_t required;
 	struct report rep;
 };
@@ -83,12 +80,8 @@ static void find_os_image(struct agent *ag, enum gen_check check)
 
 	ag->f.store = ST_NO_IMAGE;
 	if (store_newest(ag->s, IMAGE_COMPONENT, check, store_os_base_max(ag->s), &l, &g) == 0) {
-		const struct generation *u = image_newest_update(&l, g);
 		ag->f.store = ST_IMAGE_OK;
 		ag->os_seq = g->seq;
-		ag->os_time = g->m.time;
-		ag->upd_seq = u ? u->seq : 0;
-		ag->upd_time = u ? u->m.time : 0;
 	}
 }
 
@@ -168,7 +161,6 @@ static void show_reimage_plan(struct agent *ag)
 {
 	struct reimage_opts ro = {.generation = ag->os_seq, .grow = ag->cfg->disk.grow_last_partition};
 	struct reimage_plan p;
-	char when[32] = "-";
 	int r = image_reimage_plan(ag->cfg, ag->s, ag->dev, &ro, &p);
 
 	if (r < 0)
@@ -176,14 +168,6 @@ static void show_reimage_plan(struct agent *ag)
 	else
 		reimage_plan_text(&p, say_line, ag);
 	reimage_plan_free(&p);
-	if (ag->os_seq)
-		fmt_time(ag->os_time, when, sizeof(when));
-	say(ag, "  image:  os g%06llu sealed %s", (unsigned long long)ag->os_seq, when);
-	if (ag->upd_seq) {
-		fmt_time(ag->upd_time, when, sizeof(when));
-		say(ag, "  update: os g%06llu captured %s (the newest; an older one, or none, if it fails its check)",
-		    (unsigned long long)ag->upd_seq, when);
-	}
 }
 
 static void show_plan(struct agent *ag, const char *what, enum agent_action a)

@@ -71,8 +71,8 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	const struct cmd *self = cmd_find("list");
 	_cleanup_(store_closep) struct store *s = NULL;
 	struct json j;
-	char **names;
-	size_t n;
+	char **names = NULL;
+	size_t n = 0;
 	int r;
 
 	if (argc > 2)

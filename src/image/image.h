@@ -203,9 +203,10 @@ struct reimage_plan_comp {
 };
 struct reimage_plan {
 	struct disk_info *disk;
-	bool needs_confirm; /* ours or foreign, and the serial was not given: a run is refused */
-	uint64_t seq;       /* the os seal */
-	uint64_t update;    /* the update over it, 0: none */
+	bool needs_confirm;            /* ours or foreign, and the serial was not given: a run is refused */
+	uint64_t seq;                  /* the os seal */
+	uint64_t update;               /* the update over it, 0: none */
+	time_t seal_time, update_time; /* when they were sealed and captured */
 	uint64_t update_skipped;
 	char *update_why; /* why the newest update is passed over, or NULL */
 	char *label;      /* "gpt" or "dos" */

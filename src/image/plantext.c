@@ -72,9 +72,11 @@ void reimage_plan_text(const struct reimage_plan *p, void (*line)(void *arg, con
 	for (size_t i = 0; i < p->nparts; i++)
 		say_part(&o, &p->parts[i], p->grow && &p->parts[i] == last);
 	say(&o, "  os:     g%06llu", (unsigned long long)p->seq);
-	if (p->update)
+	say(&o, "  sealed: %s", fmt_time(p->seal_time, b, sizeof(b)));
+	if (p->update) {
 		say(&o, "  update: g%06llu", (unsigned long long)p->update);
-	else
+		say(&o, "  captured: %s", fmt_time(p->update_time, b, sizeof(b)));
+	} else
 		say(&o, "  update: none: the server as sealed");
 	if (p->update_skipped)
 		say(&o, "  update: %llu damaged passed over (%s)", (unsigned long long)p->update_skipped,

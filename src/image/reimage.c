@@ -525,7 +525,9 @@ int image_reimage_plan(const struct abur_config *cfg, struct store *s, const cha
 	p->disk = run.d;
 	p->needs_confirm = run.needs_confirm;
 	p->seq = run.g ? run.g->seq : 0;
+	p->seal_time = run.g ? (time_t)run.g->m.time : 0;
 	p->update = run.upd ? run.upd->seq : 0;
+	p->update_time = run.upd ? (time_t)run.upd->m.time : 0;
 	p->update_skipped = run.upd_skipped;
 	p->update_why = run.upd_why;
 	p->grow = o->grow;

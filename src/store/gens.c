@@ -297,12 +297,18 @@ int store_newest(struct store *s, const char *component, enum gen_check check, u
 	return abur_fail(-ENOENT, "no valid generation");
 }
 
-int payload_open(struct store *s, const struct generation *g, const char *name, struct payload_reader **out)
+int payload_open_max(struct store *s, const struct generation *g, const char *name, uint64_t out_max,
+		     struct payload_reader **out)
 {
 	for (size_t i = 0; g->valid && i < g->m.npayloads; i++)
 		if (streq(g->m.payloads[i].name, name))
-			return gen_payload_open(s, g, &g->m.payloads[i], 0, out);
+			return gen_payload_open(s, g, &g->m.payloads[i], out_max, out);
 	return abur_fail(-ENOENT, "g%06llu has no payload %s", (unsigned long long)g->seq, name);
+}
+
+int payload_open(struct store *s, const struct generation *g, const char *name, struct payload_reader **out)
+{
+	return payload_open_max(s, g, name, 0, out);
 }
 
 /* Makes the directories of rel (not its last name) beneath the root. */

@@ -350,22 +350,11 @@ static int place_link(int root, const struct linkmap *l)
 	return 0;
 }
 
-static int open_data(struct store *s, const struct generation *g, const struct restore_limits *lim,
-		     struct payload_reader **p)
-{
-	for (size_t i = 0; i < g->m.npayloads; i++) {
-		if (!streq(g->m.payloads[i].name, DATA_PAYLOAD))
-			continue;
-		return gen_payload_open(s, g, &g->m.payloads[i], restore_stream_cap(lim), p);
-	}
-	return abur_fail(-ENOENT, "g%06llu has no %s", (unsigned long long)g->seq, DATA_PAYLOAD);
-}
-
 /* Pass 1: read everything, check every entry, check the hash. */
 static int check_archive(struct store *s, const struct generation *g, struct check *ck)
 {
 	struct payload_reader *p;
-	int r = open_data(s, g, ck->lim, &p);
+	int r = payload_open_max(s, g, DATA_PAYLOAD, restore_stream_cap(ck->lim), &p);
 
 	if (r < 0)
 		return r;
@@ -426,7 +415,8 @@ static int extract(struct store *s, const struct generation *g, const struct res
 	struct payload_reader *p;
 	struct archive *a, *wr;
 	struct archive_entry *e;
-	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m") : open_data(s, g, w->lim, &p);
+	int r = root < 0 ? abur_fail(-errno, "restore: the target directory: %m")
+			 : payload_open_max(s, g, DATA_PAYLOAD, restore_stream_cap(w->lim), &p);
 	int k = ARCHIVE_OK;
 
 	if (r < 0)

@@ -237,6 +237,10 @@ int store_apply_retention(struct store *s, const char *component, unsigned keep)
  * payload_discard(). */
 struct payload_reader;
 int payload_open(struct store *s, const struct generation *g, const char *name, struct payload_reader **out) MUST_CHECK;
+/* The same, failing once the decompressed stream passes out_max bytes
+ * (0: no bound; restore's max_total_size). */
+int payload_open_max(struct store *s, const struct generation *g, const char *name, uint64_t out_max,
+		     struct payload_reader **out) MUST_CHECK;
 /* The tar reader (owned by p). */
 struct archive *payload_archive(struct payload_reader *p);
 /* Ends the read and frees p.  r is how the caller's reading went: when 0,

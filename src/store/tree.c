@@ -357,9 +357,7 @@ static void scan_free(struct scan *sc)
 	for (size_t i = 0; i < sc->nskipped && i < BACKUP_SKIPPED_MAX; i++)
 		free(sc->skipped[i]);
 	free(sc->skipped);
-	free(sc->changed);
-	osidx_free(&sc->cache);
-	osidx_free(&sc->seen);
+	free(sc->changed); /* the stat cache is one digest pass's: digest_pass frees it */
 }
 
 /* ---- digest ---- */

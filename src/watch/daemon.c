@@ -179,9 +179,10 @@ static time_t plan_nightly(struct daemon *d, time_t now)
 	/* The package manager's last change, once per plan (a walk of /boot):
 	 * the rounds below only move last_slot on. */
 	time_t disk_change = 0;
-	for (size_t i = 0; i < d->cfg->ncomps; i++)
-		if (nightly_disk(&d->cfg->comps[i]))
-			disk_change = disk_last_change(&d->cfg->comps[i], now);
+	for (size_t i = 0; i < d->cfg->ncomps; i++) {
+		time_t t = nightly_disk(&d->cfg->comps[i]) ? disk_last_change(&d->cfg->comps[i], now) : 0;
+		disk_change = t > disk_change ? t : disk_change;
+	}
 
 	/* A decision moves last_slot on; plan again until there is nothing
 	 * left to decide (at most a couple of rounds). */

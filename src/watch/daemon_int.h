@@ -13,8 +13,6 @@
  * after, or at the next night, whichever comes first. */
 #define RETRY_AFTER 600
 
-/* In the state dir: the flock that makes one daemon per state dir. */
-
 struct daemon {
 	struct abur_config *cfg;
 	const struct daemon_opts *opts;
