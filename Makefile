@@ -25,7 +25,7 @@ AUTOCONF := include/generated/autoconf.h
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wshadow -Wformat=2 \
 	  -fno-strict-aliasing -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DABUR_VERSION='"$(VERSION)"' \
-	  -Iinclude -Isrc -include $(AUTOCONF) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	  -Iinclude -Isrc -I$(BUILD)/gen -include $(AUTOCONF) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ifeq ($(CONFIG_LINK_STATIC_ARCHIVE),y)
 # The static archives, and --gc-sections to drop what ABUR never calls:
 # libarchive's by-name format table would otherwise keep every writer
@@ -112,6 +112,13 @@ $(BUILD)/obj/%.o: src/%.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# abur help COMMAND prints the manual's section of it (scripts/man2help).
+$(BUILD)/gen/manhelp.h: doc/abur.8 scripts/man2help
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@awk -f scripts/man2help $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/cmd/table.o: $(BUILD)/gen/manhelp.h
 
 $(BUILD)/abur: $(LIB_OBJS) $(MAIN_OBJ) .config
 	@echo "  LD      $@"

@@ -29,7 +29,6 @@ struct cmd {
 	const char *name;
 	const char *summary;
 	const char *usage;   /* after "abur NAME " */
-	const char *help;    /* options and details */
 	cmd_fn run;          /* NULL: not built into this binary */
 	const char *missing; /* why run is NULL: feature, or the work still to land */
 };
@@ -112,7 +111,11 @@ char *entry_line_gen(const char *comp, const struct generation *g, char *buf, si
 const struct cmd *cmd_find(const char *name);
 size_t cmd_count(void);
 const struct cmd *cmd_at(size_t i);
+/* The usage line, the summary and the command's sections of the manual. */
 void cmd_print_help(const struct cmd *c, FILE *f);
+/* The command's sections of the manual in turn: start with *i = 0; NULL
+ * after the last. */
+const char *cmd_manual(const struct cmd *c, size_t *i);
 /* The one way a command reports a failure: "abur: error: CONTEXT: MESSAGE"
  * (log_error_errno(), MESSAGE the one recorded for r); returns EXIT_FAIL. */
 int cmd_error(int r, const char *fmt, ...) PRINTF(2, 3);

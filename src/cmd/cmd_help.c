@@ -77,8 +77,9 @@ static int complete_words(struct ctx *ctx, int argc, char **argv)
 	else if (streq(argv[1], "--options")) {
 		if (c) {
 			print_option_words(c->usage, true, seen, sizeof(seen));
-			if (c->help)
-				print_option_words(c->help, false, seen, sizeof(seen));
+			size_t i = 0;
+			for (const char *t; (t = cmd_manual(c, &i));)
+				print_option_words(t, false, seen, sizeof(seen));
 		}
 		print_option_words(globals, false, seen, sizeof(seen));
 	} else {
