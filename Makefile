@@ -118,7 +118,7 @@ $(BUILD)/gen/manhelp.h: doc/abur.8 scripts/man2help
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	@awk -f scripts/man2help $< >$@.tmp && mv $@.tmp $@
-$(BUILD)/obj/cmd/table.o: $(BUILD)/gen/manhelp.h
+$(BUILD)/obj/cmd/table.o $(BUILD)/fuzz/obj/cmd/table.o: $(BUILD)/gen/manhelp.h
 
 $(BUILD)/abur: $(LIB_OBJS) $(MAIN_OBJ) .config
 	@echo "  LD      $@"
