@@ -230,14 +230,16 @@ static enum agent_result do_reimage(struct agent *ag)
 	}
 	set_attempts(ag, 0);
 	if (res.update_skipped)
-		say(ag, "passed over %llu damaged os update(s): %s", (unsigned long long)res.update_skipped,
-		    res.update_why);
+		say(ag, "passed over %llu damaged os %s: %s", (unsigned long long)res.update_skipped,
+		    noun(res.update_skipped, "update", "updates"), res.update_why);
 	free(res.update_why);
 	char upd[32] = "none";
 	if (res.update)
 		snprintf(upd, sizeof(upd), "g%06llu", (unsigned long long)res.update);
-	say(ag, "RESTORED: %s from os g%06llu, update %s, %u settings components, %.1f MB written", ag->dev,
-	    (unsigned long long)res.seq, upd, res.components, (double)res.written / 1e6);
+	char wr[32];
+	say(ag, "RESTORED: %s from os g%06llu, update %s, %u settings %s, %s written", ag->dev,
+	    (unsigned long long)res.seq, upd, res.components, noun(res.components, "component", "components"),
+	    fmt_bytes(res.written, wr, sizeof(wr)));
 	return AGENT_DONE;
 }
 
@@ -254,13 +256,15 @@ static enum agent_result do_verify(struct agent *ag)
 		say(ag, "VERIFY FAILED: %s", abur_errmsg(bad));
 		return AGENT_FAILED;
 	}
-	say(ag, "VERIFY %s: %d generation(s) failed", bad ? "FAILED" : "OK", bad);
+	say(ag, "VERIFY %s: %d %s failed", bad ? "FAILED" : "OK", bad,
+	    noun((uint64_t)bad, "generation", "generations"));
 	return bad ? AGENT_FAILED : AGENT_DONE;
 }
 
 static enum agent_result act(struct agent *ag, enum agent_action a)
 {
 	struct seal_result sr;
+	char used[32], stored[32];
 	int r;
 
 	switch (a) {
@@ -271,16 +275,18 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 		if (r < 0)
 			say(ag, "RESTORE FAILED: %s", abur_errmsg(r));
 		else
-			say(ag, "RESTORED: %d settings component(s) into %s", r, ag->dev);
+			say(ag, "RESTORED: %d settings %s into %s", r, noun((uint64_t)r, "component", "components"),
+			    ag->dev);
 		return r < 0 ? AGENT_FAILED : AGENT_DONE;
 	case ACT_SEAL:
 		r = image_seal(ag->cfg, ag->s, ag->dev, &(struct seal_opts){ag->o->progress, ag->o->progress_arg}, &sr);
 		if (r < 0)
 			say(ag, "SEAL FAILED: %s", abur_errmsg(r));
 		else
-			say(ag, "SEALED: os g%06llu (%.1f MB used, %.1f MB stored) and %u components",
-			    (unsigned long long)sr.seq, (double)sr.used_bytes / 1e6, (double)sr.payload_bytes / 1e6,
-			    sr.components);
+			say(ag, "SEALED: os g%06llu (%s used, %s stored) and %u %s", (unsigned long long)sr.seq,
+			    fmt_bytes(sr.used_bytes, used, sizeof(used)),
+			    fmt_bytes(sr.payload_bytes, stored, sizeof(stored)), sr.components,
+			    noun(sr.components, "component", "components"));
 		return r < 0 ? AGENT_FAILED : AGENT_DONE;
 	case ACT_VERIFY:
 		return do_verify(ag);

@@ -76,8 +76,9 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 	else if (res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
 	else
-		printf("%s: g%06llu written (%llu entries, %s)\n", c->name, (unsigned long long)res->seq,
-		       (unsigned long long)res->files, fmt_bytes(res->payload_bytes, b, sizeof(b)));
+		printf("%s: g%06llu written (%llu %s, %s)\n", c->name, (unsigned long long)res->seq,
+		       (unsigned long long)res->files, noun(res->files, "entry", "entries"),
+		       fmt_bytes(res->payload_bytes, b, sizeof(b)));
 }
 
 static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
@@ -139,11 +140,12 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
 		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
 	if (r == 0 && res->unmounted)
-		log_warn("%s: %u sealed filesystem(s) not mounted under the root: not captured", IMAGE_COMPONENT,
-			 res->unmounted);
+		log_warn("%s: %u sealed %s not mounted under the root: not captured", IMAGE_COMPONENT, res->unmounted,
+			 noun(res->unmounted, "filesystem", "filesystems"));
 	if (r == 0 && res->skipped_updates)
-		log_warn("%s: %llu newer update generation(s) did not read back; compared with an older one",
-			 IMAGE_COMPONENT, (unsigned long long)res->skipped_updates);
+		log_warn("%s: %llu newer update %s not read back; compared with an older one", IMAGE_COMPONENT,
+			 (unsigned long long)res->skipped_updates,
+			 noun(res->skipped_updates, "generation did", "generations did"));
 }
 
 static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const char *root, const char *trigger,

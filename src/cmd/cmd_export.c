@@ -31,7 +31,8 @@ static void report(const struct ctx *ctx, const char *comp, const struct generat
 	if (!ctx->json) {
 		printf("exported %s g%06llu to %s", comp, (unsigned long long)g->seq, out);
 		if (res->files || res->raw)
-			printf(" (%llu files, %u raw areas)", (unsigned long long)res->files, res->raw);
+			printf(" (%llu %s, %u raw %s)", (unsigned long long)res->files,
+			       noun(res->files, "file", "files"), res->raw, noun(res->raw, "area", "areas"));
 		printf("\n");
 		return;
 	}

@@ -61,7 +61,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 	if (g->valid)
 		fmt_time(g->m.time, when, sizeof(when));
 	_cleanup_free_ char *note = upd ? update_note(&u) : NULL;
-	printf("%-10s g%06llu  %-19s  %-8s %10s  %s%s%s\n", comp, (unsigned long long)g->seq, when,
+	printf("%-10s g%06llu  %-23s  %-8s %10s  %s%s%s\n", comp, (unsigned long long)g->seq, when,
 	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(gen_bytes(g), size, sizeof(size)) : "-",
 	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem, note ? note : "");
 }
@@ -86,7 +86,7 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		json_arr_begin(&j, NULL);
 	else
-		printf("%-10s %-7s  %-19s  %-8s %10s  %s\n", "COMPONENT", "GEN", "TIME", "TRIGGER", "SIZE", "NOTES");
+		printf("%-10s %-7s  %-23s  %-8s %10s  %s\n", "COMPONENT", "GEN", "TIME", "TRIGGER", "SIZE", "NOTES");
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		_cleanup_(gen_list_free) struct gen_list l = {0};
 		if (argc == 2 && !streq(argv[1], names[i]))

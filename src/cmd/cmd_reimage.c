@@ -17,9 +17,11 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 		       (unsigned long long)res->seq, fmt_bytes(res->written, b1, sizeof(b1)), res->components,
 		       res->components == 1 ? "" : "s");
 		if (res->update)
-			printf("applied os update g%06llu: %llu files written, %llu paths removed, %u raw areas\n",
+			printf("applied os update g%06llu: %llu %s written, %llu %s removed, %u raw %s\n",
 			       (unsigned long long)res->update, (unsigned long long)res->update_files,
-			       (unsigned long long)res->update_deleted, res->update_raw);
+			       noun(res->update_files, "file", "files"), (unsigned long long)res->update_deleted,
+			       noun(res->update_deleted, "path", "paths"), res->update_raw,
+			       noun(res->update_raw, "area", "areas"));
 		else
 			printf("no os update applied: the server is as sealed\n");
 		return;
@@ -138,8 +140,8 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 		log_warn("os g%06llu failed verification; wrote the newest one that verifies, g%06llu",
 			 (unsigned long long)res.skipped, (unsigned long long)res.seq);
 	if (res.update_skipped)
-		log_warn("passed over %llu damaged os update generation(s) (%s); %s",
-			 (unsigned long long)res.update_skipped, res.update_why,
+		log_warn("passed over %llu damaged os update %s (%s); %s", (unsigned long long)res.update_skipped,
+			 noun(res.update_skipped, "generation", "generations"), res.update_why,
 			 res.update ? "applied the newest one that verifies" : "wrote the bare seal");
 	print_result(ctx, disk, &res);
 	free(res.update_why);

@@ -317,8 +317,10 @@ char *fmt_time(int64_t t, char *buf, size_t len)
 
 	/* A value off the flash can be anything: outside years 0..9999
 	 * localtime_r() fails or strftime() overflows the buffer. */
-	if (t < TIME_MIN_SANE || t > TIME_MAX_SANE || !localtime_r(&tt, &tm) ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+	if (t == 0)
+		snprintf(buf, len, "never");
+	else if (t < TIME_MIN_SANE || t > TIME_MAX_SANE || !localtime_r(&tt, &tm) ||
+		 strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
 		snprintf(buf, len, "(bad time)");
 	return buf;
 }

@@ -134,9 +134,15 @@ int rm_rf_at(int dfd, const char *name) MUST_CHECK;
 /* Times ABUR accepts from files it reads: 1970-01-01 .. 9999-12-31 UTC. */
 #define TIME_MIN_SANE 0LL
 #define TIME_MAX_SANE 253402300799LL
-/* Local time "YYYY-MM-DD HH:MM:SS", "(bad time)" for a time outside the
- * sane range. Returns buf. */
+/* Local time with its zone, "YYYY-MM-DD HH:MM:SS CET": the one way times
+ * are written for people (machines get RFC 3339 UTC); "never" for 0,
+ * "(bad time)" for a time outside the sane range. Returns buf. */
 char *fmt_time(int64_t t, char *buf, size_t len);
 /* Human sizes: "1.5 MiB". Returns buf. */
 char *fmt_bytes(uint64_t n, char *buf, size_t len);
+/* one when n is 1, else many: "1 entry", "2 entries". */
+static inline const char *noun(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 #endif

@@ -20,14 +20,6 @@
 
 enum { FD_WATCH, FD_TIMER, FD_SYS, FD_SIG, FD_UEVENT, FD__COUNT };
 
-static void fmt_local(time_t t, char *buf, size_t n)
-{
-	struct tm tm;
-
-	if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm))
-		snprintf(buf, n, "-");
-}
-
 static struct sched_settings settings(const struct abur_config *cfg)
 {
 	return (struct sched_settings){.nightly = cfg->schedule.nightly,
@@ -59,8 +51,8 @@ static void notify_idle(struct daemon *d)
 
 	for (size_t i = 0; i < d->st.ncomps; i++)
 		dirty += d->st.comps[i].dirty;
-	fmt_local(d->st.next_run, next, sizeof(next));
-	fmt_local(d->st.flash_missing, since, sizeof(since));
+	fmt_time(d->st.next_run, next, sizeof(next));
+	fmt_time(d->st.flash_missing, since, sizeof(since));
 	s = xasprintf("%zu changed; next run %s%s%s%s", dirty, next, d->st.deferred_until ? "; deferred" : "",
 		      d->st.flash_missing ? "; flash missing since " : "", d->st.flash_missing ? since : "");
 	send_status(d, s);
@@ -135,7 +127,7 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 	if (out->decision == SCHED_DEFER) {
 		d->st.deferrals++;
 		d->st.deferred_until = out->until;
-		fmt_local(out->until, until, sizeof(until));
+		fmt_time(out->until, until, sizeof(until));
 		free(d->st.defer_reason);
 		d->st.defer_reason = xasprintf("%s (deferral %u of %u)", sched_reason_text(out->reason),
 					       d->st.deferrals, d->cfg->schedule.max_deferrals);
@@ -157,7 +149,7 @@ static void nightly_decision(struct daemon *d, const struct sched_out *out)
 		    nightly_disk(c))
 			idx[n++] = i;
 	}
-	log_info("%s: %zu component(s) to back up", sched_reason_text(out->reason), n);
+	log_info("%s: %zu %s to back up", sched_reason_text(out->reason), n, noun(n, "component", "components"));
 	daemon_backup(d, idx, n, "nightly");
 }
 
@@ -381,7 +373,7 @@ static int start_watching(struct daemon *d)
 	d->changed = xrealloc(d->changed, (d->cfg->ncomps + 1) * sizeof(*d->changed));
 	free(d->retry_at);
 	d->retry_at = xcalloc(d->cfg->ncomps + 1, sizeof(*d->retry_at));
-	log_info("watching %zu directories", watcher_count(d->w));
+	log_info("watching %zu %s", watcher_count(d->w), noun(watcher_count(d->w), "directory", "directories"));
 	return 0;
 }
 
@@ -565,8 +557,8 @@ static int setup(struct daemon *d)
 		log_info("using the test clock in $%s", CLOCK_ENV);
 	daemon_sync_backed(d);
 	daemon_rescan(d, true);
-	event_emit(&d->ev, dclock_now(&d->clk), EV_START, NULL, 0, "watching %zu directories, pid %d",
-		   watcher_count(d->w), (int)getpid());
+	event_emit(&d->ev, dclock_now(&d->clk), EV_START, NULL, 0, "watching %zu %s, pid %d", watcher_count(d->w),
+		   noun(watcher_count(d->w), "directory", "directories"), (int)getpid());
 	return 0;
 }
 

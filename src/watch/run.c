@@ -177,9 +177,10 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 		event_emit(&d->ev, now, EV_UNCHANGED, c->name, 0, "content equal to the newest generation");
 		state_set_text(&cs->result, "unchanged");
 	} else {
-		event_emit(&d->ev, now, EV_BACKUP, c->name, res->seq, "generation %llu, %llu files, %llu bytes",
+		char b[32];
+		event_emit(&d->ev, now, EV_BACKUP, c->name, res->seq, "generation %llu, %llu %s, %s",
 			   (unsigned long long)res->seq, (unsigned long long)res->files,
-			   (unsigned long long)res->payload_bytes);
+			   noun(res->files, "entry", "entries"), fmt_bytes(res->payload_bytes, b, sizeof(b)));
 		cs->last_seq = res->seq;
 		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
 		state_set_text(&cs->result, msg);

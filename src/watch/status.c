@@ -58,15 +58,6 @@ void watch_status_free(struct watch_status *ws)
 	free(ws);
 }
 
-static const char *when(time_t t, char *buf, size_t n)
-{
-	struct tm tm;
-
-	if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm))
-		snprintf(buf, n, "never");
-	return buf;
-}
-
 void watch_status_text(const struct watch_status *ws, FILE *f)
 {
 	const struct daemon_state *st = &ws->st;
@@ -77,15 +68,16 @@ void watch_status_text(const struct watch_status *ws, FILE *f)
 		return;
 	}
 	if (ws->running)
-		fprintf(f, "daemon: running (pid %d), state of %s\n", (int)st->pid, when(st->updated, a, sizeof(a)));
+		fprintf(f, "daemon: running (pid %d), state of %s\n", (int)st->pid,
+			fmt_time(st->updated, a, sizeof(a)));
 	else
-		fprintf(f, "daemon: not running, state of %s\n", when(st->updated, a, sizeof(a)));
-	fprintf(f, "daemon: next nightly run %s\n", when(st->next_run, a, sizeof(a)));
+		fprintf(f, "daemon: not running, state of %s\n", fmt_time(st->updated, a, sizeof(a)));
+	fprintf(f, "daemon: next nightly run %s\n", fmt_time(st->next_run, a, sizeof(a)));
 	if (st->deferred_until)
-		fprintf(f, "daemon: deferred until %s: %s\n", when(st->deferred_until, a, sizeof(a)),
+		fprintf(f, "daemon: deferred until %s: %s\n", fmt_time(st->deferred_until, a, sizeof(a)),
 			st->defer_reason ? st->defer_reason : "");
 	if (st->flash_missing)
-		fprintf(f, "daemon: flash missing since %s\n", when(st->flash_missing, b, sizeof(b)));
+		fprintf(f, "daemon: flash missing since %s\n", fmt_time(st->flash_missing, b, sizeof(b)));
 }
 
 void watch_status_json(const struct watch_status *ws, struct json *j)
@@ -127,15 +119,15 @@ void watch_status_comp_text(const struct watch_status *ws, const struct abur_com
 		return;
 	}
 	fprintf(f, "  daemon: %s; last change %s\n", cs->dirty ? "changed since the last backup" : "clean",
-		when(cs->last_change, a, sizeof(a)));
-	fprintf(f, "  daemon: last backup %s%s%s\n", when(cs->last_backup, a, sizeof(a)), cs->result ? ": " : "",
+		fmt_time(cs->last_change, a, sizeof(a)));
+	fprintf(f, "  daemon: last backup %s%s%s\n", fmt_time(cs->last_backup, a, sizeof(a)), cs->result ? ": " : "",
 		cs->result ? cs->result : "");
 	if (cs->dirty && cs->next_run)
-		fprintf(f, "  daemon: next run %s%s\n", when(cs->next_run, a, sizeof(a)),
+		fprintf(f, "  daemon: next run %s%s\n", fmt_time(cs->next_run, a, sizeof(a)),
 			c->policy == POLICY_NIGHTLY && ws->st.deferred_until ? " (deferred)" : "");
 	if (cs->retry && ws->st.flash_missing)
 		fprintf(f, "  daemon: waiting for the flash (missing since %s)\n",
-			when(ws->st.flash_missing, a, sizeof(a)));
+			fmt_time(ws->st.flash_missing, a, sizeof(a)));
 }
 
 void watch_status_comp_json(const struct watch_status *ws, const struct abur_component *c, struct json *j)

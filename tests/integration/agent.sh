@@ -146,13 +146,13 @@ out=$(A seal --disk "$DIRTY" 2>&1); rc=$?
 # (j) verify mode: every generation re-read; a corrupted one fails the run and
 # is named; nothing else is written.
 agent verify; rc=$?
-[ $rc = 0 ] && grep -q "VERIFY OK: 0 generation(s) failed" "$TMP/agent.log" && grep -q "verify os g0" "$TMP/agent.log" &&
+[ $rc = 0 ] && grep -q "VERIFY OK: 0 generations failed" "$TMP/agent.log" && grep -q "verify os g0" "$TMP/agent.log" &&
 	pass "verify mode: every generation verifies (exit 0, each one listed)" ||
 	fail "verify mode on a good store: rc=$rc $(tail -2 "$TMP/agent.log")"
 cfg=$(ls -d "$TMP"/store/abur/config/g* | tail -n 1)
 printf '\377' | dd of="$cfg/data.tar.zst" bs=1 seek=200 conv=notrunc status=none
 agent verify; rc=$?
-[ $rc = 1 ] && grep -q "VERIFY FAILED: 1 generation(s) failed" "$TMP/agent.log" &&
+[ $rc = 1 ] && grep -q "VERIFY FAILED: 1 generation failed" "$TMP/agent.log" &&
 	grep -q "verify config $(basename "$cfg"): " "$TMP/agent.log" && ! grep -q "verify config $(basename "$cfg"): ok" "$TMP/agent.log" &&
 	pass "verify mode: a flipped byte fails the run, naming the generation" ||
 	fail "verify mode on a corrupted store: rc=$rc $(grep -i verify "$TMP/agent.log" | tail -3)"

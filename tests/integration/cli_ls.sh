@@ -68,13 +68,13 @@ fi
 abur ls config >"$TMP/ls1.txt"
 tail -n +2 "$TMP/ls1.txt" | awk '{print $1, $2, $NF}' | sort >"$TMP/ls1.cols"
 awk '{print $1, $2, $NF}' "$TMP/tar1" | sort >"$TMP/tar1.cols"
-if head -1 "$TMP/ls1.txt" | grep -Eq '^config g000001  [0-9-]+ [0-9:]+  manual$' &&
+if head -1 "$TMP/ls1.txt" | grep -Eq '^config g000001  [0-9-]+ [0-9:]+ [A-Z]+  manual$' &&
 	diff -q "$TMP/tar1.cols" "$TMP/ls1.cols" >/dev/null &&
 	grep -Eq '^-rw-r-----  0/0 +9 B  .*  etc/vms/cams/cam1\.conf$' "$TMP/ls1.txt" &&
 	grep -Eq '^lrwxrwxrwx  0/0 +-  .*  etc/vms/current -> vms\.conf$' "$TMP/ls1.txt" &&
 	grep -Eq '^hrw-r--r--  0/0 +-  .*  etc/vms/vms\.hard link to etc/vms/vms\.conf$' "$TMP/ls1.txt" &&
 	grep -Eq '^-rw-r--r--  1234/5678 +9 B  .*  etc/vms/cams/cam2\.conf$' "$TMP/ls1.txt" &&
-	grep -Eq '^-rw-r--r--  0/0 +9 B  2026-01-02 03:04:05  etc/vms/cams/cam3\.conf$' "$TMP/ls1.txt"; then
+	grep -Eq '^-rw-r--r--  0/0 +9 B  2026-01-02 03:04:05 UTC  etc/vms/cams/cam3\.conf$' "$TMP/ls1.txt"; then
 	pass "ls: a header, then mode, uid/gid, IEC size, mtime, path and link target per entry"
 else
 	fail "ls text: $(cat "$TMP/ls1.txt" | tr '\n' '|')"

@@ -35,7 +35,7 @@ out=$(abur ls os p2/usr/bin p2/etc/motd p2/etc/big.conf p2/usr/share/doc)
 if echo "$out" | head -1 | grep -q "^os $n1 " && echo "$out" | grep -Eq '^-rwxr-xr-x  0/0 +156\.2 KiB  .*  p2/usr/bin/vmsctl$' &&
 	echo "$out" | grep -Eq '^lrwxrwxrwx  0/0 .*  p2/usr/bin/vms -> vmsctl$' &&
 	echo "$out" | grep -Eq '^-rw-r--r--  1000/1000 .*  p2/etc/motd$' && echo "$out" | grep -Eq '^-rw-------  0/0 .*  p2/etc/big\.conf$' &&
-	echo "$out" | grep -Eq '^-rwxr-xr-x  0/0 .*  2001-02-03 04:05:06  p2/usr/bin/ping$' && ! echo "$out" | grep -q legacy; then
+	echo "$out" | grep -Eq '^-rwxr-xr-x  0/0 .*  2001-02-03 04:05:06 UTC  p2/usr/bin/ping$' && ! echo "$out" | grep -q legacy; then
 	pass "ls os of an update: the tree of that night (seal and changes)"
 else
 	fail "ls os update: $(echo "$out" | tr '\n' '|')"

@@ -81,7 +81,7 @@ static void help_mentions_missing(void **state)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	struct cmd fake = {"x", "do x", "[ARG]", "", NULL, "the x feature"};
+	struct cmd fake = {"x", "do x", "[ARG]", NULL, "the x feature"};
 	(void)state;
 	cmd_print_help(&fake, f);
 	fclose(f);
