@@ -373,7 +373,6 @@ static int start_watching(struct daemon *d)
 	d->changed = xrealloc(d->changed, (d->cfg->ncomps + 1) * sizeof(*d->changed));
 	free(d->retry_at);
 	d->retry_at = xcalloc(d->cfg->ncomps + 1, sizeof(*d->retry_at));
-	log_info("watching %zu %s", watcher_count(d->w), noun(watcher_count(d->w), "directory", "directories"));
 	return 0;
 }
 
@@ -416,7 +415,8 @@ static void reload(struct daemon *d)
 	}
 	daemon_sync_backed(d);
 	daemon_rescan(d, false);
-	log_info("configuration reloaded from %s", d->opts->config_path);
+	log_info("configuration reloaded from %s: watching %zu %s", d->opts->config_path, watcher_count(d->w),
+		 noun(watcher_count(d->w), "directory", "directories"));
 	notify_send("READY=1");
 }
 
@@ -428,8 +428,8 @@ static void on_signal(struct daemon *d)
 		if (si.ssi_signo == SIGHUP) {
 			reload(d);
 		} else {
-			log_info("signal %d: stopping", (int)si.ssi_signo);
 			d->stop = true;
+			d->stop_signal = (int)si.ssi_signo;
 		}
 	}
 }
@@ -576,7 +576,11 @@ int daemon_run(struct abur_config **cfg, const struct daemon_opts *opts)
 			if (!d.stop)
 				wait_events(&d);
 		}
-		event_emit(&d.ev, dclock_now(&d.clk), EV_STOP, NULL, 0, "stopping");
+		if (d.stop_signal && sigabbrev_np(d.stop_signal))
+			event_emit(&d.ev, dclock_now(&d.clk), EV_STOP, NULL, 0, "stopping on SIG%s",
+				   sigabbrev_np(d.stop_signal));
+		else
+			event_emit(&d.ev, dclock_now(&d.clk), EV_STOP, NULL, 0, "stopping");
 		notify_send("STOPPING=1");
 		d.st.pid = 0; /* status: not running */
 		d.save = true;

@@ -30,8 +30,9 @@ struct daemon {
 	 * that is deferred because a file kept changing continues the count. */
 	unsigned run_deferrals;
 	bool stop;
-	char *skip[6]; /* never watched: our own files and the store */
-	char *status;  /* last STATUS= sent */
+	int stop_signal; /* the signal that asked it to stop, 0 when none did */
+	char *skip[6];   /* never watched: our own files and the store */
+	char *status;    /* last STATUS= sent */
 };
 
 /* Digest scan of every watched component: at start-up (dates offline

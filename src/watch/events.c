@@ -106,7 +106,14 @@ void event_emit(struct event_log *l, time_t now, enum event_kind k, const char *
 	if ((unsigned)k >= EV__COUNT)
 		k = EV_ERROR;
 	l->counts[k]++;
-	log_msg(kinds[k].level, "%s%s%s: %s", kinds[k].name, component ? " " : "", component ? component : "", msg);
+	/* On stderr the level says error or warning already: "error: config:
+	 * ...", not "error: error config: ..."; other kinds lead with their
+	 * name ("backup config: ..."). */
+	if (k == EV_ERROR || k == EV_WARNING)
+		log_msg(kinds[k].level, "%s%s%s", component ? component : "", component ? ": " : "", msg);
+	else
+		log_msg(kinds[k].level, "%s%s%s: %s", kinds[k].name, component ? " " : "", component ? component : "",
+			msg);
 	if (!l->path)
 		return;
 	line = format_line(now, k, component, seq, msg);
