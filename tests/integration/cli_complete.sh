@@ -62,6 +62,12 @@ expect "abur restore config --generation <TAB> offers the stored generations" '^
 	-c "$TMP/abur.ini" --store "$store" restore config --generation ''
 expect "abur restore config --generation g<TAB> after other options" '^g000001 g000002 $' \
 	-c "$TMP/abur.ini" --store "$store" restore config --to /x --generation g
+expect "abur diff config <TAB> offers the generations (A)" '^g000001 g000002 $' \
+	-c "$TMP/abur.ini" --store "$store" diff config ''
+expect "abur diff config g000001 <TAB> offers the generations (B)" '^g000001 g000002 $' \
+	-c "$TMP/abur.ini" --store "$store" diff config g000001 ''
+expect "abur diff config 1 2 <TAB> offers nothing more" '^$' \
+	-c "$TMP/abur.ini" --store "$store" diff config 1 2 ''
 
 if make -C "$TOP" --no-print-directory -s install DESTDIR="$TMP/d" >"$TMP/install.log" 2>&1 &&
 	cmp -s "$TOP/completion/abur" "$TMP/d/usr/share/bash-completion/completions/abur"; then
