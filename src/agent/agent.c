@@ -48,6 +48,11 @@ static void say(struct agent *ag, const char *fmt, ...)
 	report_line(&ag->rep, "%s", msg);
 }
 
+static void seal_warn(void *arg, const char *component, const char *line)
+{
+	say(arg, "WARNING: %s: %s", component, line);
+}
+
 /* Reads "serial = X" / "attempts = N" style files from the store. */
 static bool file_has_serial(struct agent *ag, const char *rel, unsigned *num)
 {
@@ -226,6 +231,7 @@ static enum agent_result do_reimage(struct agent *ag)
 	if (r < 0) {
 		say(ag, "REIMAGE FAILED: %s", abur_errmsg(r));
 		free(res.update_why);
+		free(res.files.why);
 		return AGENT_FAILED;
 	}
 	set_attempts(ag, 0);
@@ -233,6 +239,10 @@ static enum agent_result do_reimage(struct agent *ag)
 		say(ag, "passed over %llu damaged os %s: %s", (unsigned long long)res.update_skipped,
 		    noun(res.update_skipped, "update", "updates"), res.update_why);
 	free(res.update_why);
+	if (res.files.why)
+		say(ag, "passed over %u damaged file component %s: restored %s", res.files.passed_over,
+		    noun(res.files.passed_over, "generation", "generations"), res.files.why);
+	free(res.files.why);
 	char upd[32] = "none";
 	if (res.update)
 		snprintf(upd, sizeof(upd), "g%06llu", (unsigned long long)res.update);
@@ -264,6 +274,7 @@ static enum agent_result do_verify(struct agent *ag)
 static enum agent_result act(struct agent *ag, enum agent_action a)
 {
 	struct seal_result sr;
+	struct files_result fr = {0};
 	char used[32], stored[32];
 	int r;
 
@@ -271,7 +282,11 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 	case ACT_REIMAGE:
 		return do_reimage(ag);
 	case ACT_RESTORE_SETTINGS:
-		r = image_restore_settings(ag->cfg, ag->s, ag->dev, IMAGE_FILES_SETTINGS);
+		r = image_restore_settings(ag->cfg, ag->s, ag->dev, IMAGE_FILES_SETTINGS, &fr);
+		if (fr.why)
+			say(ag, "passed over %u damaged %s: restored %s", fr.passed_over,
+			    noun(fr.passed_over, "generation", "generations"), fr.why);
+		free(fr.why);
 		if (r < 0)
 			say(ag, "RESTORE FAILED: %s", abur_errmsg(r));
 		else
@@ -279,7 +294,8 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 			    ag->dev);
 		return r < 0 ? AGENT_FAILED : AGENT_DONE;
 	case ACT_SEAL:
-		r = image_seal(ag->cfg, ag->s, ag->dev, &(struct seal_opts){ag->o->progress, ag->o->progress_arg}, &sr);
+		r = image_seal(ag->cfg, ag->s, ag->dev,
+			       &(struct seal_opts){ag->o->progress, ag->o->progress_arg, seal_warn, ag}, &sr);
 		if (r < 0)
 			say(ag, "SEAL FAILED: %s", abur_errmsg(r));
 		else

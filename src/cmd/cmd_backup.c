@@ -57,6 +57,11 @@ static void report_json(struct json *j, const struct abur_component *c, int r, c
 	json_obj_end(j);
 }
 
+static void warn_line(void *name, const char *line)
+{
+	log_warn("%s: %s", (const char *)name, line);
+}
+
 static void report(struct ctx *ctx, struct json *j, const struct abur_component *c, int r,
 		   const struct backup_result *res)
 {
@@ -64,11 +69,7 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 
 	if (ctx->json)
 		return report_json(j, c, r, res);
-	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
-		log_warn("%s: skipped %s: a restore cannot create it", c->name, res->skipped[i]);
-	if (res->nskipped > BACKUP_SKIPPED_MAX)
-		log_warn("%s: skipped %llu more special files", c->name,
-			 (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+	backup_result_warnings(res, warn_line, (void *)c->name);
 	if (r == -EAGAIN && res->busy)
 		log_warn_errno(r, "%s: backup deferred", c->name);
 	else if (r < 0)

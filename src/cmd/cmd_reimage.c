@@ -13,9 +13,9 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 	char b1[32];
 
 	if (!ctx->json) {
-		printf("reimaged %s from os g%06llu (%s written), restored %u file component%s\n", disk,
+		printf("reimaged %s from os g%06llu (%s written), restored %u file %s\n", disk,
 		       (unsigned long long)res->seq, fmt_bytes(res->written, b1, sizeof(b1)), res->components,
-		       res->components == 1 ? "" : "s");
+		       noun(res->components, "component", "components"));
 		if (res->update)
 			printf("applied os update g%06llu: %llu %s written, %llu %s removed, %u raw %s\n",
 			       (unsigned long long)res->update, (unsigned long long)res->update_files,
@@ -45,6 +45,7 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 {
 	_cleanup_free_ char *id = NULL;
 	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
+	struct files_result fr = {0};
 	int r;
 
 	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: only a confirmed disk */
@@ -54,10 +55,14 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 		r = abur_fail(-EPERM, "%s is %s (%s)%s", disk, disk_class_name(d->cls), d->reason,
 			      d->cls == DISK_FOREIGN ? ": confirm with --yes=SERIAL" : "");
 	if (r == 0)
-		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS);
+		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS, &fr);
+	if (fr.why)
+		log_warn("passed over %u damaged %s: restored %s", fr.passed_over,
+			 noun(fr.passed_over, "generation", "generations"), fr.why);
+	free(fr.why);
 	if (r < 0)
 		return cmd_error(r, "reimage --settings-only %s", disk);
-	printf("restored %d settings component%s into %s\n", r, r == 1 ? "" : "s", disk);
+	printf("restored %d settings %s into %s\n", r, noun((uint64_t)r, "component", "components"), disk);
 	return EXIT_OK;
 }
 
@@ -134,6 +139,7 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	if (r < 0) {
 		cmd_error(r, "reimage %s", disk);
 		free(res.update_why);
+		free(res.files.why);
 		return EXIT_FAIL;
 	}
 	if (res.skipped)
@@ -143,7 +149,11 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 		log_warn("passed over %llu damaged os update %s (%s); %s", (unsigned long long)res.update_skipped,
 			 noun(res.update_skipped, "generation", "generations"), res.update_why,
 			 res.update ? "applied the newest one that verifies" : "wrote the bare seal");
+	if (res.files.why)
+		log_warn("passed over %u damaged file component %s: restored %s", res.files.passed_over,
+			 noun(res.files.passed_over, "generation", "generations"), res.files.why);
 	print_result(ctx, disk, &res);
 	free(res.update_why);
+	free(res.files.why);
 	return EXIT_OK;
 }

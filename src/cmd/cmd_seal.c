@@ -7,6 +7,12 @@
 #include "core/progress.h"
 #include "image/image.h"
 
+static void seal_warn(void *arg, const char *component, const char *line)
+{
+	(void)arg;
+	log_warn("%s: %s", component, line);
+}
+
 int cmd_seal(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {{"disk", required_argument, NULL, 'd'}, {}};
@@ -28,7 +34,7 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
 	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
-	struct seal_opts o = {.progress = progress_cb, .progress_arg = &pb};
+	struct seal_opts o = {.progress = progress_cb, .progress_arg = &pb, .warn = seal_warn};
 
 	if (!ctx->json && log_get_level() == LOG_LVL_ERROR) /* -q */
 		o.progress = NULL;
@@ -49,9 +55,9 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		json_obj_end(&j);
 		json_end(&j);
 	} else {
-		printf("sealed %s as os g%06llu (%s of partition data), and %u file component%s\n", disk,
+		printf("sealed %s as os g%06llu (%s of partition data), and %u file %s\n", disk,
 		       (unsigned long long)res.seq, fmt_bytes(res.used_bytes, b1, sizeof(b1)), res.components,
-		       res.components == 1 ? "" : "s");
+		       noun(res.components, "component", "components"));
 	}
 	return EXIT_OK;
 }

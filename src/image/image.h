@@ -83,6 +83,10 @@ typedef void (*image_progress_fn)(void *arg, const char *stage, uint64_t done, u
 struct seal_opts {
 	image_progress_fn progress;
 	void *progress_arg;
+	/* Told each warning of a sealed file component (a special file left
+	 * out); may be NULL. */
+	void (*warn)(void *arg, const char *component, const char *line);
+	void *warn_arg;
 };
 
 struct seal_result {
@@ -164,6 +168,11 @@ struct reimage_opts {
 	void *progress_arg;
 };
 
+/* What a restore of file components into a disk passed over. */
+struct files_result {
+	unsigned passed_over; /* newer generations that failed their check */
+	char *why;            /* "config g000004 (1 newer fails its check)"; NULL: none (caller frees) */
+};
 struct reimage_result {
 	uint64_t seq;            /* the os seal written */
 	uint64_t skipped;        /* a newer seal that failed verification, or 0 */
@@ -174,6 +183,7 @@ struct reimage_result {
 	uint64_t update_files, update_deleted; /* what the update stage wrote and removed */
 	unsigned update_raw;                   /* raw areas it wrote */
 	unsigned components;                   /* file-level components restored */
+	struct files_result files;             /* what they fell back past */
 };
 
 /* Writes an os generation onto dev, then the newest valid generations of
@@ -246,7 +256,8 @@ enum image_files {
 };
 /* Restores the newest valid generation of each component in which into
  * dev's root filesystem, which must hold the sealed layout already.
- * Returns the number of components restored. */
-int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev,
-			   enum image_files which) MUST_CHECK;
+ * Returns the number of components restored; fr (may be NULL) gets what
+ * fell back past a damaged generation. */
+int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which,
+			   struct files_result *fr) MUST_CHECK;
 #endif

@@ -217,5 +217,5 @@ int kernel_partitions(const char *disk, const struct layout *l) MUST_CHECK;
  * components (all, or the settings: license and config) into partition
  * root of dev, mounted read-write.  Returns how many were restored. */
 int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
-			enum image_files which) MUST_CHECK;
+			enum image_files which, struct files_result *fr) MUST_CHECK;
 #endif

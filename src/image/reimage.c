@@ -425,7 +425,7 @@ static int image_reimage_write(struct run *run, struct reimage_result *res)
 	if (r == 0 && !run->o->skip_settings && dst.l.root) {
 		r = marker(run, "settings", NULL);
 		if (r == 0)
-			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, IMAGE_FILES_ALL);
+			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, IMAGE_FILES_ALL, &res->files);
 		if (r >= 0)
 			res->components = (unsigned)r, r = 0;
 	}

@@ -176,8 +176,21 @@ static void sealed_add(struct sealed *sd, const char *name, uint64_t seq)
 	sd->seqs[sd->n++] = seq;
 }
 
-static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, struct seal_result *res,
-		      struct sealed *sd)
+struct seal_warn {
+	const struct seal_opts *o;
+	const char *component;
+};
+
+static void seal_warning(void *arg, const char *line)
+{
+	const struct seal_warn *w = arg;
+
+	if (w->o->warn)
+		w->o->warn(w->o->warn_arg, w->component, line);
+}
+
+static int seal_files(const struct abur_config *cfg, struct store *s, const char *mnt, const struct seal_opts *o,
+		      struct seal_result *res, struct sealed *sd)
 {
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		const struct abur_component *c = &cfg->comps[i];
@@ -187,6 +200,7 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 			continue;
 		/* No stat cache: the disk is not this system's. */
 		int r = backup_component(s, c, mnt, NULL, "seal", BACKUP_PINNED, &lim, &br);
+		backup_result_warnings(&br, seal_warning, &(struct seal_warn){o, c->name});
 		backup_result_free(&br);
 		if (r < 0)
 			return abur_fail_wrap(r, "sealing component %s", c->name);
@@ -276,7 +290,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 	if (r == 0)
 		sealed_add(&sd, IMAGE_COMPONENT, res->seq);
 	if (r == 0 && rf.num)
-		r = seal_files(cfg, s, rf.mnt, res, &sd);
+		r = seal_files(cfg, s, rf.mnt, o, res, &sd);
 	/* Last, one atomic record: only now is this seal the pin and the base;
 	 * a seal that failed before leaves the previous one in force. */
 	if (r == 0)

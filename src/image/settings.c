@@ -19,31 +19,44 @@ static bool wanted(const struct abur_component *c, enum image_files which)
 }
 
 /* 1 restored, 0 nothing stored for it. */
-static int restore_one(const struct abur_config *cfg, struct store *s, const struct abur_component *c, const char *mnt)
+static int restore_one(const struct abur_config *cfg, struct store *s, const struct abur_component *c, const char *mnt,
+		       struct files_result *fr)
 {
 	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 	uint64_t seq;
+	unsigned skipped = 0;
 	struct restore_want w = {.lim = &lim, .comp = c};
-	int r = restore_newest(s, mnt, &w, &seq, NULL, NULL);
+	int r = restore_newest(s, mnt, &w, &seq, &skipped, NULL);
 
 	if (r == -ENODATA)
 		return 0;
 	if (r < 0)
 		return abur_fail_wrap(r, "restoring component %s", c->name);
+	if (skipped) {
+		char *why =
+		    xasprintf("%s%s%s g%06llu (%u newer %s its check)", fr->why ? fr->why : "", fr->why ? "; " : "",
+			      c->name, (unsigned long long)seq, skipped, skipped == 1 ? "fails" : "fail");
+		free(fr->why);
+		fr->why = why;
+		fr->passed_over += skipped;
+	}
 	return 1;
 }
 
 int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
-			enum image_files which)
+			enum image_files which, struct files_result *fr)
 {
 	struct rootfs rf = {.num = root};
+	struct files_result none = {0};
 	int r, n = 0;
 
+	if (!fr)
+		fr = &none;
 	r = rootfs_mount(&rf, dev, BLK_RW);
 	for (size_t i = 0; r == 0 && i < cfg->ncomps; i++) {
 		if (!wanted(&cfg->comps[i], which))
 			continue;
-		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt);
+		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt, fr);
 		n += r > 0;
 		r = r < 0 ? r : 0;
 	}
@@ -51,10 +64,12 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 	int k = abur_after(r, rootfs_release(&rf));
 	if (r == 0 && k < 0)
 		r = abur_fail_wrap(k, "%s: restored files may not be on disk", dev);
+	free(none.why);
 	return r < 0 ? r : n;
 }
 
-int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which)
+int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which,
+			   struct files_result *fr)
 {
 	struct rootfs rf = {0};
 	int r = rootfs_find(cfg, dev, &rf);
@@ -65,5 +80,5 @@ int image_restore_settings(const struct abur_config *cfg, struct store *s, const
 		return r;
 	if (!root)
 		return abur_fail(-ENOENT, "%s: no root filesystem found (etc/fstab, etc/os-release)", dev);
-	return image_restore_files(cfg, s, dev, root, which);
+	return image_restore_files(cfg, s, dev, root, which, fr);
 }

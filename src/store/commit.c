@@ -22,7 +22,6 @@
 
 /* A reader waits this long for removal to finish; make_room waits this
  * long for readers to go before it fails. */
-#define READERS_WAIT_S 60
 
 static bool digits(const char *s, size_t n)
 {
@@ -32,8 +31,7 @@ static bool digits(const char *s, size_t n)
 	return true;
 }
 
-/* Exactly the temp names ABUR makes: ".tmp-gNNNNNN-PID", ".tmp-del-gNNNNNN". */
-static bool tmp_name(const char *s)
+bool store_tmp_name(const char *s)
 {
 	if (startswith(s, ".tmp-del-g"))
 		return strlen(s) == 16 && digits(s + 10, 6);
@@ -52,7 +50,7 @@ static void sweep_tmp(struct store *s, const char *comp)
 
 	abur_ignore(store_opendir(s, comp, &d)); /* gone: nothing to sweep */
 	while (d && (de = readdir(d))) {
-		if (!tmp_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (!store_tmp_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
 		abur_ignore(rm_rf_at(dirfd(d), de->d_name)); /* garbage; the next sweep tries again */
@@ -468,6 +466,10 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 		return abur_fail(-EINVAL, "bad commit request for '%s'", info->component);
 	comp_dir = xstrdup(info->component);
 	r = io_mkdirat(s->root_fd, comp_dir, 0755);
+	/* A new component folder's entry in abur/ reaches the flash before
+	 * anything is committed inside it. */
+	if (r == 0)
+		r = io_fsync_dirat(s->root_fd, ".");
 	if (r < 0)
 		return abur_fail_wrap(r, "%s", s->root);
 	sweep_all(s);

@@ -90,8 +90,9 @@ static void add_foreign(struct gen_list *out, int dfd, const char *comp, const c
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	/* Our own temp directories are swept by the next commit. */
-	if (startswith(name, ".tmp-") && S_ISDIR(st.st_mode))
+	/* Our own temp directories are swept by the next commit; any other
+	 * .tmp-* name is foreign like the rest. */
+	if (store_tmp_name(name) && S_ISDIR(st.st_mode))
 		return;
 	out->foreign = xrealloc(out->foreign, (out->nforeign + 1) * sizeof(char *));
 	out->foreign[out->nforeign++] = xasprintf("%s/%.64s (%s)", comp, name, io_type_name(st.st_mode));

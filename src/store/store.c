@@ -81,6 +81,21 @@ static int flock_wait(int fd, int op, const char *what)
 	return 0;
 }
 
+/* flock op, retried every 100 ms for at most wait_s seconds (0: once);
+ * -EWOULDBLOCK when the other side keeps it, -errno on another error. */
+static int flock_bounded(int fd, int op, unsigned wait_s)
+{
+	for (unsigned i = 0;; i++) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (i >= wait_s * 10)
+			return -EWOULDBLOCK;
+		usleep(100 * 1000);
+	}
+}
+
 /* A lock file beneath the root: a regular file, never through a link. */
 static int open_lock_file(struct store *s, const char *name, int flags)
 {
@@ -110,6 +125,8 @@ static int lock_store(struct store *s)
  * through this mount either: read without it. */
 static int lock_reader(struct store *s)
 {
+	int r;
+
 	s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDWR | O_CREAT, IO_REGULAR);
 	if (s->readers_fd == -EROFS || s->readers_fd == -EACCES || s->readers_fd == -EPERM)
 		s->readers_fd = io_open_beneath(s->root_fd, ".readers", O_RDONLY, IO_REGULAR);
@@ -117,22 +134,23 @@ static int lock_reader(struct store *s)
 		return 0;
 	if (s->readers_fd < 0)
 		return abur_fail_wrap(s->readers_fd, "%s", s->root);
-	return flock_wait(s->readers_fd, LOCK_SH, ".readers");
+	r = flock_bounded(s->readers_fd, LOCK_SH, READERS_WAIT_S);
+	if (r == -EWOULDBLOCK)
+		return abur_fail(-EBUSY, "%s/.readers: old generations are being removed for over %d s; try again",
+				 s->root, READERS_WAIT_S);
+	return r < 0 ? abur_fail(r, "lock %s/.readers: %s", s->root, strerror(-r)) : 0;
 }
 
 int store_lock_removal(struct store *s, unsigned wait_s)
 {
-	for (unsigned i = 0; s->readers_fd >= 0; i++) {
-		if (flock(s->readers_fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return abur_fail(-errno, "lock %s/.readers: %m", s->root);
-		if (i >= wait_s * 10)
-			return abur_fail(-EBUSY, "readers are using the store (%s/.readers): old generations stay",
-					 s->root);
-		usleep(100 * 1000);
-	}
-	return abur_fail(-EBUSY, "no readers lock: old generations stay");
+	int r;
+
+	if (s->readers_fd < 0)
+		return abur_fail(-EBUSY, "no readers lock: old generations stay");
+	r = flock_bounded(s->readers_fd, LOCK_EX, wait_s);
+	if (r == -EWOULDBLOCK)
+		return abur_fail(-EBUSY, "readers are using the store (%s/.readers): old generations stay", s->root);
+	return r < 0 ? abur_fail(r, "lock %s/.readers: %s", s->root, strerror(-r)) : 0;
 }
 
 void store_unlock_removal(struct store *s)

@@ -361,6 +361,10 @@ enum backup_flags {
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
 		     const char *trigger, enum backup_flags flags, const struct restore_limits *lim,
 		     struct backup_result *res) MUST_CHECK;
+/* The warnings a backup's result holds (the special files it left out),
+ * one line each ("skipped PATH (a FIFO): a restore cannot create it"),
+ * for the CLI, the daemon's events and seal to say the same way. */
+void backup_result_warnings(const struct backup_result *res, void (*say)(void *arg, const char *line), void *arg);
 void backup_result_free(struct backup_result *res);
 
 /* The restore pre-check (restore_component() runs it before it writes

@@ -26,7 +26,11 @@ struct store {
 int store_lock_removal(struct store *s, unsigned wait_s) MUST_CHECK;
 void store_unlock_removal(struct store *s);
 
+/* How long a reader or a removal waits for the other on abur/.readers. */
+#define READERS_WAIT_S 60
 bool valid_component_name(const char *s);
+/* Exactly the temp names ABUR makes: ".tmp-gNNNNNN-PID", ".tmp-del-gNNNNNN". */
+bool store_tmp_name(const char *s);
 /* "gNNNNNN" -> seq; 0 when the name is not a generation's. */
 uint64_t gen_seq_from_name(const char *name);
 /* True when name (in component directory dfd) is exactly ABUR's

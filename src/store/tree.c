@@ -658,6 +658,19 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 	return r;
 }
 
+void backup_result_warnings(const struct backup_result *res, void (*say)(void *arg, const char *line), void *arg)
+{
+	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++) {
+		_cleanup_free_ char *line = xasprintf("skipped %s: a restore cannot create it", res->skipped[i]);
+		say(arg, line);
+	}
+	if (res->nskipped > BACKUP_SKIPPED_MAX) {
+		_cleanup_free_ char *line = xasprintf("skipped %llu more special files",
+						      (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+		say(arg, line);
+	}
+}
+
 void backup_result_free(struct backup_result *res)
 {
 	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)

@@ -149,6 +149,19 @@ static bool busy_deferral(struct daemon *d, const struct abur_component *c, cons
 	return true;
 }
 
+struct warn_event {
+	struct daemon *d;
+	const char *component;
+	time_t now;
+};
+
+static void warn_event(void *arg, const char *line)
+{
+	struct warn_event *we = arg;
+
+	event_emit(&we->d->ev, we->now, EV_WARNING, we->component, 0, "%s", line);
+}
+
 static void record(struct daemon *d, const struct abur_component *c, struct store *s, int r,
 		   const struct backup_result *res)
 {
@@ -157,12 +170,9 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 	time_t now = dclock_now(&d->clk);
 	_cleanup_free_ char *msg = NULL;
 
-	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
-		event_emit(&d->ev, now, EV_WARNING, c->name, 0, "skipped %s: a restore cannot create it",
-			   res->skipped[i]);
-	if (res->nskipped > BACKUP_SKIPPED_MAX)
-		event_emit(&d->ev, now, EV_WARNING, c->name, 0, "skipped %llu more special files",
-			   (unsigned long long)(res->nskipped - BACKUP_SKIPPED_MAX));
+	struct warn_event we = {d, c->name, now};
+
+	backup_result_warnings(res, warn_event, &we);
 	if (r == -EAGAIN && res->busy && busy_deferral(d, c, res->busy))
 		return;
 	if (r < 0) {

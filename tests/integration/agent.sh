@@ -83,6 +83,19 @@ grep -q retention_days "$TMP/m/etc/vms/recorder.ini" 2>/dev/null && [ $rc = 0 ] 
 	pass "restore-settings repairs the damaged config" || fail "restore-settings: rc=$rc $(tail -3 "$TMP/agent.log")"
 umount "$TMP/m" 2>/dev/null
 
+# A newer config generation that fails its check: restore-settings falls
+# back past it and says so.
+cdir=$TMP/store/abur/config
+newest=$(cd "$cdir" && ls -d g* | tail -1)
+cp -a "$cdir/$newest" "$cdir/g000099"
+sed -i 's/^seq = .*/seq = 99/' "$cdir/g000099/manifest.ini"
+printf 'X' | dd of="$cdir/g000099/data.tar.zst" bs=1 seek=20 conv=notrunc status=none
+agent restore-settings "$serial"; rc=$?
+[ $rc = 0 ] && grep -q "passed over 1 damaged generation: restored config $newest (1 newer fails its check)" "$TMP/agent.log" &&
+	pass "restore-settings falls back past a damaged config generation and names it" ||
+	fail "restore-settings past a damaged generation: rc=$rc $(tail -3 "$TMP/agent.log")"
+rm -rf "${cdir:?}/g000099"
+
 # (f) power cut mid-reimage: crash at the I/O call after the marker is written; the next boot resumes.
 dd if=/dev/zero of="$DST" bs=1M count=80 status=none
 rm -f "$TMP/trace"

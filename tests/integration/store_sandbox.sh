@@ -57,6 +57,7 @@ fi
 fresh s1b 1 2
 mkdir "$TMP/s1b/abur/config/g1000000" "$TMP/s1b/abur/config/g12345" "$TMP/s1b/abur/config/gabcdef" \
 	"$TMP/s1b/abur/config/g000000" "$TMP/s1b/abur/config/g000005"
+mkdir "$TMP/s1b/abur/config/.tmp-other" "$TMP/s1b/abur/config/.tmp-g000001-x"
 echo x >"$TMP/s1b/abur/config/g000006"
 ln -s /nonexistent "$TMP/s1b/abur/config/g000007"
 for i in 1 2 3; do
@@ -65,7 +66,7 @@ for i in 1 2 3; do
 done
 list=$(ab s1b list 2>&1)
 foreign_ok=1
-for n in g1000000 g12345 gabcdef g000000 g000006 g000007; do
+for n in g1000000 g12345 gabcdef g000000 g000006 g000007 .tmp-other .tmp-g000001-x; do
 	[ -e "$TMP/s1b/abur/config/$n" ] || [ -L "$TMP/s1b/abur/config/$n" ] || foreign_ok=0
 	echo "$list" | grep -q "foreign entry .*config/$n " || foreign_ok=0
 done
@@ -75,7 +76,7 @@ done
 c=$TMP/s1b/abur/config
 if [ ! -s "$TMP/s1b.err" ] && [ $foreign_ok = 1 ] && [ -d "$c/g000010" ] && ! [ -e "$c/g000008" ] &&
 	! [ -e "$c/g000005" ] && ! [ -e "$c/g000002" ]; then
-	pass "sandbox: foreign names (g1000000, g12345, gabcdef, g000000, a file, a link) are listed as foreign, never numbered or removed"
+	pass "sandbox: foreign names (g1000000, g12345, gabcdef, g000000, a file, a link, .tmp-other, .tmp-g000001-x) are listed as foreign, never numbered or removed"
 else
 	fail "sandbox: foreign names: gens='$(gens s1b)' errors='$(cat "$TMP/s1b.err" 2>/dev/null)' list: $list"
 fi
@@ -289,6 +290,29 @@ fi
 rm -f "$canary/hardlink"
 
 # ---- 11. readers beside retention ----
+# A reader waits for a removal holding .readers, but not for ever: a lock
+# kept past READERS_WAIT_S (60 s) makes it fail naming the lock.  Started
+# here, checked at the end, so the minute overlaps the other cases.
+fresh s11w 1 1
+flock -o -x "$TMP/s11w/abur/.readers" sh -c "touch '$TMP/s11w.held'; exec sleep 600" &
+lpid=$!
+wait_for -t 30 test -e "$TMP/s11w.held"
+(
+	timeout 120 "$ABUR" -c "$TMP/s11w.ini" --store "$TMP/s11w" list >"$TMP/s11w.out" 2>&1
+	echo $? >"$TMP/s11w.rc"
+) &
+wpid=$!
+# Held briefly, then let go: the reader waits and succeeds.
+fresh s11v 1 1
+flock -x "$TMP/s11v/abur/.readers" -c "touch '$TMP/s11v.held'; sleep 2" &
+vpid=$!
+wait_for -t 30 test -e "$TMP/s11v.held"
+out=$(ab s11v list 2>&1)
+rc=$?
+wait $vpid
+[ $rc = 0 ] && echo "$out" | grep -q g000001 && pass "sandbox: a reader waits for a removal's lock and then reads" ||
+	fail "sandbox: reader after a short removal lock: rc=$rc: $out"
+
 # Deterministic: a reader holding the store (its shared lock) keeps
 # retention from removing anything; once it is gone the next commit does.
 fresh s11 1 1
@@ -336,3 +360,11 @@ mount --bind "$TMP/s11c" "$TMP/s11c.ro" && mount -o remount,bind,ro "$TMP/s11c.r
 	[ $rc = 0 ] && echo "$out" | grep -q g000001 && pass "sandbox: a read-only store without .readers is still listed" ||
 		fail "sandbox: read-only store: rc=$rc: $out"
 }
+
+wait $wpid
+pkill -P $lpid sleep
+wait $lpid 2>/dev/null
+out=$(cat "$TMP/s11w.out")
+[ "$(cat "$TMP/s11w.rc")" = 1 ] && echo "$out" | grep -q "being removed for over 60 s" &&
+	pass "sandbox: a reader gives up after 60 s of a held removal lock, naming it" ||
+	fail "sandbox: reader against a stuck removal lock: rc=$(cat "$TMP/s11w.rc"): $out"
