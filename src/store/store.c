@@ -81,17 +81,18 @@ static int flock_wait(int fd, int op, const char *what)
 	return 0;
 }
 
-/* flock op, retried every 100 ms for at most wait_s seconds (0: once);
- * -EWOULDBLOCK when the other side keeps it, -errno on another error. */
-static int flock_bounded(int fd, int op, unsigned wait_s)
+/* flock op on root's lock file name, retried every 100 ms for at most
+ * wait_s seconds (0: once): 0 when held, 1 when the other side kept it,
+ * -errno (recorded) on another error. */
+static int flock_bounded(struct store *s, int fd, int op, unsigned wait_s, const char *name)
 {
 	for (unsigned i = 0;; i++) {
 		if (flock(fd, op | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
-			return -errno;
+			return abur_fail(-errno, "lock %s/%s: %m", s->root, name);
 		if (i >= wait_s * 10)
-			return -EWOULDBLOCK;
+			return 1;
 		usleep(100 * 1000);
 	}
 }
@@ -134,11 +135,11 @@ static int lock_reader(struct store *s)
 		return 0;
 	if (s->readers_fd < 0)
 		return abur_fail_wrap(s->readers_fd, "%s", s->root);
-	r = flock_bounded(s->readers_fd, LOCK_SH, READERS_WAIT_S);
-	if (r == -EWOULDBLOCK)
+	r = flock_bounded(s, s->readers_fd, LOCK_SH, READERS_WAIT_S, ".readers");
+	if (r > 0)
 		return abur_fail(-EBUSY, "%s/.readers: old generations are being removed for over %d s; try again",
 				 s->root, READERS_WAIT_S);
-	return r < 0 ? abur_fail(r, "lock %s/.readers: %s", s->root, strerror(-r)) : 0;
+	return r;
 }
 
 int store_lock_removal(struct store *s, unsigned wait_s)
@@ -147,10 +148,10 @@ int store_lock_removal(struct store *s, unsigned wait_s)
 
 	if (s->readers_fd < 0)
 		return abur_fail(-EBUSY, "no readers lock: old generations stay");
-	r = flock_bounded(s->readers_fd, LOCK_EX, wait_s);
-	if (r == -EWOULDBLOCK)
+	r = flock_bounded(s, s->readers_fd, LOCK_EX, wait_s, ".readers");
+	if (r > 0)
 		return abur_fail(-EBUSY, "readers are using the store (%s/.readers): old generations stay", s->root);
-	return r < 0 ? abur_fail(r, "lock %s/.readers: %s", s->root, strerror(-r)) : 0;
+	return r;
 }
 
 void store_unlock_removal(struct store *s)

@@ -36,6 +36,22 @@ tar --zstd -tf "$STORE/abur/os/$n1/files.tar.zst" >"$TMP/n1.files" &&
 	fail "night 1: files payload: $(tr '\n' ' ' <"$TMP/n1.files")"
 out=$(abur backup os --root "$MNT" 2>&1)
 [ $? = 4 ] && pass "night 1 again: unchanged, exit 4" || fail "night 1 again: $out"
+# An unchanged night reads no file content: with strictatime every read
+# moves a file's atime.  Files changed within the racy window (2 s) of a
+# capture are read once more by the next one; past it, none is.
+mount -o remount,strictatime "$MNT"
+sleep 3
+abur backup os --root "$MNT" >/dev/null 2>&1
+find "$MNT" -type f -printf '%A@ %p\n' | sort -k2 >"$TMP/atime.before"
+out=$(abur backup os --root "$MNT" 2>&1)
+rc=$?
+find "$MNT" -type f -printf '%A@ %p\n' | sort -k2 >"$TMP/atime.after"
+mount -o remount,relatime "$MNT"
+if [ $rc = 4 ] && cmp -s "$TMP/atime.before" "$TMP/atime.after" && [ -s "$TMP/atime.after" ]; then
+	pass "an unchanged night reads no file content ($(wc -l <"$TMP/atime.after") files, no atime moved)"
+else
+	fail "unchanged night read files (rc=$rc): $(diff "$TMP/atime.before" "$TMP/atime.after" | head -4 | tr '\n' ' ') $out"
+fi
 
 # ---- night 2: a smaller update ----
 night_two
