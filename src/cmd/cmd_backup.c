@@ -35,7 +35,29 @@ static const char *result_name(int r, const struct backup_result *res)
 	return r < 0 ? "error" : res->unchanged ? "unchanged" : "written";
 }
 
-static void report_json(struct json *j, const struct abur_component *c, int r, const struct backup_result *res)
+/* What the backup's space planning and retention removed: every
+ * component's result says so. */
+static void removed_json(struct json *j, const struct store *s)
+{
+	char *const *names;
+	size_t n = store_removed(s, &names);
+
+	json_arr_begin(j, "removed");
+	for (size_t i = 0; i < n; i++)
+		json_str(j, NULL, names[i]);
+	json_arr_end(j);
+}
+
+static void removed_line(const char *component, const struct store *s)
+{
+	_cleanup_free_ char *text = store_removed_text(s);
+
+	if (text)
+		printf("%s: removed old generations: %s\n", component, text);
+}
+
+static void report_json(struct json *j, const struct abur_component *c, int r, const struct backup_result *res,
+			const struct store *s)
 {
 	json_obj_begin(j, NULL);
 	json_str(j, "component", c->name);
@@ -54,6 +76,7 @@ static void report_json(struct json *j, const struct abur_component *c, int r, c
 	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
 		json_str(j, NULL, res->skipped[i]);
 	json_arr_end(j);
+	removed_json(j, s);
 	json_obj_end(j);
 }
 
@@ -63,12 +86,12 @@ static void warn_line(void *name, const char *line)
 }
 
 static void report(struct ctx *ctx, struct json *j, const struct abur_component *c, int r,
-		   const struct backup_result *res)
+		   const struct backup_result *res, const struct store *s)
 {
 	char b[32];
 
 	if (ctx->json)
-		return report_json(j, c, r, res);
+		return report_json(j, c, r, res, s);
 	backup_result_warnings(res, warn_line, (void *)c->name);
 	if (r == -EAGAIN && res->busy)
 		log_warn_errno(r, "%s: backup deferred", c->name);
@@ -80,6 +103,7 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 		printf("%s: g%06llu written (%llu %s, %s)\n", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, noun(res->files, "entry", "entries"),
 		       fmt_bytes(res->payload_bytes, b, sizeof(b)));
+	removed_line(c->name, s);
 }
 
 static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
@@ -90,14 +114,16 @@ static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const s
 	/* The state directory's cache describes this system's /: another root
 	 * neither uses nor replaces it. */
 	const char *state_dir = streq(root, "/") ? ctx->cfg->daemon.state_dir : NULL;
-	int r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, &res);
+	int r;
 
-	report(ctx, j, c, r, &res);
+	store_removed_clear(s);
+	r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, &res);
+	report(ctx, j, c, r, &res, s);
 	count(o, r, res.unchanged, res.busy != NULL);
 	backup_result_free(&res);
 }
 
-static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res)
+static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res, const struct store *s)
 {
 	char b[32];
 
@@ -122,6 +148,7 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		json_uint(j, "metadata", res->metadata);
 		json_uint(j, "new_bytes", res->new_bytes);
 		json_uint(j, "raw_stored", res->raw_stored);
+		removed_json(j, s);
 		json_obj_end(j);
 		return;
 	}
@@ -147,15 +174,18 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		log_warn("%s: %llu newer update %s not read back; compared with an older one", IMAGE_COMPONENT,
 			 (unsigned long long)res->skipped_updates,
 			 noun(res->skipped_updates, "generation did", "generations did"));
+	removed_line(IMAGE_COMPONENT, s);
 }
 
 static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const char *root, const char *trigger,
 		       struct outcome *o)
 {
 	struct capture_result res;
-	int r = image_capture(ctx->cfg, s, root, trigger, &res);
+	int r;
 
-	report_os(ctx, j, r, &res);
+	store_removed_clear(s);
+	r = image_capture(ctx->cfg, s, root, trigger, &res);
+	report_os(ctx, j, r, &res, s);
 	count(o, r, res.unchanged, true);
 }
 

@@ -235,8 +235,27 @@ struct victim {
 	uint64_t bytes;
 };
 
-/* Removes a generation: first renamed out of sight (atomic), then deleted.
- * The caller holds the removal lock (no reader is in the store). */
+size_t store_removed(const struct store *s, char *const **names)
+{
+	*names = s->removed;
+	return s->nremoved;
+}
+
+char *store_removed_text(const struct store *s)
+{
+	char *text = NULL;
+
+	for (size_t i = 0; i < s->nremoved; i++) {
+		char *t = xasprintf("%s%s%s", text ? text : "", text ? ", " : "", s->removed[i]);
+		free(text);
+		text = t;
+	}
+	return text;
+}
+
+/* Removes a generation: first renamed out of sight (atomic), then deleted,
+ * and noted for store_removed_text().  The caller holds the removal lock
+ * (no reader is in the store). */
 static int remove_generation(struct store *s, const char *rel, uint64_t seq)
 {
 	_cleanup_free_ char *comp = xstrdup(rel);
@@ -248,8 +267,11 @@ static int remove_generation(struct store *s, const char *rel, uint64_t seq)
 	r = io_renameat(s->root_fd, rel, gone, RENAME_NOREPLACE);
 	if (r == 0)
 		r = io_fsync_dirat(s->root_fd, comp);
-	if (r == 0)
+	if (r == 0) {
 		rm_quiet(s, comp, strrchr(gone, '/') + 1);
+		s->removed = xrealloc(s->removed, (s->nremoved + 1) * sizeof(*s->removed));
+		s->removed[s->nremoved++] = xstrdup(rel);
+	}
 	return r;
 }
 

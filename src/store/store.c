@@ -246,7 +246,17 @@ void store_close(struct store *s)
 	free(s->device);
 	free(s->base);
 	free(s->root);
+	store_removed_clear(s);
 	free(s);
+}
+
+void store_removed_clear(struct store *s)
+{
+	for (size_t i = 0; i < s->nremoved; i++)
+		free(s->removed[i]);
+	free(s->removed);
+	s->removed = NULL;
+	s->nremoved = 0;
 }
 
 const char *store_root(const struct store *s)

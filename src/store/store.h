@@ -230,6 +230,15 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 /* Removes generations beyond `keep` newest unpinned ones; pinned ones and
  * the newest valid one always stay. Returns how many were removed. */
 int store_apply_retention(struct store *s, const char *component, unsigned keep) MUST_CHECK;
+/* The generations this handle removed (space planning and retention) since
+ * it was opened or store_removed_clear(), oldest first, as names
+ * "config/g000001" (store_removed(): the count; the names stay the
+ * store's) or as one text "config/g000001, config/g000002" (NULL when none
+ * went; the caller frees it).  For the result line, JSON and the daemon's
+ * event: retention says what it removed. */
+void store_removed_clear(struct store *s);
+size_t store_removed(const struct store *s, char *const **names);
+char *store_removed_text(const struct store *s);
 
 /* Opens payload `name` of g for reading: payload_archive() is a
  * libarchive tar reader over the decompressed stream, which is hashed as

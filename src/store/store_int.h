@@ -17,6 +17,8 @@ struct store {
 	int lock_fd;
 	int root_fd;    /* abur/ itself: every path below is opened beneath it */
 	int readers_fd; /* abur/.readers: readers hold it shared, removal exclusive */
+	char **removed; /* "comp/gNNNNNN" removed since store_removed_clear() */
+	size_t nremoved;
 };
 
 /* Readers (every store handle but a writer's) hold a shared flock on

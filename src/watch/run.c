@@ -188,9 +188,11 @@ static void record(struct daemon *d, const struct abur_component *c, struct stor
 		state_set_text(&cs->result, "unchanged");
 	} else {
 		char b[32];
-		event_emit(&d->ev, now, EV_BACKUP, c->name, res->seq, "generation %llu, %llu %s, %s",
+		_cleanup_free_ char *removed = store_removed_text(s);
+		event_emit(&d->ev, now, EV_BACKUP, c->name, res->seq, "generation %llu, %llu %s, %s%s%s",
 			   (unsigned long long)res->seq, (unsigned long long)res->files,
-			   noun(res->files, "entry", "entries"), fmt_bytes(res->payload_bytes, b, sizeof(b)));
+			   noun(res->files, "entry", "entries"), fmt_bytes(res->payload_bytes, b, sizeof(b)),
+			   removed ? "; removed old generations: " : "", removed ? removed : "");
 		cs->last_seq = res->seq;
 		msg = xasprintf("backed up as generation %llu", (unsigned long long)res->seq);
 		state_set_text(&cs->result, msg);
@@ -231,6 +233,7 @@ static void store_unavailable(struct daemon *d, const size_t *idx, size_t n, int
 static int backup_one(struct daemon *d, struct store *s, const struct abur_component *c, const char *trigger,
 		      const struct restore_limits *lim, struct backup_result *res)
 {
+	store_removed_clear(s);
 	if (component_is(c, CT_FILE_TREE))
 		return backup_component(s, c, "/", d->cfg->daemon.state_dir, trigger, BACKUP_DEFAULT, lim, res);
 	if (!d->opts->disk_backup)

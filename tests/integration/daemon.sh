@@ -17,6 +17,7 @@ policy = nightly
 paths = $TMP/root/live
 policy = change
 quiet = 30s
+keep = 1
 [component software]
 paths = $TMP/root/opt
 policy = manual
@@ -151,6 +152,11 @@ if [ "$(count_event '"event":"backup","component":"live"')" = $((n + 1)) ] &&
 else
 	fail "SIGTERM during a backup: $(tail -2 "$EVENTS") $(find "$TMP/store" -name '.tmp-*')"
 fi
+# live keeps 1: its newest backup event names the generation retention removed.
+grep '"event":"backup","component":"live"' "$EVENTS" | tail -1 | grep -q 'removed old generations: live/g0000' &&
+	[ "$(find "$TMP/store/abur/live" -maxdepth 1 -name 'g*' | wc -l)" = 1 ] &&
+	pass "the backup event names what retention removed (keep = 1)" ||
+	fail "retention event: $(grep '"component":"live"' "$EVENTS" | tail -1)"
 "$ABUR" -c "$CFG" status 2>&1 | grep -q "daemon: not running" && pass "status: daemon not running after stop" ||
 	fail "status after stop: $("$ABUR" -c "$CFG" status 2>&1 | head -3)"
 sanitizer_verdict

@@ -135,11 +135,20 @@ mkdir -p "$TMP/rstore"
 mkini "$TMP/keep2.ini" "$TMP/rstore" 2
 for i in 1 2 3 4 5; do
 	write_config r$i 4
-	"$ABUR" -c "$TMP/keep2.ini" backup --root "$src" config >/dev/null 2>&1 || fail "ops: retention backup $i"
+	out=$("$ABUR" -c "$TMP/keep2.ini" backup --root "$src" config 2>&1) || fail "ops: retention backup $i"
 done
 gens=$(ls "$TMP/rstore/abur/config" | tr '\n' ' ')
 [ "$gens" = "g000004 g000005 " ] && pass "ops: keep = 2 leaves the 2 newest generations" ||
 	fail "ops: keep = 2 left: $gens"
+echo "$out" | grep -qx "config: removed old generations: config/g000003" &&
+	pass "ops: the backup's result names the generation retention removed" || fail "ops: retention line: $out"
+write_config r6 4
+out=$("$ABUR" -c "$TMP/keep2.ini" --json backup --root "$src" config 2>&1)
+echo "$out" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+assert v[0]["generation"] == 6 and v[0]["removed"] == ["config/g000004"], v' &&
+	pass "ops: backup --json lists what retention removed" || fail "ops: backup --json removed: $out"
 
 # Retention keeps the pinned seal generation: seal a small disk, then
 # back up changed config until retention has had to remove old ones.
