@@ -128,6 +128,14 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+void xstrappend(char **acc, const char *sep, const char *item)
+{
+	char *t = xasprintf("%s%s%s", *acc ? *acc : "", *acc ? sep : "", item);
+
+	free(*acc);
+	*acc = t;
+}
+
 char *strstrip(char *s)
 {
 	char *e;

@@ -112,6 +112,8 @@ void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+/* Appends item to the list text *acc (NULL: empty), sep between items. */
+void xstrappend(char **acc, const char *sep, const char *item);
 
 /* Strip leading/trailing white space in place; returns s. */
 char *strstrip(char *s);

@@ -79,7 +79,7 @@ static int base_extra(struct manifest *m, const struct disk_info *d, int fd, con
 {
 	size_t nraw;
 	_cleanup_free_ struct osraw *raw = osraw_list(l, &nraw);
-	char *parts = xstrdup("");
+	_cleanup_free_ char *parts = NULL;
 	int r = osraw_hash(fd, d->dev, raw, nraw);
 
 	for (size_t i = 0; r == 0 && i < nraw; i++) {
@@ -87,13 +87,12 @@ static int base_extra(struct manifest *m, const struct disk_info *d, int fd, con
 		manifest_add_extra(m, key, raw[i].sha);
 	}
 	for (size_t i = 0; i < b->n; i++) {
-		char *more = xasprintf("%s%s%u", parts, i ? " " : "", b->fs[i].part);
-		free(parts);
-		parts = more;
+		char num[16];
+		snprintf(num, sizeof(num), "%u", b->fs[i].part);
+		xstrappend(&parts, " ", num);
 	}
-	if (b->n)
+	if (parts)
 		manifest_add_extra(m, "index", parts);
-	free(parts);
 	return r;
 }
 
@@ -234,13 +233,9 @@ static int check_root(const struct abur_config *cfg, const char *dev, const stru
 
 	if (rf->num)
 		return 0;
-	for (size_t i = 0; i < cfg->ncomps; i++) {
-		if (!component_is(&cfg->comps[i], CT_FILE_TREE))
-			continue;
-		char *n = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", cfg->comps[i].name);
-		free(names);
-		names = n;
-	}
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (component_is(&cfg->comps[i], CT_FILE_TREE))
+			xstrappend(&names, ", ", cfg->comps[i].name);
 	if (!names)
 		return 0;
 	return abur_fail(-ENOENT,

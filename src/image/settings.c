@@ -33,11 +33,9 @@ static int restore_one(const struct abur_config *cfg, struct store *s, const str
 	if (r < 0)
 		return abur_fail_wrap(r, "restoring component %s", c->name);
 	if (skipped) {
-		char *why =
-		    xasprintf("%s%s%s g%06llu (%u newer %s its check)", fr->why ? fr->why : "", fr->why ? "; " : "",
-			      c->name, (unsigned long long)seq, skipped, skipped == 1 ? "fails" : "fail");
-		free(fr->why);
-		fr->why = why;
+		_cleanup_free_ char *why = xasprintf("%s g%06llu (%u newer %s its check)", c->name,
+						     (unsigned long long)seq, skipped, skipped == 1 ? "fails" : "fail");
+		xstrappend(&fr->why, "; ", why);
 		fr->passed_over += skipped;
 	}
 	return 1;

@@ -245,11 +245,8 @@ char *store_removed_text(const struct store *s)
 {
 	char *text = NULL;
 
-	for (size_t i = 0; i < s->nremoved; i++) {
-		char *t = xasprintf("%s%s%s", text ? text : "", text ? ", " : "", s->removed[i]);
-		free(text);
-		text = t;
-	}
+	for (size_t i = 0; i < s->nremoved; i++)
+		xstrappend(&text, ", ", s->removed[i]);
 	return text;
 }
 
