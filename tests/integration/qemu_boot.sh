@@ -86,6 +86,8 @@ else t_pass; fi
 # the guest kernel's stall warning, injected through /dev/kmsg, makes vm_wait
 # power-cycle the VM once and wait for the new boot.
 t_begin "qemu rig: an NVMe stall warning power-cycles the VM; the wait goes on in the new boot"
+# A real stall of this VM so far would count too: these tests count from 0.
+echo 0 >"$VM_DIR/srv/stalls"
 vm_mark srv
 vm_run -t 30 srv 'echo "<4>nvme nvme0: I/O 160 (I/O Cmd) QID 1 timeout, aborting" >/dev/kmsg' >/dev/null
 if ! vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null 2>"$TMP/stall.err"; then t_fail "no new boot: $(cat "$TMP/stall.err")"; vm_tail srv
@@ -94,14 +96,15 @@ elif ! grep -q 'power-cycling the VM (1 of 2)' "$TMP/stall.err"; then t_fail "vm
 elif ! out=$(vm_run -t 60 srv 'cat /opt/vms/VERSION') || [ "$out" != "$(cat "$TOP/qemu/rootfs/opt/vms/VERSION")" ]; then t_fail "vm_run after the power cycle: $out"
 else t_pass; fi
 t_begin "qemu rig: a third stall fails the wait, naming QEMU"
+# The wait that takes the count past VM_STALL_MAX (2) fails; a real stall
+# on the way only makes that come one injection sooner.
 for i in 2 3; do
 	vm_mark srv
 	vm_run -t 60 srv 'echo "<4>nvme nvme0: I/O 9 QID 1 timeout, reset controller" >/dev/kmsg' >/dev/null
-	vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null 2>"$TMP/stall$i.err"
-	rc=$?
+	vm_wait srv 'ABUR-SERVER: ready' 120 >/dev/null 2>"$TMP/stall.err" || break
 done
-if [ $rc = 0 ]; then t_fail "the third stall did not fail the wait"
-elif ! grep -q "QEMU's NVMe emulation stalled 3 times; giving up" "$TMP/stall3.err"; then t_fail "$(cat "$TMP/stall3.err")"
+if [ "$(cat "$VM_DIR/srv/stalls")" -le 2 ]; then t_fail "the third stall did not fail the wait"
+elif ! grep -q "QEMU's NVMe emulation stalled $(cat "$VM_DIR/srv/stalls") times; giving up" "$TMP/stall.err"; then t_fail "$(cat "$TMP/stall.err")"
 else t_pass; fi
 vm_kill srv
 vm_start srv --sys "$TMP/sys.img" --rtc 2026-11-22T22:40:00
