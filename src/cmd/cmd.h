@@ -51,10 +51,21 @@ const struct abur_component *ctx_component(struct ctx *ctx, const char *name, co
  * section may be gone) or one of the configuration (perhaps not backed up
  * yet); else false after a usage error naming it (ctx_component). */
 bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, const struct cmd *self);
+/* COMPONENT... arguments: true when there are none (all) or name is one. */
+bool ctx_named(char *const *names, int n, const char *name);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
-/* --generation VALUE: 0, or EXIT_USAGE after a usage error naming it. */
-int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq) MUST_CHECK;
+/* --generation VALUE: a number ("12", "g000012") or a tag (abur backup
+ * --tag), which names a generation per component (ctx_resolve()). */
+struct gen_want {
+	uint64_t seq;    /* 0: none asked for (the newest) */
+	const char *tag; /* NULL: seq says */
+};
+/* 0, or EXIT_USAGE after a usage error naming it. */
+int ctx_generation(const struct cmd *self, const char *s, struct gen_want *w) MUST_CHECK;
+/* Sets w->seq to the generation of comp tagged w->tag (nothing to do
+ * without a tag): 0, or EXIT_FAIL after the error naming the tag. */
+int ctx_resolve(struct store *s, const char *comp, struct gen_want *w) MUST_CHECK;
 /* A command-line value stored as one manifest or state value (--trigger):
  * 1..max printable ASCII characters, none of = [ ] ; # " \, no space at
  * either end. 0, or EXIT_USAGE after a usage error naming it (escaped). */
@@ -103,9 +114,9 @@ const char *entry_type_name(char type);
 char *entry_mode(const struct osidx_ent *e, char buf[11]);
 /* KEY: RFC 3339 UTC (null outside years 0..9999) and KEY_epoch: seconds. */
 void json_time(struct json *j, const char *key, int64_t t);
-/* generation, time, trigger of g (in an object named key, unless NULL). */
+/* generation, time, trigger, tag of g (in an object named key, unless NULL). */
 void json_gen(struct json *j, const char *key, const struct generation *g);
-/* "config g000003  2026-12-03 12:00:00  manual" into buf. */
+/* "config g000003  2026-12-03 12:00:00  manual[  tag NAME]" into buf. */
 char *entry_line_gen(const char *comp, const struct generation *g, char *buf, size_t n);
 
 const struct cmd *cmd_find(const char *name);
@@ -130,6 +141,8 @@ ABUR_CMD(cmd_status);
 ABUR_CMD(cmd_verify);
 ABUR_CMD(cmd_restore);
 ABUR_CMD(cmd_export);
+ABUR_CMD(cmd_forget);
+ABUR_CMD(cmd_prune);
 ABUR_CMD(cmd_ls);
 ABUR_CMD(cmd_diff);
 ABUR_CMD(cmd_seal);

@@ -15,6 +15,16 @@ struct outcome {
 	int written, unchanged, failed, deferred;
 };
 
+/* What every component of one run shares. */
+struct run {
+	struct ctx *ctx;
+	struct store *s;
+	struct json j;
+	const char *root, *trigger;
+	const char *tag; /* --tag: a restore point */
+	struct outcome o;
+};
+
 /* deferred: a file kept changing (the result says which). */
 static void count(struct outcome *o, int r, bool unchanged, bool deferred)
 {
@@ -57,7 +67,7 @@ static void removed_line(const char *component, const struct store *s)
 }
 
 static void report_json(struct json *j, const struct abur_component *c, int r, const struct backup_result *res,
-			const struct store *s)
+			const struct store *s, const char *tag)
 {
 	json_obj_begin(j, NULL);
 	json_str(j, "component", c->name);
@@ -71,6 +81,7 @@ static void report_json(struct json *j, const struct abur_component *c, int r, c
 		json_uint(j, "payload_bytes", res->payload_bytes);
 		json_uint(j, "entries", res->files);
 	}
+	json_str(j, "tag", r == 0 ? tag : NULL);
 	json_uint(j, "skipped", res->nskipped);
 	json_arr_begin(j, "skipped_files");
 	for (uint64_t i = 0; i < res->nskipped && i < BACKUP_SKIPPED_MAX; i++)
@@ -85,13 +96,20 @@ static void warn_line(void *name, const char *line)
 	log_warn("%s: %s", (const char *)name, line);
 }
 
-static void report(struct ctx *ctx, struct json *j, const struct abur_component *c, int r,
-		   const struct backup_result *res, const struct store *s)
+/* ", tagged before-9.2" after a result line. */
+static void tag_line(const char *tag)
+{
+	if (tag)
+		printf(", tagged %s", tag);
+	printf("\n");
+}
+
+static void report(struct run *run, const struct abur_component *c, int r, const struct backup_result *res)
 {
 	char b[32];
 
-	if (ctx->json)
-		return report_json(j, c, r, res, s);
+	if (run->ctx->json)
+		return report_json(&run->j, c, r, res, run->s, run->tag);
 	backup_result_warnings(res, warn_line, (void *)c->name);
 	if (r == -EAGAIN && res->busy)
 		log_warn_errno(r, "%s: backup deferred", c->name);
@@ -99,35 +117,39 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 		cmd_error(r, "%s: backup failed", c->name);
 	else if (res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
-	else
-		printf("%s: g%06llu written (%llu %s, %s)\n", c->name, (unsigned long long)res->seq,
+	else {
+		printf("%s: g%06llu written (%llu %s, %s)", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, noun(res->files, "entry", "entries"),
 		       fmt_bytes(res->payload_bytes, b, sizeof(b)));
-	removed_line(c->name, s);
+		tag_line(run->tag);
+	}
+	removed_line(c->name, run->s);
 }
 
-static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
-		       const char *root, const char *trigger, struct outcome *o)
+static void backup_one(struct run *run, const struct abur_component *c)
 {
-	struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
+	const struct abur_config *cfg = run->ctx->cfg;
+	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 	struct backup_result res;
 	/* The state directory's cache describes this system's /: another root
 	 * neither uses nor replaces it. */
-	const char *state_dir = streq(root, "/") ? ctx->cfg->daemon.state_dir : NULL;
+	const char *state_dir = streq(run->root, "/") ? cfg->daemon.state_dir : NULL;
 	int r;
 
-	store_removed_clear(s);
-	r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, &res);
-	report(ctx, j, c, r, &res, s);
-	count(o, r, res.unchanged, res.busy != NULL);
+	store_removed_clear(run->s);
+	r = backup_component(run->s, c, run->root, state_dir, run->trigger, run->tag, BACKUP_DEFAULT, &lim, &res);
+	report(run, c, r, &res);
+	count(&run->o, r, res.unchanged, res.busy != NULL);
 	backup_result_free(&res);
 }
 
-static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res, const struct store *s)
+static void report_os(struct run *run, int r, const struct capture_result *res)
 {
+	struct json *j = &run->j;
+	const struct store *s = run->s;
 	char b[32];
 
-	if (ctx->json) {
+	if (run->ctx->json) {
 		json_obj_begin(j, NULL);
 		json_str(j, "component", IMAGE_COMPONENT);
 		json_str(j, "result",
@@ -148,6 +170,7 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		json_uint(j, "metadata", res->metadata);
 		json_uint(j, "new_bytes", res->new_bytes);
 		json_uint(j, "raw_stored", res->raw_stored);
+		json_str(j, "tag", r == 0 ? run->tag : NULL);
 		removed_json(j, s);
 		json_obj_end(j);
 		return;
@@ -161,12 +184,14 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		       (unsigned long long)res->base);
 	else
 		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
-		       "metadata only; %s new, %u raw areas; %s stored)\n",
+		       "metadata only; %s new, %u raw areas; %s stored)",
 		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
 		       (unsigned long long)res->added, (unsigned long long)res->changed,
 		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
 		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
 		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
+	if (r == 0 && !res->unchanged)
+		tag_line(run->tag);
 	if (r == 0 && res->unmounted)
 		log_warn("%s: %u sealed %s not mounted under the root: not captured", IMAGE_COMPONENT, res->unmounted,
 			 noun(res->unmounted, "filesystem", "filesystems"));
@@ -177,16 +202,15 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 	removed_line(IMAGE_COMPONENT, s);
 }
 
-static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const char *root, const char *trigger,
-		       struct outcome *o)
+static void capture_os(struct run *run)
 {
 	struct capture_result res;
 	int r;
 
-	store_removed_clear(s);
-	r = image_capture(ctx->cfg, s, root, trigger, &res);
-	report_os(ctx, j, r, &res, s);
-	count(o, r, res.unchanged, true);
+	store_removed_clear(run->s);
+	r = image_capture(run->ctx->cfg, run->s, run->root, run->trigger, run->tag, &res);
+	report_os(run, r, &res);
+	count(&run->o, r, res.unchanged, true);
 }
 
 /* Without names, os is captured when its policy asks for it and there is a
@@ -198,28 +222,78 @@ static bool os_due(struct store *s, const struct abur_component *k)
 	return image_sealed_info(s, NULL, NULL, NULL) == 0;
 }
 
-int cmd_backup(struct ctx *ctx, int argc, char **argv)
+/* What this run backs up: the named components, or without names every
+ * file component and os when os_due(). */
+static bool selected(struct run *run, const struct abur_component *k, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"trigger", required_argument, NULL, 't'}, {"root", required_argument, NULL, 'r'}, {}};
-	const struct cmd *self = cmd_find("backup");
-	const char *trigger = "manual", *root = "/";
-	struct outcome o = {0};
-	_cleanup_(store_closep) struct store *s = NULL;
-	struct json j;
+	bool named = ctx_named(argv + optind, argc - optind, k->name);
+
+	if (component_is(k, CT_FILE_TREE))
+		return named;
+	return component_is(k, CT_DISK_IMAGE) && IS_ENABLED(CONFIG_IMAGE) &&
+	       (optind < argc ? named : os_due(run->s, k));
+}
+
+/* --tag names one generation per component: refused before anything is
+ * written when a component to back up has it already. */
+static int tag_free(struct run *run, int argc, char **argv)
+{
+	for (size_t i = 0; run->tag && i < run->ctx->cfg->ncomps; i++) {
+		const struct abur_component *k = &run->ctx->cfg->comps[i];
+		_cleanup_(gen_list_free) struct gen_list l = {0};
+		const struct generation *g;
+		int r;
+		if (!selected(run, k, argc, argv))
+			continue;
+		if ((r = store_list(run->s, k->name, &l)) < 0)
+			return cmd_error(r, "backup --tag %s", run->tag);
+		if ((g = gen_list_find_tag(&l, run->tag)))
+			return cmd_error(abur_fail(-EEXIST,
+						   "%s already names %s: nothing written; forget it first (abur forget "
+						   "%s --generation %s) or choose another name",
+						   run->tag, g->rel, k->name, run->tag),
+					 "backup --tag");
+	}
+	return 0;
+}
+
+static int parse(const struct cmd *self, int argc, char **argv, struct run *run)
+{
+	static const struct option opts[] = {{"trigger", required_argument, NULL, 't'},
+					     {"root", required_argument, NULL, 'r'},
+					     {"tag", required_argument, NULL, 'T'},
+					     {}};
+	char esc[160];
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 't' && (r = ctx_check_value(self, "--trigger", optarg, TRIGGER_MAX)))
 			return r;
 		else if (c == 't')
-			trigger = optarg;
+			run->trigger = optarg;
 		else if (c == 'r')
-			root = optarg;
+			run->root = optarg;
+		else if (c == 'T' && !store_tag_valid(optarg))
+			return cmd_usage_error(self,
+					       "--tag '%s': 1 to %d letters, digits, '.', '_' or '-', starting with a "
+					       "letter or digit, and not a generation number",
+					       cli_escape(optarg, esc, sizeof(esc)), STORE_TAG_MAX);
+		else if (c == 'T')
+			run->tag = optarg;
 		else
 			return cmd_usage_error(self, "bad option");
 	}
-	if ((r = ctx_config(ctx)))
+	return 0;
+}
+
+int cmd_backup(struct ctx *ctx, int argc, char **argv)
+{
+	const struct cmd *self = cmd_find("backup");
+	_cleanup_(store_closep) struct store *s = NULL;
+	struct run run = {.ctx = ctx, .root = "/", .trigger = "manual"};
+	int r;
+
+	if ((r = parse(self, argc, argv, &run)) || (r = ctx_config(ctx)))
 		return r;
 	for (int i = optind; i < argc; i++) {
 		const struct abur_component *k = ctx_component(ctx, argv[i], self);
@@ -231,27 +305,28 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	}
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
-	json_init(&j, stdout, false);
+	run.s = s;
+	if ((r = tag_free(&run, argc, argv)))
+		return r;
+	json_init(&run.j, stdout, false);
 	if (ctx->json)
-		json_arr_begin(&j, NULL);
+		json_arr_begin(&run.j, NULL);
 	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
 		const struct abur_component *k = &ctx->cfg->comps[i];
-		bool named = optind == argc;
-		for (int a = optind; a < argc; a++)
-			named |= streq(argv[a], k->name);
-		if (named && component_is(k, CT_FILE_TREE))
-			backup_one(ctx, s, &j, k, root, trigger, &o);
-		else if (component_is(k, CT_DISK_IMAGE) && IS_ENABLED(CONFIG_IMAGE) &&
-			 (optind < argc ? named : os_due(s, k)))
-			capture_os(ctx, s, &j, root, trigger, &o);
+		if (!selected(&run, k, argc, argv))
+			continue;
+		if (component_is(k, CT_FILE_TREE))
+			backup_one(&run, k);
+		else if (IS_ENABLED(CONFIG_IMAGE)) /* selected() says so; a build without imaging links no capture */
+			capture_os(&run);
 	}
 	if (ctx->json) {
-		json_arr_end(&j);
-		json_end(&j);
+		json_arr_end(&run.j);
+		json_end(&run.j);
 	}
-	if (o.failed)
+	if (run.o.failed)
 		return EXIT_FAIL;
-	if (o.deferred) /* a file kept changing: the next run tries again */
+	if (run.o.deferred) /* a file kept changing: the next run tries again */
 		return EXIT_DEFERRED;
-	return o.written ? EXIT_OK : EXIT_NOTHING;
+	return run.o.written ? EXIT_OK : EXIT_NOTHING;
 }

@@ -186,21 +186,39 @@ static int run_diff(struct ctx *ctx, struct store *s, const struct abur_componen
 	return r;
 }
 
+/* A and B: numbers, or tags of comp; the first argument that is neither
+ * starts the PATHs.  Returns the index of the first PATH. */
+static int diff_wants(struct store *s, const char *comp, int argc, char **argv, uint64_t want[2])
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g;
+	int i = 2;
+
+	abur_ignore(store_list(s, comp, &l)); /* unreadable: no tags, and the diff says why */
+	for (; i < 4 && i < argc; i++)
+		if (parse_generation(argv[i], &want[i - 2]) == 0)
+			continue;
+		else if ((g = gen_list_find_tag(&l, argv[i])))
+			want[i - 2] = g->seq;
+		else
+			break;
+	return i;
+}
+
 int cmd_diff(struct ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("diff");
 	const struct abur_component *comp;
 	struct path_filter f = {0};
 	uint64_t want[2] = {0, 0};
-	int i = 2, r;
+	int i, r;
 	struct store *s;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return cmd_usage_error(self, argc < 2 ? "need COMPONENT" : "bad option");
-	for (uint64_t seq; i < 4 && i < argc && parse_generation(argv[i], &seq) == 0; i++)
-		want[i - 2] = seq;
 	if ((r = open_component(ctx, self, argv[1], &comp, &s)))
 		return r;
+	i = diff_wants(s, comp->name, argc, argv, want);
 	filter_init(&f, argv + i, (size_t)(argc - i));
 	r = run_diff(ctx, s, comp, want, &f);
 	filter_free(&f);

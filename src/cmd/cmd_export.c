@@ -57,7 +57,7 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	struct export_result res = {0};
 	const char *out = NULL;
 	_cleanup_(gen_list_free) struct gen_list l = {0};
-	uint64_t want = 0;
+	struct gen_want want = {0};
 	_cleanup_(store_closep) struct store *s = NULL;
 	int c, r;
 
@@ -73,7 +73,9 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "need COMPONENT and -o FILE");
 	if ((r = open_component(ctx, self, argv[optind], &comp, &s)))
 		return r;
-	r = pick_generation(s, comp->name, want, &l, &g);
+	if ((r = ctx_resolve(s, comp->name, &want)))
+		return r;
+	r = pick_generation(s, comp->name, want.seq, &l, &g);
 	if (r == 0)
 		r = export_gen(s, &l, g, out, &res);
 	if (r == 0)

@@ -49,6 +49,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 			json_str(j, "trigger", g->m.trigger);
 			json_uint(j, "payload_bytes", gen_bytes(g));
 			json_bool(j, "pinned", g->m.pinned);
+			json_str(j, "tag", gen_tag(g));
 			json_str(j, "content_digest", g->m.content_digest);
 			if (upd)
 				update_json(j, &u);
@@ -61,9 +62,10 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 	if (g->valid)
 		fmt_time(g->m.time, when, sizeof(when));
 	_cleanup_free_ char *note = upd ? update_note(&u) : NULL;
-	printf("%-10s g%06llu  %-23s  %-8s %10s  %s%s%s\n", comp, (unsigned long long)g->seq, when,
+	_cleanup_free_ char *tag = gen_tag(g) ? xasprintf("tag %s ", gen_tag(g)) : NULL;
+	printf("%-10s g%06llu  %-23s  %-8s %10s  %s%s%s%s\n", comp, (unsigned long long)g->seq, when,
 	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(gen_bytes(g), size, sizeof(size)) : "-",
-	       g->valid && g->m.pinned ? "pinned " : "", g->valid ? "" : g->problem, note ? note : "");
+	       g->valid && g->m.pinned ? "pinned " : "", tag ? tag : "", g->valid ? "" : g->problem, note ? note : "");
 }
 
 int cmd_list(struct ctx *ctx, int argc, char **argv)

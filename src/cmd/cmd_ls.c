@@ -85,7 +85,7 @@ int cmd_ls(struct ctx *ctx, int argc, char **argv)
 	const struct generation *g = NULL;
 	struct path_filter f = {0};
 	struct osidx x = {0};
-	uint64_t want = 0;
+	struct gen_want want = {0};
 	struct store *s;
 	int c, r;
 
@@ -98,7 +98,11 @@ int cmd_ls(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "need COMPONENT");
 	if ((r = open_component(ctx, self, argv[optind], &comp, &s)))
 		return r;
-	r = pick_generation(s, comp->name, want, &l, &g);
+	if ((r = ctx_resolve(s, comp->name, &want))) {
+		store_close(s);
+		return r;
+	}
+	r = pick_generation(s, comp->name, want.seq, &l, &g);
 	if (r == 0)
 		r = entries_load(s, comp, &l, g, &x);
 	if (r == 0) {

@@ -95,6 +95,7 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	    {"dry-run", no_argument, NULL, 'D'},       {}};
 	const struct cmd *self = cmd_find("reimage");
 	struct reimage_opts o = {0};
+	struct gen_want gen = {0};
 	struct reimage_result res;
 	const char *disk = NULL;
 	bool settings_only = false, plan = false;
@@ -117,7 +118,7 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 			plan = true;
 		else if (c != 'g')
 			return cmd_usage_error(self, "bad option");
-		else if ((r = ctx_generation(self, optarg, &o.generation)))
+		else if ((r = ctx_generation(self, optarg, &gen)))
 			return r;
 	}
 	if (optind != argc || !disk)
@@ -128,6 +129,9 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 		return r;
 	if (settings_only)
 		return settings(ctx, s, disk, o.confirm);
+	if ((r = ctx_resolve(s, IMAGE_COMPONENT, &gen)))
+		return r;
+	o.generation = gen.seq;
 	o.grow = ctx->cfg->disk.grow_last_partition;
 	if (plan)
 		return dry_run(ctx, s, disk, &o);

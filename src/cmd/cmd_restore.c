@@ -7,7 +7,7 @@
 
 struct restore_args {
 	const char *to;
-	uint64_t want;
+	struct gen_want want;
 	bool exact, yes;
 };
 
@@ -56,9 +56,9 @@ static int run(struct store *s, const struct restore_args *a, const struct resto
 	unsigned skipped = 0;
 	int r;
 
-	if (a->want) {
-		*seq = a->want;
-		return restore_one(s, a->want, a->to, w, res);
+	if (a->want.seq) {
+		*seq = a->want.seq;
+		return restore_one(s, a->want.seq, a->to, w, res);
 	}
 	r = restore_newest(s, a->to, w, seq, &skipped, res);
 	if (r == 0 && skipped)
@@ -168,6 +168,8 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	if (!component_is(w.comp, CT_FILE_TREE))
 		return cmd_usage_error(self, "'%s' is the disk image: use 'abur reimage'", w.comp->name);
 	if ((r = ctx_store(ctx, STORE_READ, &s)))
+		return r;
+	if ((r = ctx_resolve(s, w.comp->name, &a.want)))
 		return r;
 	lim = (struct restore_limits){ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
 	w.lim = &lim;

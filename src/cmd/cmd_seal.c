@@ -50,13 +50,15 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		json_str(&j, "event", "sealed");
 		json_str(&j, "disk", disk);
 		json_uint(&j, "generation", res.seq);
+		json_bool(&j, "reused", res.reused);
 		json_uint(&j, "used_bytes", res.used_bytes);
 		json_uint(&j, "components", res.components);
 		json_obj_end(&j);
 		json_end(&j);
 	} else {
-		printf("sealed %s as os g%06llu (%s of partition data), and %u file %s\n", disk,
-		       (unsigned long long)res.seq, fmt_bytes(res.used_bytes, b1, sizeof(b1)), res.components,
+		printf("sealed %s as os g%06llu (%s of partition data%s), and %u file %s\n", disk,
+		       (unsigned long long)res.seq, fmt_bytes(res.used_bytes, b1, sizeof(b1)),
+		       res.reused ? "; identical to the seal stored: not stored again" : "", res.components,
 		       noun(res.components, "component", "components"));
 	}
 	return EXIT_OK;

@@ -31,7 +31,7 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {{"generation", required_argument, NULL, 'g'}, {}};
 	const struct cmd *self = cmd_find("verify");
-	uint64_t only = 0;
+	struct gen_want only = {0};
 	unsigned checked = 0;
 	int bad = 0, r = 0, c;
 	_cleanup_(store_closep) struct store *s = NULL;
@@ -48,11 +48,15 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return r;
 	if (optind < argc && !ctx_stored_component(ctx, s, argv[optind], self))
 		return EXIT_USAGE;
+	if (only.tag && optind == argc)
+		return cmd_usage_error(self, "--generation %s: a tag names a generation of one COMPONENT", only.tag);
+	if (optind < argc && (r = ctx_resolve(s, argv[optind], &only)))
+		return r;
 	json_init(&j, stdout, false);
 	if (ctx->json)
 		json_arr_begin(&j, NULL);
-	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only, print_outcome, &(struct verify_out){ctx, &j},
-			     &checked);
+	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only.seq, print_outcome,
+			     &(struct verify_out){ctx, &j}, &checked);
 	bad = r > 0 ? r : 0;
 	if (r >= 0)
 		warn_foreign(s, "verify");
@@ -65,7 +69,7 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return cmd_error(r, "verify");
 	if (!ctx->json)
 		printf("%u generation%s checked, %d failed\n", checked, checked == 1 ? "" : "s", bad);
-	if (checked == 0 && (only || optind < argc))
+	if (checked == 0 && (only.seq || optind < argc))
 		return cmd_error(abur_fail(-ENOENT, "no such generation"), "verify");
 	return bad ? EXIT_FAIL : EXIT_OK;
 }

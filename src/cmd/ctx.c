@@ -92,6 +92,14 @@ bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, co
 	return found || ctx_component(ctx, name, self) != NULL;
 }
 
+bool ctx_named(char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (streq(names[i], name))
+			return true;
+	return n == 0;
+}
+
 int ctx_check_value(const struct cmd *self, const char *what, const char *v, size_t max)
 {
 	size_t n = strlen(v);
@@ -116,12 +124,28 @@ int parse_generation(const char *s, uint64_t *seq)
 	return parse_uint(s, 1, UINT64_MAX >> 1, seq);
 }
 
-int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq)
+int ctx_generation(const struct cmd *self, const char *s, struct gen_want *w)
 {
 	char esc[160];
 
-	if (parse_generation(s, seq) == 0)
+	*w = (struct gen_want){0};
+	if (parse_generation(s, &w->seq) == 0)
 		return 0;
-	return cmd_usage_error(self, "--generation '%s': expected a number from 1 to %llu, or gNNNNNN",
+	w->seq = 0;
+	if (store_tag_valid(s)) {
+		w->tag = s;
+		return 0;
+	}
+	return cmd_usage_error(self, "--generation '%s': expected a number from 1 to %llu, gNNNNNN, or a tag",
 			       cli_escape(s, esc, sizeof(esc)), (unsigned long long)(UINT64_MAX >> 1));
+}
+
+int ctx_resolve(struct store *s, const char *comp, struct gen_want *w)
+{
+	int r;
+
+	if (!w->tag)
+		return 0;
+	r = store_find_tag(s, comp, w->tag, &w->seq);
+	return r < 0 ? cmd_error(r, "--generation %s", w->tag) : 0;
 }

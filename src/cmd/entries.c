@@ -177,6 +177,7 @@ void json_gen(struct json *j, const char *key, const struct generation *g)
 	json_uint(j, "generation", g->seq);
 	json_time(j, "time", g->m.time);
 	json_str(j, "trigger", g->m.trigger);
+	json_str(j, "tag", gen_tag(g));
 	if (key)
 		json_obj_end(j);
 }
@@ -185,7 +186,8 @@ char *entry_line_gen(const char *comp, const struct generation *g, char *buf, si
 {
 	char when[32];
 
-	snprintf(buf, n, "%s g%06llu  %s  %s", comp, (unsigned long long)g->seq,
-		 fmt_time(g->m.time, when, sizeof(when)), g->m.trigger);
+	snprintf(buf, n, "%s g%06llu  %s  %s%s%s", comp, (unsigned long long)g->seq,
+		 fmt_time(g->m.time, when, sizeof(when)), g->m.trigger, gen_tag(g) ? "  tag " : "",
+		 gen_tag(g) ? gen_tag(g) : "");
 	return buf;
 }

@@ -12,8 +12,8 @@
  * doc/abur.8 (section COMMANDS), compiled in by scripts/man2help: abur help
  * COMMAND prints that. */
 static const struct cmd commands[] = {
-    {"backup", "snapshot components into the flash store now", "[COMPONENT...] [--root DIR] [--trigger WHY]",
-     cmd_backup, "the snapshot store"},
+    {"backup", "snapshot components into the flash store now",
+     "[COMPONENT...] [--root DIR] [--trigger WHY] [--tag NAME]", cmd_backup, "the snapshot store"},
     {"list", "list stored generations", "[COMPONENT]", cmd_list, "the snapshot store"},
     {"status", "show whether the server is protected, per component and as a verdict", "", cmd_status,
      "the snapshot store"},
@@ -25,6 +25,9 @@ static const struct cmd commands[] = {
     {"diff", "show what changed between two generations", "COMPONENT [A [B]] [PATH...]", cmd_diff,
      "the snapshot store"},
     {"export", "write any generation as one standard pax tar.zst", "COMPONENT [--generation N] -o FILE", cmd_export,
+     "the snapshot store"},
+    {"forget", "remove one generation now", "COMPONENT --generation N|TAG [--unpin]", cmd_forget, "the snapshot store"},
+    {"prune", "apply retention now, or show what it would remove", "[COMPONENT...] [--dry-run]", cmd_prune,
      "the snapshot store"},
     {"seal", "capture the os image from an unmounted disk", "--disk DEV", FEATURE(CONFIG_IMAGE, cmd_seal),
      "disk imaging (CONFIG_IMAGE)"},

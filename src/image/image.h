@@ -94,6 +94,7 @@ struct seal_result {
 	uint64_t used_bytes; /* partition bytes stored */
 	uint64_t payload_bytes;
 	unsigned components; /* file-level components sealed */
+	bool reused;         /* the disk is exactly the effective seal seq: not stored again */
 };
 
 /* Captures the unmounted disk dev into a new pinned os generation, then
@@ -152,9 +153,11 @@ struct capture_result {
  * capture: res->unchanged, nothing written.  -EAGAIN naming the file when
  * a file kept changing while it was read (the caller defers); -ESTALE
  * when root is not on the sealed disk or its partitions moved; -ENOENT
- * when there is no seal, or it has no file index.  s: STORE_WRITE. */
+ * when there is no seal, or it has no file index.  tag: a restore point
+ * (store_tag_valid()), committed even when unchanged; NULL for none.
+ * s: STORE_WRITE. */
 int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
-		  struct capture_result *res) MUST_CHECK;
+		  const char *tag, struct capture_result *res) MUST_CHECK;
 
 struct reimage_opts {
 	uint64_t generation; /* 0: newest that verifies; a seal (no update), or an update (its seal, then it) */

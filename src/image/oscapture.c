@@ -37,6 +37,7 @@ struct cap {
 	const struct abur_config *cfg;
 	struct store *s;
 	const char *root;
+	const char *tag; /* a restore point: committed even when unchanged */
 	struct gen_list gl;
 	const struct generation *seal, *prev;
 	struct osbase_loaded base;
@@ -468,6 +469,7 @@ static int commit(struct cap *c, const char *trigger, struct capture_result *res
 				 .sources = sources,
 				 .nsources = 1,
 				 .keep = os ? os->keep : 2,
+				 .tag = c->tag,
 				 .extra = &m};
 	c->disk = archive_read_disk_new();
 	r = store_commit(c->s, &ci, ps, nps, &res->seq);
@@ -562,20 +564,20 @@ static int attempt(struct cap *c, const char *trigger, struct capture_result *re
 	res->skipped_updates = c->skipped_updates;
 	res->added = c->st.added, res->changed = c->st.changed, res->deleted = c->st.deleted;
 	res->metadata = c->st.metadata, res->new_bytes = c->st.new_bytes;
-	res->unchanged = unchanged(c);
+	res->unchanged = unchanged(c) && !c->tag;
 	for (size_t i = 0; i < c->nfs; i++)
 		cache_save(c, &c->fs[i]);
 	return res->unchanged ? 0 : commit(c, trigger, res);
 }
 
 int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
-		  struct capture_result *res)
+		  const char *tag, struct capture_result *res)
 {
 	unsigned wait = BUSY_WAIT_MS;
 	int r = -EAGAIN;
 
 	for (int i = 0; i < BUSY_TRIES && r == -EAGAIN; i++, wait *= 2) {
-		struct cap c = {.cfg = cfg, .s = s, .root = root};
+		struct cap c = {.cfg = cfg, .s = s, .root = root, .tag = tag};
 		if (i)
 			usleep(wait * 1000);
 		memset(res, 0, sizeof(*res));

@@ -118,6 +118,18 @@ static int check_storable(const char *dev, const struct layout *l, const char *t
 	return 0;
 }
 
+/* The seal in force (0: none): a re-seal of the same disk, unchanged,
+ * reuses it rather than storing a second full copy. */
+static uint64_t seal_in_force(struct store *s)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g;
+
+	if (store_list(s, IMAGE_COMPONENT, &l) < 0 || !(g = image_newest_seal(s, &l)))
+		return 0;
+	return g->seq;
+}
+
 static int commit_os(const struct abur_config *cfg, struct store *s, const struct disk_info *d, int fd,
 		     struct layout *l, const struct seal_opts *o, struct osbase *base, struct seal_result *res)
 {
@@ -153,11 +165,14 @@ static int commit_os(const struct abur_config *cfg, struct store *s, const struc
 				 .sources = sources,
 				 .nsources = 1,
 				 .keep = comp ? comp->keep : 2,
-				 .extra = &m};
+				 .extra = &m,
+				 .same_as = seal_in_force(s)};
 	r = store_commit(s, &ci, spec, ARRAY_SIZE(spec), &res->seq);
-	if (r == 0)
-		res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
-	return r;
+	if (r < 0)
+		return r;
+	res->reused = r == 1;
+	res->payload_bytes = store_generation_bytes(s, IMAGE_COMPONENT, res->seq);
+	return 0;
 }
 
 /* What one seal committed, for the seal record. */
@@ -198,7 +213,7 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		if (!component_is(c, CT_FILE_TREE))
 			continue;
 		/* No stat cache: the disk is not this system's. */
-		int r = backup_component(s, c, mnt, NULL, "seal", BACKUP_PINNED, &lim, &br);
+		int r = backup_component(s, c, mnt, NULL, "seal", NULL, BACKUP_PINNED, &lim, &br);
 		backup_result_warnings(&br, seal_warning, &(struct seal_warn){o, c->name});
 		backup_result_free(&br);
 		if (r < 0)

@@ -152,6 +152,8 @@ static void fill_manifest(struct manifest *m, const struct commit_info *info, ui
 	}
 	for (size_t i = 0; info->extra && i < info->extra->nextra; i++)
 		manifest_add_extra(m, info->extra->extra_keys[i], info->extra->extra_vals[i]);
+	if (info->tag)
+		manifest_add_extra(m, "tag", info->tag);
 }
 
 /* Removes comp/name (a real directory we made) after a failure. */
@@ -193,6 +195,29 @@ static int next_seq(struct store *s, const char *comp, uint64_t *seq)
 	return 0;
 }
 
+/* Generation same_as holds exactly what m would: payloads, content
+ * digest and [extra], in order. */
+static bool same_content(struct store *s, uint64_t same_as, const struct manifest *m)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g;
+	const struct manifest *o;
+
+	if (store_list(s, m->component, &l) < 0 || !(g = gen_list_find(&l, same_as)) || !g->valid)
+		return false;
+	o = &g->m;
+	if (o->npayloads != m->npayloads || o->nextra != m->nextra || !streq(o->content_digest, m->content_digest))
+		return false;
+	for (size_t i = 0; i < m->npayloads; i++)
+		if (!streq(o->payloads[i].name, m->payloads[i].name) || o->payloads[i].size != m->payloads[i].size ||
+		    memcmp(o->payloads[i].sha256, m->payloads[i].sha256, SHA256_HEX_LEN) != 0)
+			return false;
+	for (size_t i = 0; i < m->nextra; i++)
+		if (!streq(o->extra_keys[i], m->extra_keys[i]) || !streq(o->extra_vals[i], m->extra_vals[i]))
+			return false;
+	return true;
+}
+
 /* One pass of the recipe: temp dir, payloads, manifest, fsyncs, rename. */
 static int try_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
 		      const char *comp_dir, uint64_t *seq_out)
@@ -211,6 +236,11 @@ static int try_commit(struct store *s, const struct commit_info *info, const str
 	m.payloads = xcalloc(n, sizeof(*m.payloads));
 	for (size_t i = 0; r == 0 && i < n; i++, m.npayloads++)
 		r = write_payload(s, tmp, &ps[i], &m.payloads[i]);
+	if (r == 0 && info->same_as && same_content(s, info->same_as, &m)) {
+		rm_quiet(s, comp_dir, strrchr(tmp, '/') + 1);
+		*seq_out = info->same_as;
+		return 1;
+	}
 	if (r == 0)
 		r = write_manifest(s, tmp, &m);
 	if (r == 0)
@@ -334,7 +364,7 @@ static void removable(struct store *s, const char *component, struct victim **v,
 	pin = effective_pin(s, component, &l);
 	_cleanup_free_ bool *keep = xcalloc(l.n ? l.n : 1, sizeof(bool));
 	for (size_t i = 0; newest && i < l.n; i++)
-		keep[i] = (ssize_t)i == pin || &l.g[i] == newest || l.g[i].seq > newest->seq;
+		keep[i] = (ssize_t)i == pin || &l.g[i] == newest || l.g[i].seq > newest->seq || gen_tag(&l.g[i]);
 	if (newest && !keep_needed(&l, keep))
 		newest = NULL;
 	for (size_t i = 0; newest && i < l.n; i++) {
@@ -435,42 +465,176 @@ static bool retained(struct store *s, const char *component, const struct gen_li
 
 	for (size_t i = l->n; i-- > 0;) {
 		const struct generation *g = &l->g[i];
-		out[i] = (ssize_t)i == pin || g->seq >= newest->seq || (g->valid && kept < keep);
-		kept += out[i] && g->seq <= newest->seq && (ssize_t)i != pin;
+		out[i] = (ssize_t)i == pin || g->seq >= newest->seq || gen_tag(g) || (g->valid && kept < keep);
+		kept += out[i] && g->seq <= newest->seq && (ssize_t)i != pin && !gen_tag(g);
 	}
 	return keep_needed(l, out);
+}
+
+/* The plan of retention: which of l go (go[i]), and why none may when
+ * that is so.  Returns how many go. */
+static size_t retention_plan(struct store *s, const char *component, unsigned keep, const struct gen_list *l,
+			     const struct generation *newest, bool *go, const char **why)
+{
+	_cleanup_free_ bool *kept = xcalloc(l->n ? l->n : 1, sizeof(bool));
+	size_t n = 0;
+
+	*why = NULL;
+	if (!newest) {
+		*why = "no generation is valid";
+		return 0;
+	}
+	if (!retained(s, component, l, newest, keep, kept)) {
+		*why = "a generation's list of what it needs is malformed";
+		return 0;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		n += go[i] = !kept[i];
+	/* Checked once, and only when something is to go (a seal pays nothing). */
+	if (n && gen_verify(s, newest) < 0) {
+		*why = "the newest valid generation fails its check: every older copy stays";
+		memset(go, 0, l->n * sizeof(bool));
+		n = 0;
+	}
+	return n;
+}
+
+/* Lists component and plans its retention. */
+static int plan_for(struct store *s, const char *component, unsigned keep, struct gen_list *l, bool **go,
+		    const char **why)
+{
+	const struct generation *newest = NULL;
+	int r = store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, l, &newest);
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*go = xcalloc(l->n ? l->n : 1, sizeof(bool));
+	return (int)retention_plan(s, component, keep, l, r < 0 ? NULL : newest, *go, why);
+}
+
+int store_retention_plan(struct store *s, const char *component, unsigned keep, char ***names, const char **why)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	_cleanup_free_ bool *go = NULL;
+	int n = plan_for(s, component, keep, &l, &go, why);
+
+	*names = NULL;
+	for (size_t i = 0, k = 0; n > 0 && i < l.n; i++)
+		if (go[i]) {
+			*names = xrealloc(*names, (k + 1) * sizeof(char *));
+			(*names)[k++] = xstrdup(l.g[i].rel);
+		}
+	return n;
 }
 
 int store_apply_retention(struct store *s, const char *component, unsigned keep)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
-	const struct generation *newest = NULL;
-	int removed = 0, r;
-	bool locked = false;
+	_cleanup_free_ bool *go = NULL;
+	const char *why;
+	int removed = 0, r = plan_for(s, component, keep, &l, &go, &why);
 
+	if (r <= 0)
+		return r; /* nothing valid, or what is needed is unknown: remove nothing */
+	/* Readers present: nothing goes now; the next commit tries again. */
+	if (store_lock_removal(s, 0) < 0)
+		return 0;
+	r = 0;
+	for (size_t i = l.n; r == 0 && i-- > 0;)
+		if (go[i]) {
+			r = remove_generation(s, l.g[i].rel, l.g[i].seq);
+			removed += r == 0;
+		}
+	store_unlock_removal(s);
+	return r < 0 ? r : removed;
+}
+
+/* ---- abur forget ---- */
+
+/* The valid generation before newest g holds what g holds (a restore
+ * point of unchanged content): forgetting g loses nothing, since that one
+ * becomes the newest. */
+static bool held_before(const struct gen_list *l, const struct generation *g)
+{
+	for (size_t i = (size_t)(g - l->g); i-- > 0;)
+		if (l->g[i].valid)
+			return streq(l->g[i].m.content_digest, g->m.content_digest);
+	return false;
+}
+
+/* 0 when generation g of l may be forgotten, else why not. */
+static int forget_check(struct store *s, const char *component, const struct gen_list *l, const struct generation *g,
+			const struct generation *newest, bool unpin)
+{
+	const char *name = component;
+	unsigned long long seq = g->seq;
+
+	if (g == newest && !held_before(l, g))
+		return abur_fail(
+		    -EBUSY,
+		    "%s g%06llu is the newest valid generation: a restore or reimage would use it; back up "
+		    "again first, then forget it",
+		    name, seq);
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_free_ uint64_t *needs = NULL;
+		size_t n = 0;
+		if (&l->g[i] == g || !l->g[i].valid || gen_needs(&l->g[i], &needs, &n) < 0)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (needs[k] == g->seq)
+				return abur_fail(-EBUSY, "%s g%06llu is needed by %s: forget that first", name, seq,
+						 l->g[i].rel);
+	}
+	if (effective_pin(s, component, l) == g - l->g && !unpin)
+		return abur_fail(-EPERM,
+				 "%s g%06llu is the seal's pinned generation: add --unpin to forget it (a reimage then "
+				 "writes the newest %s generation instead)",
+				 name, seq, name);
+	return 0;
+}
+
+int store_forget(struct store *s, const char *component, uint64_t seq, bool unpin)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *newest = NULL, *g;
+	int r;
+
+	if (s->mode != STORE_WRITE)
+		return abur_fail(-EROFS, "store opened read-only");
 	r = store_newest(s, component, GEN_CHECK_VALID, GEN_SEQ_ANY, &l, &newest);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	_cleanup_free_ bool *kept = xcalloc(l.n ? l.n : 1, sizeof(bool));
-	if (r < 0 || !retained(s, component, &l, newest, keep, kept))
-		return 0; /* nothing valid, or what is needed is unknown: remove nothing */
-	for (size_t i = l.n; r == 0 && i-- > 0;) {
-		const struct generation *g = &l.g[i];
-		if (kept[i])
-			continue;
-		/* Checked once, and only when something is to go (a seal pays nothing). */
-		if (!locked && gen_verify(s, newest) < 0)
-			break; /* the newest is damaged: keep every older copy */
-		/* Readers present: nothing goes now; the next commit tries again. */
-		if (!locked && store_lock_removal(s, 0) < 0)
-			break;
-		locked = true;
-		r = remove_generation(s, g->rel, g->seq);
-		removed += r == 0;
-	}
-	if (locked)
-		store_unlock_removal(s);
-	return r < 0 ? r : removed;
+	if (!(g = gen_list_find(&l, seq)))
+		return abur_fail(-ENOENT, "%s has no generation g%06llu", component, (unsigned long long)seq);
+	r = forget_check(s, component, &l, g, r < 0 ? NULL : newest, unpin);
+	if (r < 0)
+		return r;
+	r = store_lock_removal(s, READERS_WAIT_S);
+	if (r < 0)
+		return abur_fail_wrap(r, "%s g%06llu cannot go while the store is read", component,
+				      (unsigned long long)seq);
+	r = remove_generation(s, g->rel, g->seq);
+	store_unlock_removal(s);
+	return r;
+}
+
+/* A tag names at most one generation of a component. */
+static int check_tag(struct store *s, const struct commit_info *info)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g;
+	int r;
+
+	if (!info->tag)
+		return 0;
+	if (!store_tag_valid(info->tag))
+		return abur_fail(-EINVAL, "bad tag '%.80s'", info->tag);
+	if ((r = store_list(s, info->component, &l)) < 0)
+		return r;
+	if ((g = gen_list_find_tag(&l, info->tag)))
+		return abur_fail(-EEXIST, "the tag '%s' already names %s: forget it first or choose another name",
+				 info->tag, g->rel);
+	return 0;
 }
 
 int store_commit(struct store *s, const struct commit_info *info, const struct payload_spec *ps, size_t n,
@@ -483,6 +647,8 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 		return abur_fail(-EROFS, "store opened read-only");
 	if (!valid_component_name(info->component) || !info->trigger || !info->content_digest || n == 0)
 		return abur_fail(-EINVAL, "bad commit request for '%s'", info->component);
+	if ((r = check_tag(s, info)) < 0)
+		return r;
 	comp_dir = xstrdup(info->component);
 	r = io_mkdirat(s->root_fd, comp_dir, 0755);
 	/* A new component folder's entry in abur/ reaches the flash before
@@ -501,8 +667,8 @@ int store_commit(struct store *s, const struct commit_info *info, const struct p
 				r = abur_fail_wrap(r, "flash still full after freeing old generations");
 		}
 	}
-	if (r < 0)
-		return r;
+	if (r != 0)
+		return r; /* failed, or reused: nothing new for retention */
 	/* The commit stands; a failed retention runs again next time. */
 	abur_ignore(store_apply_retention(s, info->component, info->keep ? info->keep : 1));
 	return 0;

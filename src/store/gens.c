@@ -1,4 +1,5 @@
 /* Generations: listing, cheap and deep checks, small files in the store. */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
@@ -559,5 +560,48 @@ int gen_needs(const struct generation *g, uint64_t **needs, size_t *n)
 		*needs = xrealloc(*needs, (*n + 1) * sizeof(**needs));
 		(*needs)[(*n)++] = seq;
 	}
+	return 0;
+}
+
+/* ---- tags (restore points) ---- */
+
+bool store_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+	const char *num = tag[0] == 'g' ? tag + 1 : tag;
+
+	if (n == 0 || n > STORE_TAG_MAX || !isalnum((unsigned char)tag[0]))
+		return false;
+	for (const char *p = tag; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	/* "12" and "g000012" name generations. */
+	return !*num || strspn(num, "0123456789") != strlen(num);
+}
+
+const char *gen_tag(const struct generation *g)
+{
+	return g->valid ? manifest_extra(&g->m, "tag") : NULL;
+}
+
+const struct generation *gen_list_find_tag(const struct gen_list *l, const char *tag)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (gen_tag(&l->g[i]) && streq(gen_tag(&l->g[i]), tag))
+			return &l->g[i];
+	return NULL;
+}
+
+int store_find_tag(struct store *s, const char *component, const char *tag, uint64_t *seq)
+{
+	_cleanup_(gen_list_free) struct gen_list l = {0};
+	const struct generation *g;
+	int r = store_list(s, component, &l);
+
+	if (r < 0)
+		return r;
+	if (!(g = gen_list_find_tag(&l, tag)))
+		return abur_fail(-ENOENT, "%s has no generation tagged '%s'", component, tag);
+	*seq = g->seq;
 	return 0;
 }

@@ -212,7 +212,13 @@ struct commit_info {
 	bool pinned;
 	const char *const *sources;
 	size_t nsources;
-	unsigned keep;                /* retention: keep this many newest unpinned, besides pinned */
+	unsigned keep;   /* retention: keep this many newest unpinned, besides pinned */
+	const char *tag; /* a restore point (store_tag_valid()); NULL: none */
+	/* A generation of the component: when this commit's payloads, content
+	 * digest and [extra] are exactly its own, nothing new is stored (a
+	 * re-seal of an identical disk) and store_commit() returns 1 with
+	 * *seq = same_as.  0: none. */
+	uint64_t same_as;
 	const struct manifest *extra; /* only its extra_* fields are copied; may be NULL */
 };
 
@@ -223,13 +229,44 @@ struct commit_info {
  * fit, and retries; if it cannot fit, nothing stored is touched and the
  * error says how much is needed and how much could be freed.  Any other
  * failure deletes the temp directory and leaves the store as it was.
- * The caller holds a STORE_WRITE store. *seq gets the new number. */
+ * The caller holds a STORE_WRITE store. *seq gets the new number; 1
+ * instead of 0 when info->same_as was reused. */
 int store_commit(struct store *s, const struct commit_info *info, const struct payload_spec *payloads, size_t npayloads,
 		 uint64_t *seq) MUST_CHECK;
 
-/* Removes generations beyond `keep` newest unpinned ones; pinned ones and
- * the newest valid one always stay. Returns how many were removed. */
+/* Removes generations beyond `keep` newest unpinned ones; pinned ones,
+ * tagged ones and the newest valid one always stay. Returns how many were
+ * removed. */
 int store_apply_retention(struct store *s, const char *component, unsigned keep) MUST_CHECK;
+/* What store_apply_retention() would remove now, without removing it
+ * (abur prune --dry-run): "config/g000002" names, oldest first, into *names
+ * (the caller frees each and the array; NULL when none).  *why gets why
+ * nothing may go when that is so ("the newest ... fails its check"; static,
+ * NULL otherwise).  Returns the count. */
+int store_retention_plan(struct store *s, const char *component, unsigned keep, char ***names,
+			 const char **why) MUST_CHECK;
+
+/* Restore points (abur backup --tag NAME): a tag is 1..STORE_TAG_MAX of
+ * [A-Za-z0-9._-], starting with a letter or digit, and not a generation
+ * number ("12", "g000012").  A commit with a tag is stored even when
+ * unchanged, and the generation is kept (by retention and space planning)
+ * until abur forget removes it.  One tag names at most one generation of a
+ * component. */
+#define STORE_TAG_MAX 64
+bool store_tag_valid(const char *tag);
+/* The tag of g ([extra] tag), or NULL. */
+const char *gen_tag(const struct generation *g);
+/* The generation of l tagged tag, or NULL. */
+const struct generation *gen_list_find_tag(const struct gen_list *l, const char *tag);
+/* The generation of component tagged tag: -ENOENT naming it when none is. */
+int store_find_tag(struct store *s, const char *component, const char *tag, uint64_t *seq) MUST_CHECK;
+
+/* abur forget: removes generation seq of component now (valid or damaged).
+ * Refused (-EBUSY, nothing removed) when it is the newest valid generation
+ * (a restore would use it) or another generation needs it (an os update of
+ * its seal); refused (-EPERM) when it is the seal's pinned generation
+ * unless unpin.  Waits (bounded) for readers like space planning. */
+int store_forget(struct store *s, const char *component, uint64_t seq, bool unpin) MUST_CHECK;
 /* The generations this handle removed (space planning and retention) since
  * it was opened or store_removed_clear(), oldest first, as names
  * "config/g000001" (store_removed(): the count; the names stay the
@@ -353,7 +390,8 @@ enum backup_flags {
 
 /* Backs up one file-level component from root into the store (which the
  * caller opened STORE_WRITE). Unchanged content writes nothing (unless
- * BACKUP_PINNED).
+ * BACKUP_PINNED, or a tag: a restore point, store_tag_valid(); NULL for
+ * none).
  *
  * Every generation it commits restores under lim ([restore] limits): a
  * tree with more entries, more bytes (apparent sizes, as a restore counts)
@@ -368,7 +406,7 @@ enum backup_flags {
  * archive pass reads every file it archives).
  * The caller frees res with backup_result_free() whatever the result. */
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
-		     const char *trigger, enum backup_flags flags, const struct restore_limits *lim,
+		     const char *trigger, const char *tag, enum backup_flags flags, const struct restore_limits *lim,
 		     struct backup_result *res) MUST_CHECK;
 /* The warnings a backup's result holds (the special files it left out),
  * one line each ("skipped PATH (a FIFO): a restore cannot create it"),

@@ -580,7 +580,8 @@ static void links_extra(const struct scan *sc, struct manifest *m)
 }
 
 /* One attempt: digest, unchanged check, commit. */
-static int backup_once(struct store *s, struct scan *sc, const char *trigger, bool pinned, struct backup_result *res)
+static int backup_once(struct store *s, struct scan *sc, const char *trigger, const char *tag, bool pinned,
+		       struct backup_result *res)
 {
 	char digest[SHA256_HEX_LEN];
 	struct tree_fill f = {sc, digest, 0};
@@ -593,13 +594,15 @@ static int backup_once(struct store *s, struct scan *sc, const char *trigger, bo
 				   .sources = (const char *const *)sc->c->paths,
 				   .nsources = sc->c->npaths,
 				   .keep = sc->c->keep,
+				   .tag = tag,
 				   .extra = &extra};
 	int r = digest_pass(sc, digest);
 
 	if (r < 0)
 		return r;
-	/* A seal always records a pinned generation, even of unchanged content. */
-	if (!pinned && unchanged(s, sc->c->name, digest)) {
+	/* A seal always records a pinned generation, and a restore point a
+	 * tagged one, even of unchanged content. */
+	if (!pinned && !tag && unchanged(s, sc->c->name, digest)) {
 		res->unchanged = true;
 		return 0;
 	}
@@ -629,7 +632,7 @@ static void scan_reset(struct scan *sc)
 }
 
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
-		     const char *trigger, enum backup_flags flags, const struct restore_limits *lim,
+		     const char *trigger, const char *tag, enum backup_flags flags, const struct restore_limits *lim,
 		     struct backup_result *res)
 {
 	struct scan sc = {.c = c, .root = root, .lim = lim, .state_dir = state_dir};
@@ -641,7 +644,8 @@ int backup_component(struct store *s, const struct abur_component *c, const char
 		return abur_fail(-EINVAL, "component '%s' is not file-level", c->name);
 	/* A file written to all the time (a hot log) is met again after a
 	 * growing pause; after the last attempt the backup is deferred. */
-	while ((r = backup_once(s, &sc, trigger, flags & BACKUP_PINNED, res)) == -EAGAIN && attempt < BACKUP_ATTEMPTS) {
+	while ((r = backup_once(s, &sc, trigger, tag, flags & BACKUP_PINNED, res)) == -EAGAIN &&
+	       attempt < BACKUP_ATTEMPTS) {
 		struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
 		scan_reset(&sc);
 		nanosleep(&ts, NULL);

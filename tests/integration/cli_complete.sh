@@ -68,6 +68,14 @@ expect "abur diff config g000001 <TAB> offers the generations (B)" '^g000001 g00
 	-c "$TMP/abur.ini" --store "$store" diff config g000001 ''
 expect "abur diff config 1 2 <TAB> offers nothing more" '^$' \
 	-c "$TMP/abur.ini" --store "$store" diff config 1 2 ''
+check "backup --tag before-9.2" "$BIN" -c "$TMP/abur.ini" --store "$store" backup config --root "$TMP/src" \
+	--tag before-9.2
+expect "abur restore config --generation <TAB> offers the tags too" '^before-9.2 g000001 g000002 g000003 $' \
+	-c "$TMP/abur.ini" --store "$store" restore config --generation ''
+expect "abur diff config before-9.2 <TAB> offers the generations (B)" '^before-9.2 g000001 ' \
+	-c "$TMP/abur.ini" --store "$store" diff config before-9.2 ''
+expect "abur forget <TAB> offers the configured components" '^config software $' -c "$TMP/abur.ini" forget ''
+expect "abur prune --<TAB> offers --dry-run" '--dry-run' prune --
 
 if make -C "$TOP" --no-print-directory -s install DESTDIR="$TMP/d" >"$TMP/install.log" 2>&1 &&
 	cmp -s "$TOP/completion/abur" "$TMP/d/usr/share/bash-completion/completions/abur"; then

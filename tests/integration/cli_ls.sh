@@ -187,7 +187,9 @@ refused 1 "config has no generation g000009" "diff of a missing generation: exit
 refused 1 "config g000001 has no valid generation before it" "diff of the first generation alone: exit 1, says so" abur diff config 1
 refused 1 "no path 'etc/vms/nope'" "ls of a path the generation does not hold: exit 1 naming it" abur ls config etc/vms/nope
 [ -z "$(abur ls config etc/vms/nope 2>/dev/null)" ] && pass "ls of a missing path lists nothing" || fail "ls nope listed"
-refused 2 "expected a number" "ls --generation x: usage error" abur ls config --generation x
+refused 2 "expected a number" "ls --generation x/y: usage error" abur ls config --generation x/y
+refused 1 "config has no generation tagged 'x'" "ls --generation x (a tag none has): exit 1 naming it" \
+	abur ls config --generation x
 refused 2 "usage: abur ls" "ls without a component: usage" abur ls
 # a damaged payload (same size, other bytes): the hash check names it
 cp "$(payload g000002)" "$TMP/g2.keep"

@@ -51,7 +51,7 @@ expect_usage "component name with control characters is named escaped" "no compo
 expect_usage "list NAME neither stored nor configured: exit 2 naming it" "no component 'nosuch'" "${A[@]}" list nosuch
 expect_usage "verify NAME neither stored nor configured: exit 2 naming it" "no component 'nosuch'" "${A[@]}" verify nosuch
 check "list of a configured component works" "${A[@]}" list config
-for g in 5x 0 g 99999999999999999999999 9223372036854775808 -1 ""; do
+for g in 5/x 0 .g 99999999999999999999999 9223372036854775808 -1 ""; do
 	expect_usage "verify --generation '$g': exit 2 naming it" "--generation '$g'" "${A[@]}" verify --generation "$g"
 done
 expect_usage "restore --generation with trailing junk" "--generation '1 '" "${A[@]}" restore config --generation "1 " --to "$TMP/r"

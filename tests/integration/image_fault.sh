@@ -70,6 +70,10 @@ else
 fi
 
 # A corrupted image: refused at the hash check, marker left, disk untouched.
+# (changed first: a re-seal of the very same disk would reuse the seal)
+mkdir -p "$TMP/sysmnt"
+mount "${sys}p2" "$TMP/sysmnt" && echo changed >"$TMP/sysmnt/etc/changed" && umount "$TMP/sysmnt" ||
+	fail "changing the disk before the second seal"
 check "seal again: a second os generation" abur seal --disk "$sys"
 payload=$(ls "$STORE"/abur/os/g*/disk.tar.zst | tail -1)
 newest=$(basename "$(dirname "$payload")")

@@ -231,3 +231,31 @@ left=""
 for g in $old_updates; do [ -d "$STORE/abur/os/$g" ] && left="$left $g"; done
 [ -z "$left" ] && pass "the old seal's updates went by retention" || fail "old updates kept:$left ($(gens))"
 umount "$MNT"
+
+# ---- restore points of os, and what forget refuses ----
+mount "${dev}p2" "$MNT"
+before=$(newest)
+out=$(abur backup os --root "$MNT" --tag os-point 2>&1)
+rc=$?
+tagged=$(newest)
+[ $rc = 0 ] && [ "$tagged" != "$before" ] && echo "$out" | grep -q "^os: $tagged written: update of seal .*, tagged os-point$" &&
+	pass "backup os --tag with nothing changed stores a tagged update" || fail "os --tag: rc $rc: $out"
+umount "$MNT"
+out=$(abur forget os --generation "$((10#${reseal#g}))" 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "is needed by os/" && [ -d "$STORE/abur/os/$reseal" ] &&
+	pass "forget refuses a seal its updates need, naming one" || fail "forget the seal: rc $rc: $out"
+cseal=$(sed -n 's/^config = //p' "$STORE/abur/SEALED")
+mount "${dev}p2" "$MNT"
+mkdir -p "$MNT/etc/vms" && echo "after the seal" >"$MNT/etc/vms/forget.conf"
+abur backup config --root "$MNT" >/dev/null || fail "a config backup after the seal"
+umount "$MNT"
+out=$(abur forget config --generation "$cseal" 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "the seal's pinned generation: add --unpin" &&
+	[ -d "$STORE/abur/config/g$(printf %06d "$cseal")" ] &&
+	pass "forget refuses the seal's pinned config generation without --unpin" || fail "forget pin: rc $rc: $out"
+out=$(abur forget config --generation "$cseal" --unpin 2>&1)
+rc=$?
+[ $rc = 0 ] && [ ! -e "$STORE/abur/config/g$(printf %06d "$cseal")" ] &&
+	pass "forget --unpin removes the seal's config generation" || fail "forget --unpin: rc $rc: $out"

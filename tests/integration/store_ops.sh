@@ -2,34 +2,12 @@
 # other, device specs are mounted and unmounted, a full flash frees the
 # oldest generations or fails cleanly, retention, JSON output.
 . "$TOP/tests/lib/common.sh"
+. "$TOP/tests/lib/store.sh"
 
 src=$TMP/src
-mkini() { # FILE STORE KEEP [extra ini text]
-	cat >"$1" <<EOF
-[flash]
-store = $2
-mount = $TMP/mnt
-[restore]
-max_total_size = 1G
-max_entries = 100000
-[component config]
-paths = /etc/vms
-keep = $3
-[component software]
-paths = /opt/vms
-keep = $3
-${4:-}
-EOF
-}
 tree_state() {
 	(cd "$1" && find . -printf '%P %y %m %n %l\n' | sort && find . -type f -exec sha256sum {} + | sort)
 }
-# store_state DIR: names, sizes and hashes of everything in a store.
-store_state() {
-	(cd "$1" && find . -path ./abur/.lock -prune -o -path ./lost+found -prune -o -printf '%p %y %s\n' | sort &&
-		find . -type f ! -name .lock -exec sha256sum {} + | sort)
-}
-
 write_config() { # VERSION [RANDOM_KB]
 	rm -rf "${src:?}/etc"
 	mkdir -p "$src/etc/vms/cameras" "$src/etc/vms/empty-dir"
@@ -41,7 +19,7 @@ write_config() { # VERSION [RANDOM_KB]
 # ---- GNU tar reads a payload -------------------------------------------
 ini=$TMP/abur.ini
 mkdir -p "$TMP/store"
-mkini "$ini" "$TMP/store" 5
+store_ini "$ini" "$TMP/store" 5
 abur() { "$ABUR" -c "$ini" --store "$TMP/store" "$@"; }
 write_config v1
 v=$src/etc/vms
@@ -132,7 +110,7 @@ assert v[0]["component"] == "config" and v[0]["result"] == "written" and v[0]["g
 
 # ---- retention ---------------------------------------------------------
 mkdir -p "$TMP/rstore"
-mkini "$TMP/keep2.ini" "$TMP/rstore" 2
+store_ini "$TMP/keep2.ini" "$TMP/rstore" 2
 for i in 1 2 3 4 5; do
 	write_config r$i 4
 	out=$("$ABUR" -c "$TMP/keep2.ini" backup --root "$src" config 2>&1) || fail "ops: retention backup $i"
@@ -195,7 +173,7 @@ rc=$?
 # Two backups at once, of different components, sharing one trace: both
 # succeed and their I/O calls do not interleave.
 mkdir -p "$TMP/cstore"
-mkini "$TMP/c.ini" "$TMP/cstore" 5
+store_ini "$TMP/c.ini" "$TMP/cstore" 5
 "$ABUR" -c "$TMP/c.ini" backup --root "$src" >/dev/null 2>&1 # first generations, STORE file
 write_config conc 8192
 mkdir -p "$src/opt/vms/lib"
@@ -240,7 +218,7 @@ if need_root "ops: device specs"; then
 	make_loop "$TMP/dev.img" >"$TMP/dev.name" || { fail "ops: losetup failed"; exit 0; }
 	dev=$(cat "$TMP/dev.name")
 	blkid -p "$dev" >/dev/null 2>&1
-	mkini "$TMP/dev.ini" "LABEL=$label" 3
+	store_ini "$TMP/dev.ini" "LABEL=$label" 3
 	mounted() { grep -c "^$dev " /proc/mounts; }
 	write_config dev1 4
 	out=$("$ABUR" -c "$TMP/dev.ini" backup --root "$src" config 2>&1)
@@ -274,7 +252,7 @@ fi
 # ---- a full flash ----------------------------------------------------------
 if need_root "ops: space on a tiny ext4"; then
 	make_store "$TMP/tiny" 16
-	mkini "$TMP/tiny.ini" "$TMP/tiny" 10
+	store_ini "$TMP/tiny.ini" "$TMP/tiny" 10
 	tb() { "$ABUR" -c "$TMP/tiny.ini" backup --root "$src" "$@" 2>&1; }
 	rm -rf "${src:?}/opt"
 	ok=1

@@ -12,9 +12,9 @@
 
 static void every_command_present(void **state)
 {
-	static const char *const names[] = {"backup", "list",   "status", "verify",  "restore", "ls",
-					    "diff",   "export", "seal",   "reimage", "probe",   "daemon",
-					    "agent",  "flash",  "config", "help",    "version"};
+	static const char *const names[] = {"backup", "list",   "status", "verify", "restore", "ls",    "diff",
+					    "export", "forget", "prune",  "seal",   "reimage", "probe", "daemon",
+					    "agent",  "flash",  "config", "help",   "version"};
 	(void)state;
 	assert_int_equal(cmd_count(), ARRAY_SIZE(names));
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {

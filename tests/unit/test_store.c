@@ -619,6 +619,120 @@ static void commit_applies_retention(void **state)
 	store_close(s);
 }
 
+/* A commit with a tag (and same_as) through the same blob payload. */
+static int commit_with(struct store *s, uint32_t seed, const char *tag, uint64_t same_as, unsigned keep, uint64_t *seq)
+{
+	char digest[SHA256_HEX_LEN];
+	struct blob b = {10, seed};
+	struct payload_spec ps = {"data.tar.zst", fill_blob, &b};
+	struct commit_info info = {.component = "config",
+				   .trigger = "manual",
+				   .content_digest = digest,
+				   .keep = keep,
+				   .tag = tag,
+				   .same_as = same_as};
+	uint64_t dummy;
+
+	snprintf(digest, sizeof(digest), "%064x", seed);
+	return store_commit(s, &info, &ps, 1, seq ? seq : &dummy);
+}
+
+static void tag_names(void **state)
+{
+	static const char *const good[] = {"before-9.2", "a", "g", "9.2", "g12x", "x_y", "A.B-c"};
+	static const char *const bad[] = {"", "12", "g000012", "g1", "-x", ".x", "a/b", "a b", "ü"};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		if (!store_tag_valid(good[i]))
+			fail_msg("tag '%s' refused", good[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (store_tag_valid(bad[i]))
+			fail_msg("tag '%s' accepted", bad[i]);
+	assert_true(store_tag_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	assert_false(store_tag_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+}
+
+/* A tagged generation stays through retention (not counted in keep) until
+ * forgotten; one tag names one generation; the plan is what retention
+ * removes. */
+static void tags_retention_forget(void **state)
+{
+	struct store *s = open_store();
+	uint64_t seq;
+	char **names = NULL;
+	const char *why;
+	(void)state;
+
+	assert_int_equal(commit_with(s, 1, NULL, 0, 10, NULL), 0);
+	assert_int_equal(commit_with(s, 2, "before", 0, 10, NULL), 0);
+	assert_int_equal(commit_with(s, 2, "before", 0, 10, NULL), -EEXIST);
+	assert_int_equal(commit_with(s, 2, "12", 0, 10, NULL), -EINVAL);
+	for (uint32_t i = 3; i <= 5; i++)
+		assert_int_equal(commit_with(s, i, NULL, 0, 10, NULL), 0);
+	assert_int_equal(store_find_tag(s, "config", "before", &seq), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(store_find_tag(s, "config", "after", &seq), -ENOENT);
+	/* keep 1: the plan names 1, 3, 4 (not the tag, not the newest) */
+	assert_int_equal(store_retention_plan(s, "config", 1, &names, &why), 3);
+	assert_string_equal(names[0], "config/g000001");
+	assert_string_equal(names[2], "config/g000004");
+	for (size_t i = 0; i < 3; i++)
+		free(names[i]);
+	free(names);
+	expect_listing(s, "config", "1 2 3 4 5");
+	assert_int_equal(store_apply_retention(s, "config", 1), 3);
+	expect_listing(s, "config", "2 5");
+	assert_int_equal(store_retention_plan(s, "config", 1, &names, &why), 0);
+	assert_null(names);
+	/* forget: the newest valid one stays, the tagged one goes */
+	assert_int_equal(store_forget(s, "config", 5, false), -EBUSY);
+	assert_int_equal(store_forget(s, "config", 9, false), -ENOENT);
+	assert_int_equal(store_forget(s, "config", 2, false), 0);
+	expect_listing(s, "config", "5");
+	/* a restore point of unchanged content may go although newest */
+	assert_int_equal(commit_with(s, 5, "same", 0, 10, &seq), 0);
+	assert_int_equal(store_forget(s, "config", seq, false), 0);
+	expect_listing(s, "config", "5");
+	store_close(s);
+}
+
+/* The effective pin goes only with unpin. */
+static void forget_pin(void **state)
+{
+	struct store *s = open_store();
+	(void)state;
+
+	assert_int_equal(commit(s, "config", 1, 10, true, 10, NULL), 0);
+	assert_int_equal(commit(s, "config", 2, 10, false, 10, NULL), 0);
+	assert_int_equal(store_forget(s, "config", 1, false), -EPERM);
+	expect_listing(s, "config", "1 2");
+	assert_int_equal(store_forget(s, "config", 1, true), 0);
+	expect_listing(s, "config", "2");
+	store_close(s);
+}
+
+/* same_as: equal payloads and manifest values reuse the generation. */
+static void commit_same_as(void **state)
+{
+	struct store *s = open_store();
+	uint64_t seq;
+	(void)state;
+
+	assert_int_equal(commit_with(s, 1, NULL, 0, 10, &seq), 0);
+	assert_int_equal(commit_with(s, 1, NULL, 1, 10, &seq), 1);
+	assert_int_equal(seq, 1);
+	expect_listing(s, "config", "1");
+	/* other content: a new generation (the reused one took no number) */
+	assert_int_equal(commit_with(s, 2, NULL, 1, 10, &seq), 0);
+	assert_int_equal(seq, 2);
+	/* same content but another tag ([extra] differs): new too */
+	assert_int_equal(commit_with(s, 2, "t", 2, 10, &seq), 0);
+	assert_int_equal(seq, 3);
+	expect_listing(s, "config", "1 2 3");
+	store_close(s);
+}
+
 /* ---- space planning ---- */
 
 /* Mounts a tmpfs of `mib` MiB on tmp/store (needs the private namespace). */
@@ -922,6 +1036,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(readers_block_removal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(seal_record_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_keep_n, setup, teardown),
+	    cmocka_unit_test(tag_names),
+	    cmocka_unit_test_setup_teardown(tags_retention_forget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(forget_pin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(commit_same_as, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_pinned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retention_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_applies_retention, setup, teardown),
