@@ -42,7 +42,7 @@ static void removed_json(struct json *j, const struct store *s)
 	char *const *names;
 	size_t n = store_removed(s, &names);
 
-	json_arr_begin(j, "removed");
+	json_arr_begin(j, "removed_generations");
 	for (size_t i = 0; i < n; i++)
 		json_str(j, NULL, names[i]);
 	json_arr_end(j);
@@ -63,13 +63,13 @@ static void report_json(struct json *j, const struct abur_component *c, int r, c
 	json_str(j, "component", c->name);
 	json_str(j, "result", result_name(r, res));
 	if (r < 0)
-		json_str(j, "error", abur_errmsg(r));
+		json_str(j, "problem", abur_errmsg(r));
 	if (res->busy)
 		json_str(j, "busy", res->busy);
 	if (r == 0 && !res->unchanged) {
 		json_uint(j, "generation", res->seq);
 		json_uint(j, "payload_bytes", res->payload_bytes);
-		json_uint(j, "entries", res->files);
+		json_uint(j, "files", res->files);
 	}
 	json_uint(j, "skipped", res->nskipped);
 	json_arr_begin(j, "skipped_files");
@@ -136,7 +136,7 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 			 : res->unchanged ? "unchanged"
 					  : "written");
 		if (r < 0)
-			json_str(j, "error", abur_errmsg(r));
+			json_str(j, "problem", abur_errmsg(r));
 		json_uint(j, "base", res->base);
 		if (r == 0 && !res->unchanged) {
 			json_uint(j, "generation", res->seq);
@@ -147,7 +147,7 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		json_uint(j, "deleted", res->deleted);
 		json_uint(j, "metadata", res->metadata);
 		json_uint(j, "new_bytes", res->new_bytes);
-		json_uint(j, "raw_stored", res->raw_stored);
+		json_uint(j, "raw_areas", res->raw_stored);
 		removed_json(j, s);
 		json_obj_end(j);
 		return;
@@ -231,9 +231,10 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	}
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
-	json_init(&j, stdout, false);
-	if (ctx->json)
-		json_arr_begin(&j, NULL);
+	if (ctx->json) {
+		cmd_json_begin(&j, self->name);
+		json_arr_begin(&j, "components");
+	}
 	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
 		const struct abur_component *k = &ctx->cfg->comps[i];
 		bool named = optind == argc;
@@ -247,7 +248,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json) {
 		json_arr_end(&j);
-		json_end(&j);
+		cmd_json_end(&j);
 	}
 	if (o.failed)
 		return EXIT_FAIL;
