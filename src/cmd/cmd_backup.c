@@ -90,16 +90,16 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 {
 	char b[32];
 
-	if (ctx->json)
-		return report_json(j, c, r, res, s);
-	backup_result_warnings(res, warn_line, (void *)c->name);
+	backup_result_warnings(res, warn_line, (void *)c->name); /* stderr, with --json too */
 	if (r == -EAGAIN && res->busy)
 		log_warn_errno(r, "%s: backup deferred", c->name);
 	else if (r < 0)
 		cmd_error(r, "%s: backup failed", c->name);
-	else if (res->unchanged)
+	if (ctx->json)
+		return report_json(j, c, r, res, s);
+	if (r >= 0 && res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
-	else
+	else if (r >= 0)
 		printf("%s: g%06llu written (%llu %s, %s)\n", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, noun(res->files, "entry", "entries"),
 		       fmt_bytes(res->payload_bytes, b, sizeof(b)));
@@ -123,50 +123,35 @@ static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const s
 	backup_result_free(&res);
 }
 
-static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res, const struct store *s)
+static void os_json(struct json *j, int r, const struct capture_result *res, const struct store *s)
 {
-	char b[32];
-
-	if (ctx->json) {
-		json_obj_begin(j, NULL);
-		json_str(j, "component", IMAGE_COMPONENT);
-		json_str(j, "result",
-			 r == -EAGAIN     ? "deferred"
-			 : r < 0          ? "error"
-			 : res->unchanged ? "unchanged"
-					  : "written");
-		if (r < 0)
-			json_str(j, "problem", abur_errmsg(r));
-		json_uint(j, "base", res->base);
-		if (r == 0 && !res->unchanged) {
-			json_uint(j, "generation", res->seq);
-			json_uint(j, "payload_bytes", res->payload_bytes);
-		}
-		json_uint(j, "added", res->added);
-		json_uint(j, "changed", res->changed);
-		json_uint(j, "deleted", res->deleted);
-		json_uint(j, "metadata", res->metadata);
-		json_uint(j, "new_bytes", res->new_bytes);
-		json_uint(j, "raw_areas", res->raw_stored);
-		removed_json(j, s);
-		json_obj_end(j);
-		return;
+	json_obj_begin(j, NULL);
+	json_str(j, "component", IMAGE_COMPONENT);
+	json_str(j, "result", r == -EAGAIN ? "deferred" : r < 0 ? "error" : res->unchanged ? "unchanged" : "written");
+	if (r < 0)
+		json_str(j, "problem", abur_errmsg(r));
+	json_uint(j, "base", res->base);
+	if (r == 0 && !res->unchanged) {
+		json_uint(j, "generation", res->seq);
+		json_uint(j, "payload_bytes", res->payload_bytes);
 	}
+	json_uint(j, "added", res->added);
+	json_uint(j, "changed", res->changed);
+	json_uint(j, "deleted", res->deleted);
+	json_uint(j, "metadata", res->metadata);
+	json_uint(j, "new_bytes", res->new_bytes);
+	json_uint(j, "raw_areas", res->raw_stored);
+	removed_json(j, s);
+	json_obj_end(j);
+}
+
+/* What failed or was left out of the capture: stderr, with --json too. */
+static void os_warnings(int r, const struct capture_result *res)
+{
 	if (r == -EAGAIN)
 		log_warn_errno(r, "%s: deferred", IMAGE_COMPONENT);
 	else if (r < 0)
 		cmd_error(r, "%s: capture failed", IMAGE_COMPONENT);
-	else if (res->unchanged)
-		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
-		       (unsigned long long)res->base);
-	else
-		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
-		       "metadata only; %s new, %u raw areas; %s stored)\n",
-		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
-		       (unsigned long long)res->added, (unsigned long long)res->changed,
-		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
-		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
-		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
 	if (r == 0 && res->unmounted)
 		log_warn("%s: %u sealed %s not mounted under the root: not captured", IMAGE_COMPONENT, res->unmounted,
 			 noun(res->unmounted, "filesystem", "filesystems"));
@@ -174,6 +159,26 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 		log_warn("%s: %llu newer update %s not read back; compared with an older one", IMAGE_COMPONENT,
 			 (unsigned long long)res->skipped_updates,
 			 noun(res->skipped_updates, "generation did", "generations did"));
+}
+
+static void report_os(struct ctx *ctx, struct json *j, int r, const struct capture_result *res, const struct store *s)
+{
+	char b[32];
+
+	os_warnings(r, res);
+	if (ctx->json)
+		return os_json(j, r, res, s);
+	if (r >= 0 && res->unchanged)
+		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
+		       (unsigned long long)res->base);
+	else if (r >= 0)
+		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
+		       "metadata only; %s new, %u raw areas; %s stored)\n",
+		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
+		       (unsigned long long)res->added, (unsigned long long)res->changed,
+		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
+		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
+		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
 	removed_line(IMAGE_COMPONENT, s);
 }
 

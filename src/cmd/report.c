@@ -37,11 +37,23 @@ static const char *errno_token(int r)
 		int err;
 		const char *token;
 	} words[] = {
-	    {ENOENT, "not-found"},     {EBADMSG, "corrupt"},   {EIO, "io"},         {EACCES, "permission"},
-	    {EPERM, "permission"},     {ENOSPC, "no-space"},   {EBUSY, "busy"},     {EEXIST, "exists"},
-	    {EINVAL, "invalid"},       {EOPNOTSUPP, "unsupported"}, {ECANCELED, "cancelled"},
-	    {ENODEV, "no-device"},     {ETIMEDOUT, "timeout"}, {ENOTDIR, "not-a-directory"},
-	    {EROFS, "read-only"},      {EFBIG, "too-big"},     {E2BIG, "too-big"},
+	    {ENOENT, "not-found"},
+	    {EBADMSG, "corrupt"},
+	    {EIO, "io"},
+	    {EACCES, "permission"},
+	    {EPERM, "permission"},
+	    {ENOSPC, "no-space"},
+	    {EBUSY, "busy"},
+	    {EEXIST, "exists"},
+	    {EINVAL, "invalid"},
+	    {EOPNOTSUPP, "unsupported"},
+	    {ECANCELED, "cancelled"},
+	    {ENODEV, "no-device"},
+	    {ETIMEDOUT, "timeout"},
+	    {ENOTDIR, "not-a-directory"},
+	    {EROFS, "read-only"},
+	    {EFBIG, "too-big"},
+	    {E2BIG, "too-big"},
 	};
 	const char *name = strerrorname_np(-r);
 

@@ -82,6 +82,12 @@ echo "b = 2" >"$src/etc/vms/b.conf"
 jrun 0 backup -- backup config --root "$src" --trigger json
 jrun 4 backup -- backup --root "$src"
 jq_ok "backup unchanged: exit 4 with its document" 'assert d["components"][0]["result"] == "unchanged", d'
+echo "c = 3" >"$src/etc/vms/c.conf"
+ABUR_IO_FAULT=eio:1 jrun 1 backup -- backup --root "$src"
+jq_ok "a failed backup: its document says so, exit 1" 'c = d["components"][0]; assert c["result"] == "error" and "Input/output error" in c["problem"], c'
+grep -q "^abur: error: config: backup failed: .*Input/output error" "$TMP/err" &&
+	pass "json: the failed backup is also text on stderr" || fail "json: failed backup stderr: $(cat "$TMP/err")"
+rm "$src/etc/vms/c.conf"
 jrun 0 list -- list
 jq_ok "list: time is RFC 3339, time_epoch the number" 'g = d["generations"][1]; assert g["generation"] == 2 and g["trigger"] == "json" and g["time"].endswith("Z") and isinstance(g["time_epoch"], int), g'
 jrun 0 list -- list config
