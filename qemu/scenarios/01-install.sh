@@ -19,7 +19,7 @@ scenario() {
 	for c in os software license config; do
 		python3 - "$TMP/list.json" "$c" <<'PY' || missing="$missing $c"
 import json, sys
-gens = [g for g in json.load(open(sys.argv[1])) if g["component"] == sys.argv[2] and g["valid"] and g["pinned"]]
+gens = [g for g in json.load(open(sys.argv[1]))["generations"] if g["component"] == sys.argv[2] and g["valid"] and g["pinned"]]
 sys.exit(0 if gens else 1)
 PY
 	done

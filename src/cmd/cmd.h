@@ -112,10 +112,6 @@ int entries_missed(const struct path_filter *f, const char *comp) MUST_CHECK;
 const char *entry_type_name(char type);
 /* "-rw-r--r--" as ls -l and tar -tv write it (h for a hard link). */
 char *entry_mode(const struct osidx_ent *e, char buf[11]);
-/* KEY: RFC 3339 UTC (null outside years 0..9999) and KEY_epoch: seconds. */
-void json_time(struct json *j, const char *key, int64_t t);
-/* generation, time, trigger, tag of g (in an object named key, unless NULL). */
-void json_gen(struct json *j, const char *key, const struct generation *g);
 /* "config g000003  2026-12-03 12:00:00  manual[  tag NAME]" into buf. */
 char *entry_line_gen(const char *comp, const struct generation *g, char *buf, size_t n);
 
@@ -127,10 +123,38 @@ void cmd_print_help(const struct cmd *c, FILE *f);
 /* The command's sections of the manual in turn: start with *i = 0; NULL
  * after the last. */
 const char *cmd_manual(const struct cmd *c, size_t *i);
+/* --json (doc/abur.8 JSON OUTPUT, design "JSON output").  The version of
+ * every document's layout: a field removed or changed in meaning raises it. */
+#define ABUR_JSON_SCHEMA 1
+/* Opens the command's one document in j: {"schema": 1, "command": NAME.
+ * It is written to memory: cmd_json_end() closes it and writes it to
+ * stdout whole, so a command that fails half-way leaves no half document
+ * (its error object is then the one document, cmd_json_exit()). */
+void cmd_json_begin(struct json *j, const char *command);
+void cmd_json_end(struct json *j);
+/* main, after the command: with --json, when the command wrote no whole
+ * document and returns status != 0, the error object on stdout: schema,
+ * command (NULL: none was found), error, code (status) and message, the
+ * error the command reported last (cmd_error() and the others below).
+ * Drops a document left open.  Returns status. */
+int cmd_json_exit(const struct ctx *ctx, const char *command, int status);
+/* A generation number, or null for 0 (none). */
+void json_seq_or_null(struct json *j, const char *key, uint64_t seq);
+/* generation, time, trigger, tag of g (in an object named key, unless NULL). */
+void json_gen(struct json *j, const char *key, const struct generation *g);
+/* A disk as abur probe --json describes it (an object named key, unless
+ * NULL): device, class, reason, model, serial, partitions... */
+struct disk_info;
+void disk_json(struct json *j, const char *key, const struct disk_info *d);
+/* "abur: MESSAGE" on stderr, kept for the error object as error token
+ * (usage, config, unsupported...); returns status.  For failures outside
+ * a command (main) and of the configuration. */
+int abur_error(int status, const char *token, const char *fmt, ...) PRINTF(3, 4);
 /* The one way a command reports a failure: "abur: error: CONTEXT: MESSAGE"
  * (log_error_errno(), MESSAGE the one recorded for r); returns EXIT_FAIL. */
 int cmd_error(int r, const char *fmt, ...) PRINTF(2, 3);
-/* "abur NAME: usage: ..." on stderr; returns EXIT_USAGE. */
+/* "abur NAME: ..." and its usage line on stderr (error token "usage");
+ * returns EXIT_USAGE. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...) PRINTF(2, 3);
 
 /* Every subcommand; weak so a module that is not built leaves NULL. */

@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "cmd.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/progress.h"
@@ -24,6 +25,17 @@ static char *cmdline_value(const char *key)
 		if (strncmp(t, key, n) == 0 && t[n] == '=')
 			return xstrdup(t + n + 1);
 	return NULL;
+}
+
+/* The last NDJSON line: what the agent did in mode. */
+static void result_json(const char *mode, int r)
+{
+	struct json j;
+
+	cmd_json_begin(&j, "agent");
+	json_str(&j, "mode", mode);
+	json_str(&j, "result", r == AGENT_DONE ? "done" : r == AGENT_NOTHING ? "nothing" : "failed");
+	cmd_json_end(&j);
 }
 
 /* --timeout: a prompt waits at most a day (and fits the unsigned). */
@@ -63,6 +75,8 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 	o.confirm = confirm && *confirm ? confirm : cl_confirm;
 	o.store = ctx->store;
 	o.reboot_request = getenv("ABUR_REBOOT_REQUEST");
+	if (ctx->json)
+		o.out = stderr; /* stdout: the progress lines and the result, NDJSON */
 	progress_init(&bar, stdout, ctx->json);
 	o.progress = progress_cb;
 	o.progress_arg = &bar;
@@ -71,5 +85,7 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 	log_setup("abur-agent", true);
 	r = agent_run(ctx->cfg, &o);
 	progress_finish(&bar);
+	if (ctx->json)
+		result_json(mode, r);
 	return r == AGENT_DONE ? EXIT_OK : r == AGENT_NOTHING ? EXIT_NOTHING : EXIT_FAIL;
 }

@@ -52,7 +52,7 @@ static void removed_json(struct json *j, const struct store *s)
 	char *const *names;
 	size_t n = store_removed(s, &names);
 
-	json_arr_begin(j, "removed");
+	json_arr_begin(j, "removed_generations");
 	for (size_t i = 0; i < n; i++)
 		json_str(j, NULL, names[i]);
 	json_arr_end(j);
@@ -73,13 +73,13 @@ static void report_json(struct json *j, const struct abur_component *c, int r, c
 	json_str(j, "component", c->name);
 	json_str(j, "result", result_name(r, res));
 	if (r < 0)
-		json_str(j, "error", abur_errmsg(r));
+		json_str(j, "problem", abur_errmsg(r));
 	if (res->busy)
 		json_str(j, "busy", res->busy);
 	if (r == 0 && !res->unchanged) {
 		json_uint(j, "generation", res->seq);
 		json_uint(j, "payload_bytes", res->payload_bytes);
-		json_uint(j, "entries", res->files);
+		json_uint(j, "files", res->files);
 	}
 	json_str(j, "tag", r == 0 ? tag : NULL);
 	json_uint(j, "skipped", res->nskipped);
@@ -108,16 +108,16 @@ static void report(struct run *run, const struct abur_component *c, int r, const
 {
 	char b[32];
 
-	if (run->ctx->json)
-		return report_json(&run->j, c, r, res, run->s, run->tag);
-	backup_result_warnings(res, warn_line, (void *)c->name);
+	backup_result_warnings(res, warn_line, (void *)c->name); /* stderr, with --json too */
 	if (r == -EAGAIN && res->busy)
 		log_warn_errno(r, "%s: backup deferred", c->name);
 	else if (r < 0)
 		cmd_error(r, "%s: backup failed", c->name);
-	else if (res->unchanged)
+	if (run->ctx->json)
+		return report_json(&run->j, c, r, res, run->s, run->tag);
+	if (r >= 0 && res->unchanged)
 		printf("%s: unchanged, nothing written\n", c->name);
-	else {
+	else if (r >= 0) {
 		printf("%s: g%06llu written (%llu %s, %s)", c->name, (unsigned long long)res->seq,
 		       (unsigned long long)res->files, noun(res->files, "entry", "entries"),
 		       fmt_bytes(res->payload_bytes, b, sizeof(b)));
@@ -143,55 +143,36 @@ static void backup_one(struct run *run, const struct abur_component *c)
 	backup_result_free(&res);
 }
 
-static void report_os(struct run *run, int r, const struct capture_result *res)
+static void os_json(struct json *j, int r, const struct capture_result *res, const struct store *s, const char *tag)
 {
-	struct json *j = &run->j;
-	const struct store *s = run->s;
-	char b[32];
-
-	if (run->ctx->json) {
-		json_obj_begin(j, NULL);
-		json_str(j, "component", IMAGE_COMPONENT);
-		json_str(j, "result",
-			 r == -EAGAIN     ? "deferred"
-			 : r < 0          ? "error"
-			 : res->unchanged ? "unchanged"
-					  : "written");
-		if (r < 0)
-			json_str(j, "error", abur_errmsg(r));
-		json_uint(j, "base", res->base);
-		if (r == 0 && !res->unchanged) {
-			json_uint(j, "generation", res->seq);
-			json_uint(j, "payload_bytes", res->payload_bytes);
-		}
-		json_uint(j, "added", res->added);
-		json_uint(j, "changed", res->changed);
-		json_uint(j, "deleted", res->deleted);
-		json_uint(j, "metadata", res->metadata);
-		json_uint(j, "new_bytes", res->new_bytes);
-		json_uint(j, "raw_stored", res->raw_stored);
-		json_str(j, "tag", r == 0 ? run->tag : NULL);
-		removed_json(j, s);
-		json_obj_end(j);
-		return;
+	json_obj_begin(j, NULL);
+	json_str(j, "component", IMAGE_COMPONENT);
+	json_str(j, "result", r == -EAGAIN ? "deferred" : r < 0 ? "error" : res->unchanged ? "unchanged" : "written");
+	if (r < 0)
+		json_str(j, "problem", abur_errmsg(r));
+	json_uint(j, "base", res->base);
+	if (r == 0 && !res->unchanged) {
+		json_uint(j, "generation", res->seq);
+		json_uint(j, "payload_bytes", res->payload_bytes);
 	}
+	json_uint(j, "added", res->added);
+	json_uint(j, "changed", res->changed);
+	json_uint(j, "deleted", res->deleted);
+	json_uint(j, "metadata", res->metadata);
+	json_uint(j, "new_bytes", res->new_bytes);
+	json_uint(j, "raw_areas", res->raw_stored);
+	json_str(j, "tag", r == 0 ? tag : NULL);
+	removed_json(j, s);
+	json_obj_end(j);
+}
+
+/* What failed or was left out of the capture: stderr, with --json too. */
+static void os_warnings(int r, const struct capture_result *res)
+{
 	if (r == -EAGAIN)
 		log_warn_errno(r, "%s: deferred", IMAGE_COMPONENT);
 	else if (r < 0)
 		cmd_error(r, "%s: capture failed", IMAGE_COMPONENT);
-	else if (res->unchanged)
-		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
-		       (unsigned long long)res->base);
-	else
-		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
-		       "metadata only; %s new, %u raw areas; %s stored)",
-		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
-		       (unsigned long long)res->added, (unsigned long long)res->changed,
-		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
-		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
-		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
-	if (r == 0 && !res->unchanged)
-		tag_line(run->tag);
 	if (r == 0 && res->unmounted)
 		log_warn("%s: %u sealed %s not mounted under the root: not captured", IMAGE_COMPONENT, res->unmounted,
 			 noun(res->unmounted, "filesystem", "filesystems"));
@@ -199,7 +180,29 @@ static void report_os(struct run *run, int r, const struct capture_result *res)
 		log_warn("%s: %llu newer update %s not read back; compared with an older one", IMAGE_COMPONENT,
 			 (unsigned long long)res->skipped_updates,
 			 noun(res->skipped_updates, "generation did", "generations did"));
-	removed_line(IMAGE_COMPONENT, s);
+}
+
+static void report_os(struct run *run, int r, const struct capture_result *res)
+{
+	char b[32];
+
+	os_warnings(r, res);
+	if (run->ctx->json)
+		return os_json(&run->j, r, res, run->s, run->tag);
+	if (r >= 0 && res->unchanged)
+		printf("%s: unchanged since the last capture of seal g%06llu, nothing written\n", IMAGE_COMPONENT,
+		       (unsigned long long)res->base);
+	else if (r >= 0)
+		printf("%s: g%06llu written: update of seal g%06llu (%llu added, %llu changed, %llu deleted, %llu "
+		       "metadata only; %s new, %u raw areas; %s stored)",
+		       IMAGE_COMPONENT, (unsigned long long)res->seq, (unsigned long long)res->base,
+		       (unsigned long long)res->added, (unsigned long long)res->changed,
+		       (unsigned long long)res->deleted, (unsigned long long)res->metadata,
+		       fmt_bytes(res->new_bytes, b, sizeof(b)), res->raw_stored,
+		       fmt_bytes(res->payload_bytes, (char[32]){0}, 32));
+	if (r >= 0 && !res->unchanged)
+		tag_line(run->tag);
+	removed_line(IMAGE_COMPONENT, run->s);
 }
 
 static void capture_os(struct run *run)
@@ -308,9 +311,10 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	run.s = s;
 	if ((r = tag_free(&run, argc, argv)))
 		return r;
-	json_init(&run.j, stdout, false);
-	if (ctx->json)
-		json_arr_begin(&run.j, NULL);
+	if (ctx->json) {
+		cmd_json_begin(&run.j, self->name);
+		json_arr_begin(&run.j, "components");
+	}
 	for (size_t i = 0; i < ctx->cfg->ncomps; i++) {
 		const struct abur_component *k = &ctx->cfg->comps[i];
 		if (!selected(&run, k, argc, argv))
@@ -322,7 +326,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json) {
 		json_arr_end(&run.j);
-		json_end(&run.j);
+		cmd_json_end(&run.j);
 	}
 	if (run.o.failed)
 		return EXIT_FAIL;

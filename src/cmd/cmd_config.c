@@ -4,6 +4,7 @@
 #include "abur/kconfig.h"
 #include "cmd.h"
 #include "core/blk.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "image/image.h"
 
@@ -43,7 +44,15 @@ static int get_or_resolve(struct ctx *ctx, const char *what, const char *key)
 		int rc = cmd_error(r, "config %s %s", what, key);
 		return get ? EXIT_USAGE : rc;
 	}
-	printf("%s\n", value ? value : "");
+	if (ctx->json) {
+		struct json j;
+		cmd_json_begin(&j, "config");
+		json_str(&j, "key", key);
+		json_str(&j, "value", value);
+		cmd_json_end(&j);
+	} else {
+		printf("%s\n", value ? value : "");
+	}
 	return EXIT_OK;
 }
 
@@ -59,6 +68,13 @@ int cmd_config(struct ctx *ctx, int argc, char **argv)
 	r = ctx_config(ctx);
 	if (r)
 		return r;
-	config_print(ctx->cfg, stdout, ctx->json);
+	if (ctx->json) {
+		struct json j;
+		cmd_json_begin(&j, "config");
+		config_json(ctx->cfg, &j);
+		cmd_json_end(&j);
+	} else {
+		config_print(ctx->cfg, stdout);
+	}
 	return EXIT_OK;
 }

@@ -55,7 +55,7 @@ struct diff_out {
 
 static void put(struct diff_out *o, char op, const char *path, unsigned what)
 {
-	const char *name = op == '+' ? "added" : op == '-' ? "removed" : "changed";
+	const char *name = op == '+' ? "added" : op == '-' ? "deleted" : "changed";
 
 	o->added += op == '+';
 	o->removed += op == '-';
@@ -122,14 +122,12 @@ static void print_head(struct diff_out *o, const char *comp, const struct genera
 {
 	char a[160], b[160];
 
-	json_init(&o->j, stdout, false);
 	if (!o->ctx->json) {
 		printf("from %s\n  to %s\n", entry_line_gen(comp, ga, a, sizeof(a)),
 		       entry_line_gen(comp, gb, b, sizeof(b)));
 		return;
 	}
-	json_obj_begin(&o->j, NULL);
-	json_uint(&o->j, "schema", 1);
+	cmd_json_begin(&o->j, "diff");
 	json_str(&o->j, "component", comp);
 	json_gen(&o->j, "from", ga);
 	json_gen(&o->j, "to", gb);
@@ -145,10 +143,9 @@ static void print_tail(struct diff_out *o)
 	}
 	json_arr_end(&o->j);
 	json_uint(&o->j, "added", o->added);
-	json_uint(&o->j, "removed", o->removed);
+	json_uint(&o->j, "deleted", o->removed);
 	json_uint(&o->j, "changed", o->changed);
-	json_obj_end(&o->j);
-	json_end(&o->j);
+	cmd_json_end(&o->j);
 }
 
 static int run_diff(struct ctx *ctx, struct store *s, const struct abur_component *c, const uint64_t want[2],

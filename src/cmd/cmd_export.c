@@ -36,15 +36,13 @@ static void report(const struct ctx *ctx, const char *comp, const struct generat
 		printf("\n");
 		return;
 	}
-	json_init(&j, stdout, false);
-	json_obj_begin(&j, NULL);
+	cmd_json_begin(&j, "export");
 	json_str(&j, "component", comp);
-	json_uint(&j, "generation", g->seq);
+	json_gen(&j, NULL, g);
 	json_str(&j, "file", out);
 	json_uint(&j, "files", res->files);
-	json_uint(&j, "raw", res->raw);
-	json_obj_end(&j);
-	json_end(&j);
+	json_uint(&j, "raw_areas", res->raw);
+	cmd_json_end(&j);
 }
 
 int cmd_export(struct ctx *ctx, int argc, char **argv)

@@ -3,6 +3,7 @@
 
 #include "agent/flash.h"
 #include "cmd.h"
+#include "core/json.h"
 #include "core/log.h"
 
 #define DEFAULT_IMAGE "/usr/lib/abur/flash.img"
@@ -35,6 +36,14 @@ int cmd_flash(struct ctx *ctx, int argc, char **argv)
 	r = flash_install(ctx->cfg, dev, &o);
 	if (r < 0)
 		return cmd_error(r, "flash install %s", dev);
-	printf("%s: ABUR flash installed (ABUR-BOOT from %s, empty ABUR-STORE)\n", dev, o.image);
+	if (ctx->json) {
+		struct json j;
+		cmd_json_begin(&j, self->name);
+		json_str(&j, "device", dev);
+		json_str(&j, "image", o.image);
+		cmd_json_end(&j);
+	} else {
+		printf("%s: ABUR flash installed (ABUR-BOOT from %s, empty ABUR-STORE)\n", dev, o.image);
+	}
 	return EXIT_OK;
 }

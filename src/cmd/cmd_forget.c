@@ -35,14 +35,11 @@ int cmd_forget(struct ctx *ctx, int argc, char **argv)
 		return cmd_error(r, "forget %s", argv[optind]);
 	if (ctx->json) {
 		struct json j;
-		json_init(&j, stdout, false);
-		json_obj_begin(&j, NULL);
-		json_uint(&j, "schema", 1);
+		cmd_json_begin(&j, self->name);
 		json_str(&j, "component", argv[optind]);
 		json_uint(&j, "generation", want.seq);
 		json_str(&j, "tag", want.tag);
-		json_obj_end(&j);
-		json_end(&j);
+		cmd_json_end(&j);
 	} else {
 		printf("%s: g%06llu forgotten%s%s%s\n", argv[optind], (unsigned long long)want.seq,
 		       want.tag ? " (tag " : "", want.tag ? want.tag : "", want.tag ? ")" : "");

@@ -6,6 +6,7 @@
 
 #include "abur/kconfig.h"
 #include "cmd.h"
+#include "core/json.h"
 
 #ifndef ABUR_VERSION
 #define ABUR_VERSION "0.0.0-dev"
@@ -122,7 +123,19 @@ int cmd_version(struct ctx *ctx, int argc, char **argv)
 	    {"syslog", IS_ENABLED(CONFIG_SYSLOG)},
 	};
 
-	(void)ctx, (void)argc, (void)argv;
+	(void)argc, (void)argv;
+	if (ctx->json) {
+		struct json j;
+		cmd_json_begin(&j, "version");
+		json_str(&j, "version", ABUR_VERSION);
+		json_str(&j, "board", CONFIG_BOARD);
+		json_obj_begin(&j, "features");
+		for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+			json_bool(&j, features[i].name, features[i].on);
+		json_obj_end(&j);
+		cmd_json_end(&j);
+		return EXIT_OK;
+	}
 	printf("abur %s (board %s)\nfeatures:", ABUR_VERSION, CONFIG_BOARD);
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
 		printf(" %c%s", features[i].on ? '+' : '-', features[i].name);

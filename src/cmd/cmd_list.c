@@ -45,7 +45,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 		json_uint(j, "generation", g->seq);
 		json_bool(j, "valid", g->valid);
 		if (g->valid) {
-			json_int(j, "time", g->m.time);
+			json_time(j, "time", g->m.time);
 			json_str(j, "trigger", g->m.trigger);
 			json_uint(j, "payload_bytes", gen_bytes(g));
 			json_bool(j, "pinned", g->m.pinned);
@@ -54,6 +54,7 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 			if (upd)
 				update_json(j, &u);
 		} else {
+			json_time_or_never(j, "time", 0); /* unknown: its manifest did not read */
 			json_str(j, "problem", g->problem);
 		}
 		json_obj_end(j);
@@ -84,10 +85,10 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 	if (argc == 2 && !ctx_stored_component(ctx, s, argv[1], self))
 		return EXIT_USAGE;
 	r = store_components(s, &names, &n);
-	json_init(&j, stdout, false);
-	if (ctx->json)
-		json_arr_begin(&j, NULL);
-	else
+	if (ctx->json) {
+		cmd_json_begin(&j, self->name);
+		json_arr_begin(&j, "generations");
+	} else
 		printf("%-10s %-7s  %-23s  %-8s %10s  %s\n", "COMPONENT", "GEN", "TIME", "TRIGGER", "SIZE", "NOTES");
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		_cleanup_(gen_list_free) struct gen_list l = {0};
@@ -97,9 +98,9 @@ int cmd_list(struct ctx *ctx, int argc, char **argv)
 		for (size_t k = 0; r == 0 && k < l.n; k++)
 			print_gen(ctx, &j, names[i], &l.g[k]);
 	}
-	if (ctx->json) {
+	if (ctx->json && r == 0) {
 		json_arr_end(&j);
-		json_end(&j);
+		cmd_json_end(&j);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -51,10 +51,8 @@ static int print_entries(struct ctx *ctx, const char *comp, const struct generat
 		filter_match(f, x->e[i].path);
 	if ((r = entries_missed(f, comp)))
 		return r;
-	json_init(&j, stdout, false);
 	if (ctx->json) {
-		json_obj_begin(&j, NULL);
-		json_uint(&j, "schema", 1);
+		cmd_json_begin(&j, "ls");
 		json_str(&j, "component", comp);
 		json_gen(&j, NULL, g);
 		json_arr_begin(&j, "entries");
@@ -70,8 +68,7 @@ static int print_entries(struct ctx *ctx, const char *comp, const struct generat
 		}
 	if (ctx->json) {
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		cmd_json_end(&j);
 	}
 	return 0;
 }

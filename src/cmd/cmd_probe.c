@@ -24,9 +24,9 @@ static char *sealed_id(struct ctx *ctx, bool *have_store)
 	return id;
 }
 
-static void print_json(struct json *j, const struct disk_info *d)
+void disk_json(struct json *j, const char *key, const struct disk_info *d)
 {
-	json_obj_begin(j, NULL);
+	json_obj_begin(j, key);
 	json_str(j, "device", d->dev);
 	json_str(j, "class", disk_class_name(d->cls));
 	json_str(j, "reason", d->reason);
@@ -147,10 +147,9 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 		devs = found;
 	}
 	if (ctx->json) {
-		json_init(&j, stdout, true);
-		json_obj_begin(&j, NULL);
+		cmd_json_begin(&j, self->name);
 		json_str(&j, "sealed_disk_id", id);
-		json_bool(&j, "store", have_store);
+		json_bool(&j, "store_found", have_store);
 		json_arr_begin(&j, "disks");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -159,15 +158,14 @@ int cmd_probe(struct ctx *ctx, int argc, char **argv)
 		if (r < 0)
 			rc = unreadable(ctx, &j, devs[i], r);
 		else if (ctx->json) {
-			print_json(&j, d);
+			disk_json(&j, NULL, d);
 		} else {
 			print_text(d);
 		}
 	}
 	if (ctx->json) {
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		cmd_json_end(&j);
 	}
 	for (size_t i = 0; found && i < n; i++)
 		free(found[i]);

@@ -25,11 +25,11 @@ static void say(struct prune *p, const char *comp, char **names, int n, const ch
 	if (p->ctx->json) {
 		json_obj_begin(&p->j, NULL);
 		json_str(&p->j, "component", comp);
-		json_arr_begin(&p->j, p->dry ? "would_remove" : "removed");
+		json_arr_begin(&p->j, "removed_generations"); /* with dry_run: what would go */
 		for (int i = 0; i < n; i++)
 			json_str(&p->j, NULL, names[i]);
 		json_arr_end(&p->j);
-		json_str(&p->j, "kept_because", why);
+		json_str(&p->j, "problem", why);
 		json_obj_end(&p->j);
 		return;
 	}
@@ -93,10 +93,8 @@ int cmd_prune(struct ctx *ctx, int argc, char **argv)
 	if ((r = ctx_store(ctx, p.dry ? STORE_READ : STORE_WRITE, &s)))
 		return r;
 	p.s = s;
-	json_init(&p.j, stdout, false);
 	if (ctx->json) {
-		json_obj_begin(&p.j, NULL);
-		json_uint(&p.j, "schema", 1);
+		cmd_json_begin(&p.j, self->name);
 		json_bool(&p.j, "dry_run", p.dry);
 		json_arr_begin(&p.j, "components");
 	}
@@ -107,8 +105,7 @@ int cmd_prune(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json) {
 		json_arr_end(&p.j);
-		json_obj_end(&p.j);
-		json_end(&p.j);
+		cmd_json_end(&p.j);
 	}
 	if (failed)
 		return EXIT_FAIL;

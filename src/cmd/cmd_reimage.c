@@ -26,17 +26,14 @@ static void print_result(const struct ctx *ctx, const char *disk, const struct r
 			printf("no os update applied: the server is as sealed\n");
 		return;
 	}
-	json_init(&j, stdout, false);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "event", "reimaged");
-	json_str(&j, "disk", disk);
+	cmd_json_begin(&j, "reimage");
+	json_str(&j, "device", disk);
 	json_uint(&j, "generation", res->seq);
-	json_uint(&j, "update", res->update);
+	json_seq_or_null(&j, "update_generation", res->update);
 	json_uint(&j, "update_skipped", res->update_skipped);
-	json_uint(&j, "written", res->written);
-	json_uint(&j, "components", res->components);
-	json_obj_end(&j);
-	json_end(&j);
+	json_uint(&j, "written_bytes", res->written);
+	json_uint(&j, "file_components", res->components);
+	cmd_json_end(&j);
 }
 
 /* --settings-only: license and config into the disk's root filesystem.
@@ -62,7 +59,16 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 	free(fr.why);
 	if (r < 0)
 		return cmd_error(r, "reimage --settings-only %s", disk);
-	printf("restored %d settings %s into %s\n", r, noun((uint64_t)r, "component", "components"), disk);
+	if (ctx->json) {
+		struct json j;
+		cmd_json_begin(&j, "reimage");
+		json_str(&j, "device", disk);
+		json_bool(&j, "settings_only", true);
+		json_uint(&j, "file_components", (uint64_t)r);
+		cmd_json_end(&j);
+	} else {
+		printf("restored %d settings %s into %s\n", r, noun((uint64_t)r, "component", "components"), disk);
+	}
 	return EXIT_OK;
 }
 
@@ -72,13 +78,64 @@ static void print_line(void *arg, const char *text)
 	printf("%s\n", text);
 }
 
+static void plan_parts_json(struct json *j, const struct reimage_plan *p)
+{
+	json_arr_begin(j, "partitions");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct reimage_plan_part *pp = &p->parts[i];
+		json_obj_begin(j, NULL);
+		json_uint(j, "number", pp->num);
+		json_uint(j, "start", pp->start);
+		json_uint(j, "size", pp->size);
+		json_str(j, "method", pp->method);
+		json_str(j, "type", pp->type);
+		json_str(j, "fs", pp->fstype);
+		json_uint(j, "stored_bytes", pp->stored);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* The plan as one document: what reimage_plan_text() says, as fields. */
+static void plan_json(const struct reimage_plan *p)
+{
+	struct json j;
+
+	cmd_json_begin(&j, "reimage");
+	json_bool(&j, "dry_run", true);
+	disk_json(&j, "disk", p->disk);
+	json_bool(&j, "needs_confirm", p->needs_confirm);
+	json_str(&j, "label", p->label);
+	json_uint(&j, "sector_size", p->sector_size);
+	plan_parts_json(&j, p);
+	json_bool(&j, "grow_last_partition", p->grow);
+	json_uint(&j, "generation", p->seq);
+	json_time(&j, "time", p->seal_time);
+	json_seq_or_null(&j, "update_generation", p->update);
+	json_time_or_never(&j, "update_time", p->update ? p->update_time : 0);
+	json_uint(&j, "update_skipped", p->update_skipped);
+	json_str(&j, "update_problem", p->update_why);
+	json_arr_begin(&j, "components");
+	for (size_t i = 0; i < p->ncomps; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "component", p->comps[i].name);
+		json_seq_or_null(&j, "generation", p->comps[i].seq);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_uint(&j, "bytes", p->bytes);
+	cmd_json_end(&j);
+}
+
 /* --dry-run: the whole plan, and nothing written (not even the marker). */
 static int dry_run(struct ctx *ctx, struct store *s, const char *disk, const struct reimage_opts *o)
 {
 	struct reimage_plan p;
 	int r = image_reimage_plan(ctx->cfg, s, disk, o, &p);
 
-	if (r == 0) {
+	if (r == 0 && ctx->json) {
+		plan_json(&p);
+	} else if (r == 0) {
 		printf("reimage %s: the plan (dry run: nothing written)\n", disk);
 		reimage_plan_text(&p, print_line, NULL);
 	}

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "core/json.h"
 #include "core/log.h"
 
 struct restore_args {
 	const char *to;
 	struct gen_want want;
 	bool exact, yes;
+	bool json; /* --json: the plan and question on stderr, the result as the document */
 };
 
 /* Generation want of component (listed in l), if it verifies; otherwise
@@ -72,23 +74,42 @@ static int run(struct store *s, const struct restore_args *a, const struct resto
 static int confirm(const struct cmd *self, const struct restore_args *a, const char *name, uint64_t seq,
 		   const struct restore_result *plan)
 {
+	FILE *tell = a->json ? stderr : stdout;
 	char line[16];
 
-	printf("%s: g%06llu into %s: %llu to write, %llu to remove\n", name, (unsigned long long)seq, a->to,
-	       (unsigned long long)plan->written, (unsigned long long)plan->strays);
+	fprintf(tell, "%s: g%06llu into %s: %llu to write, %llu to remove\n", name, (unsigned long long)seq, a->to,
+		(unsigned long long)plan->written, (unsigned long long)plan->strays);
 	if (a->yes)
 		return 0;
 	if (!isatty(STDIN_FILENO))
 		return cmd_usage_error(self, "--exact removes files: confirm with --yes (no terminal to ask)");
-	printf("Make %s exactly g%06llu? [y/N] ", a->to, (unsigned long long)seq);
-	fflush(stdout);
+	fprintf(tell, "Make %s exactly g%06llu? [y/N] ", a->to, (unsigned long long)seq);
+	fflush(tell);
 	if (fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y'))
 		return 0;
 	return cmd_error(abur_fail(-ECANCELED, "not confirmed: nothing changed"), "restore %s", name);
 }
 
-static void report(const char *name, uint64_t seq, const char *to, const struct restore_result *res)
+static void report_json(const char *name, uint64_t seq, const char *to, const struct restore_result *res)
 {
+	struct json j;
+
+	cmd_json_begin(&j, "restore");
+	json_str(&j, "component", name);
+	json_uint(&j, "generation", seq);
+	json_str(&j, "root", to);
+	json_uint(&j, "written", res->written);
+	json_uint(&j, "strays", res->strays);
+	json_bool(&j, "strays_removed", res->removed);
+	cmd_json_end(&j);
+}
+
+static void report(const struct restore_args *a, const char *name, uint64_t seq, const struct restore_result *res)
+{
+	const char *to = a->to;
+
+	if (a->json)
+		return report_json(name, seq, to, res);
 	printf("%s: g%06llu restored into %s: %llu entr%s written", name, (unsigned long long)seq, to,
 	       (unsigned long long)res->written, res->written == 1 ? "y" : "ies");
 	if (res->removed)
@@ -146,7 +167,7 @@ static int restore(const struct cmd *self, struct store *s, const struct restore
 	r = a->exact ? restore_one(s, seq, a->to, w, &res) : run(s, a, w, &seq, &res);
 	if (r < 0)
 		return cmd_error(r, "restore %s", w->comp->name);
-	report(w->comp->name, seq, a->to, &res);
+	report(a, w->comp->name, seq, &res);
 	return EXIT_OK;
 }
 
@@ -159,6 +180,7 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	_cleanup_(store_closep) struct store *s = NULL;
 	int r;
 
+	a.json = ctx->json;
 	if ((r = parse(self, argc, argv, &a)))
 		return r;
 	if ((r = ctx_config(ctx)))

@@ -45,16 +45,13 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		return cmd_error(r, "seal %s", disk);
 	if (ctx->json) {
 		struct json j;
-		json_init(&j, stdout, false);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "event", "sealed");
-		json_str(&j, "disk", disk);
+		cmd_json_begin(&j, self->name);
+		json_str(&j, "device", disk);
 		json_uint(&j, "generation", res.seq);
 		json_bool(&j, "reused", res.reused);
 		json_uint(&j, "used_bytes", res.used_bytes);
-		json_uint(&j, "components", res.components);
-		json_obj_end(&j);
-		json_end(&j);
+		json_uint(&j, "file_components", res.components);
+		cmd_json_end(&j);
 	} else {
 		printf("sealed %s as os g%06llu (%s of partition data%s), and %u file %s\n", disk,
 		       (unsigned long long)res.seq, fmt_bytes(res.used_bytes, b1, sizeof(b1)),

@@ -95,7 +95,7 @@ static void print_json(struct json *j, const struct abur_component *c, const str
 	json_str(j, "component", c->name);
 	json_str(j, "type", comp_type_name(c->type));
 	json_str(j, "policy", policy_name(c->policy));
-	json_uint(j, "generations", cs->count);
+	json_uint(j, "count", cs->count);
 	json_uint(j, "invalid", cs->invalid);
 	if (!cs->newest) {
 		json_str(j, "newest", NULL);
@@ -103,15 +103,15 @@ static void print_json(struct json *j, const struct abur_component *c, const str
 	}
 	json_obj_begin(j, "newest");
 	json_uint(j, "generation", cs->newest->seq);
-	json_int(j, "time", cs->newest->m.time);
+	json_time(j, "time", cs->newest->m.time);
 	json_str(j, "trigger", cs->newest->m.trigger);
 	json_uint(j, "payload_bytes", cs->bytes);
 	json_bool(j, "pinned", cs->newest->m.pinned);
 	json_obj_end(j);
 	if (cs->seal)
-		json_uint(j, "seal", cs->seal->seq);
+		json_uint(j, "seal_generation", cs->seal->seq);
 	if (cs->update)
-		json_uint(j, "update", cs->update->seq);
+		json_uint(j, "update_generation", cs->update->seq);
 }
 
 /* Why the server is not protected: each reason has a stable code (for
@@ -303,13 +303,12 @@ static void print_verdict_json(struct json *j, const struct abur_config *cfg, co
 			       const struct verdict *v)
 {
 	json_obj_begin(j, "verdict");
-	json_uint(j, "schema", 1);
 	json_str(j, "state", v->n ? "at_risk" : "protected");
 	json_bool(j, "protected", !v->n);
 	json_arr_begin(j, "reasons");
 	for (size_t i = 0; i < v->n; i++) {
 		json_obj_begin(j, NULL);
-		json_str(j, "code", risk_code[v->r[i].risk]);
+		json_str(j, "risk", risk_code[v->r[i].risk]);
 		json_str(j, "message", v->r[i].msg);
 		json_obj_end(j);
 	}
@@ -324,7 +323,7 @@ static void print_verdict_json(struct json *j, const struct abur_config *cfg, co
 			json_str(j, "component", cfg->comps[i].name);
 			json_uint(j, "generation", g->seq);
 			if (cs[i].update)
-				json_uint(j, "update", cs[i].update->seq);
+				json_uint(j, "update_generation", cs[i].update->seq);
 			json_obj_end(j);
 		}
 		json_arr_end(j);
@@ -337,7 +336,7 @@ static void print_head(struct ctx *ctx, struct json *j, struct store *s, const s
 	const char *where = !s ? NULL : store_device(s) ? store_device(s) : store_root(s);
 
 	if (ctx->json) {
-		json_obj_begin(j, NULL), json_str(j, "store", where);
+		cmd_json_begin(j, "status"), json_str(j, "store", where);
 		if (ws)
 			watch_status_json(ws, j);
 		json_arr_begin(j, "components");
@@ -404,7 +403,6 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 	}
 	_cleanup_free_ struct comp_summary *cs = xcalloc(n ? n : 1, sizeof(*cs));
 	_cleanup_free_ struct gen_list *l = xcalloc(n ? n : 1, sizeof(*l));
-	json_init(&j, stdout, true);
 	print_head(ctx, &j, s, ws);
 	if (r < 0)
 		open_risk(&v, ws, r);
@@ -417,7 +415,7 @@ int cmd_status(struct ctx *ctx, int argc, char **argv)
 	if (ctx->json) {
 		json_arr_end(&j);
 		print_verdict_json(&j, ctx->cfg, cs, &v);
-		json_obj_end(&j), json_end(&j);
+		cmd_json_end(&j);
 	} else {
 		print_verdict_text(ctx->cfg, cs, &v);
 	}

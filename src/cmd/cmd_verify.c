@@ -17,7 +17,7 @@ static void print_outcome(void *arg, const char *comp, const struct generation *
 		json_obj_begin(o->j, NULL);
 		json_str(o->j, "component", comp);
 		json_uint(o->j, "generation", g->seq);
-		json_bool(o->j, "ok", k == 0);
+		json_bool(o->j, "valid", k == 0);
 		json_str(o->j, "problem", k < 0 ? abur_errmsg(k) : NULL);
 		json_obj_end(o->j);
 	} else if (k < 0) {
@@ -52,18 +52,15 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "--generation %s: a tag names a generation of one COMPONENT", only.tag);
 	if (optind < argc && (r = ctx_resolve(s, argv[optind], &only)))
 		return r;
-	json_init(&j, stdout, false);
-	if (ctx->json)
-		json_arr_begin(&j, NULL);
+	if (ctx->json) {
+		cmd_json_begin(&j, self->name);
+		json_arr_begin(&j, "generations");
+	}
 	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only.seq, print_outcome,
 			     &(struct verify_out){ctx, &j}, &checked);
 	bad = r > 0 ? r : 0;
 	if (r >= 0)
 		warn_foreign(s, "verify");
-	if (ctx->json) {
-		json_arr_end(&j);
-		json_end(&j);
-	}
 	store_closep(&s); /* synced and unmounted before the summary */
 	if (r < 0)
 		return cmd_error(r, "verify");
@@ -71,5 +68,11 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		printf("%u generation%s checked, %d failed\n", checked, checked == 1 ? "" : "s", bad);
 	if (checked == 0 && (only.seq || optind < argc))
 		return cmd_error(abur_fail(-ENOENT, "no such generation"), "verify");
+	if (ctx->json) {
+		json_arr_end(&j);
+		json_uint(&j, "checked", checked);
+		json_uint(&j, "failed", (uint64_t)bad);
+		cmd_json_end(&j);
+	}
 	return bad ? EXIT_FAIL : EXIT_OK;
 }

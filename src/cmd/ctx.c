@@ -13,10 +13,8 @@ int ctx_config(struct ctx *ctx)
 	if (ctx->cfg)
 		return 0;
 	r = config_load(ctx->config_path, &ctx->cfg, &errors);
-	if (r < 0) {
-		fprintf(stderr, "abur: bad configuration:\n%s", errors ? errors : "");
-		return EXIT_USAGE;
-	}
+	if (r < 0)
+		return abur_error(EXIT_USAGE, "config", "bad configuration:\n%s", errors ? errors : "");
 	if (ctx->store) {
 		free(ctx->cfg->flash.store);
 		ctx->cfg->flash.store = xstrdup(ctx->store);

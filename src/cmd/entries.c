@@ -6,7 +6,6 @@
 
 #include "abur/kconfig.h"
 #include "cmd.h"
-#include "core/json.h"
 #include "core/osidx.h"
 #include "image/image.h"
 
@@ -155,31 +154,6 @@ char *entry_mode(const struct osidx_ent *e, char buf[11])
 		buf[9] = m & 0001 ? 't' : 'T';
 	buf[10] = '\0';
 	return buf;
-}
-
-void json_time(struct json *j, const char *key, int64_t t)
-{
-	_cleanup_free_ char *epoch = xasprintf("%s_epoch", key);
-	time_t tt = (time_t)t;
-	char when[32];
-	struct tm tm;
-	bool ok = t >= TIME_MIN_SANE && t <= TIME_MAX_SANE && gmtime_r(&tt, &tm) &&
-		  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-	json_str(j, key, ok ? when : NULL);
-	json_int(j, epoch, t);
-}
-
-void json_gen(struct json *j, const char *key, const struct generation *g)
-{
-	if (key)
-		json_obj_begin(j, key);
-	json_uint(j, "generation", g->seq);
-	json_time(j, "time", g->m.time);
-	json_str(j, "trigger", g->m.trigger);
-	json_str(j, "tag", gen_tag(g));
-	if (key)
-		json_obj_end(j);
 }
 
 char *entry_line_gen(const char *comp, const struct generation *g, char *buf, size_t n)

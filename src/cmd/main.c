@@ -26,10 +26,8 @@ static int take_globals(struct ctx *ctx, int argc, char **argv, bool *help, bool
 			done = true;
 			argv[out++] = argv[i];
 		} else if (streq(a, "-c") || streq(a, "--config") || streq(a, "--store")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "abur: %s needs a value\n", a);
-				return -1;
-			}
+			if (i + 1 >= argc)
+				return abur_error(-1, "usage", "%s needs a value", a);
 			val = argv[++i];
 		} else if (startswith(a, "--config=") || startswith(a, "--store=")) {
 			val = strchr(a, '=') + 1;
@@ -55,6 +53,29 @@ static int take_globals(struct ctx *ctx, int argc, char **argv, bool *help, bool
 	return out;
 }
 
+/* What the command line asks for, after the global options; the exit status. */
+static int run(struct ctx *ctx, const struct cmd *c, int argc, char **argv, bool help, bool version)
+{
+	if (argc < 0)
+		return EXIT_USAGE;
+	if (version && argc == 0)
+		return cmd_version(ctx, 0, argv);
+	if (argc == 0) {
+		abur_usage(help ? stdout : stderr);
+		return help ? EXIT_OK : abur_error(EXIT_USAGE, "usage", "no command given (try 'abur --help')");
+	}
+	if (!c)
+		return abur_error(EXIT_USAGE, "usage", "unknown command '%s' (try 'abur --help')", argv[0]);
+	if (help) {
+		cmd_print_help(c, stdout);
+		return EXIT_OK;
+	}
+	if (!c->run)
+		return abur_error(EXIT_FAIL, "unsupported", "%s: not available in this build: needs %s", c->name,
+				  c->missing);
+	return c->run(ctx, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx ctx = {.config_path = getenv("ABUR_CONFIG")};
@@ -70,34 +91,14 @@ int main(int argc, char **argv)
 	log_setup("abur", false);
 	abur_fail_clear(); /* the entry point: every record is this command's */
 	r = io_setup_from_env();
-	if (r < 0) {
-		(void)cmd_error(r, "ABUR_IO_FAULT");
-		return EXIT_USAGE;
-	}
 	argc = take_globals(&ctx, argc - 1, argv + 1, &help, &version);
 	argv++;
-	if (argc < 0)
-		return EXIT_USAGE;
-	if (version && argc == 0)
-		return cmd_version(&ctx, 0, argv);
-	if (argc == 0) {
-		abur_usage(help ? stdout : stderr);
-		return help ? EXIT_OK : EXIT_USAGE;
+	if (r < 0) {
+		(void)cmd_error(r, "ABUR_IO_FAULT");
+		return cmd_json_exit(&ctx, NULL, EXIT_USAGE);
 	}
-	c = cmd_find(argv[0]);
-	if (!c) {
-		fprintf(stderr, "abur: unknown command '%s' (try 'abur --help')\n", argv[0]);
-		return EXIT_USAGE;
-	}
-	if (help) {
-		cmd_print_help(c, stdout);
-		return EXIT_OK;
-	}
-	if (!c->run) {
-		fprintf(stderr, "abur %s: not available in this build: needs %s\n", c->name, c->missing);
-		return EXIT_FAIL;
-	}
-	r = c->run(&ctx, argc, argv);
+	c = argc > 0 ? cmd_find(argv[0]) : NULL;
+	r = run(&ctx, c, argc, argv, help, version);
 	config_free(ctx.cfg);
-	return r;
+	return cmd_json_exit(&ctx, c ? c->name : NULL, r);
 }

@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <string.h>
 
 #include "abur/kconfig.h"
@@ -81,28 +80,4 @@ void cmd_print_help(const struct cmd *c, FILE *f)
 			fprintf(f, "\n%s", man_help[i].text);
 	if (!c->run)
 		fprintf(f, "\nNot available in this build: needs %s.\n", c->missing);
-}
-
-int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "abur %s: ", c->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: abur %s %s\n", c->name, c->usage);
-	return EXIT_USAGE;
-}
-
-int cmd_error(int r, const char *fmt, ...)
-{
-	char what[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	log_error_errno(r, "%s", what);
-	return EXIT_FAIL;
 }

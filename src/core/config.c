@@ -453,64 +453,56 @@ static void json_list(struct json *j, const char *key, char **l, size_t n)
 	json_arr_end(j);
 }
 
-static void print_json(const struct abur_config *c, FILE *f)
+void config_json(const struct abur_config *c, struct json *j)
 {
-	struct json j;
 	char hhmm[8];
 
-	json_init(&j, f, true);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "file", c->path);
-	json_obj_begin(&j, "flash");
-	json_str(&j, "store", c->flash.store);
-	json_str(&j, "boot", c->flash.boot);
-	json_str(&j, "mount", c->flash.mount);
-	json_obj_end(&j);
-	json_obj_begin(&j, "disk");
-	json_str(&j, "system", c->disk.system);
-	json_bool(&j, "grow_last_partition", c->disk.grow_last_partition);
-	json_obj_end(&j);
-	json_obj_begin(&j, "schedule");
+	json_str(j, "file", c->path);
+	json_obj_begin(j, "flash");
+	json_str(j, "store", c->flash.store);
+	json_str(j, "boot", c->flash.boot);
+	json_str(j, "mount", c->flash.mount);
+	json_obj_end(j);
+	json_obj_begin(j, "disk");
+	json_str(j, "system", c->disk.system);
+	json_bool(j, "grow_last_partition", c->disk.grow_last_partition);
+	json_obj_end(j);
+	json_obj_begin(j, "schedule");
 	snprintf(hhmm, sizeof(hhmm), "%02u:%02u", c->schedule.nightly / 60 % 24, c->schedule.nightly % 60);
-	json_str(&j, "nightly", hhmm);
-	json_uint(&j, "defer_if_changed_within_s", c->schedule.defer_within);
-	json_uint(&j, "max_deferrals", c->schedule.max_deferrals);
-	json_uint(&j, "catch_up_after_s", c->schedule.catch_up_after);
-	json_obj_end(&j);
-	json_obj_begin(&j, "daemon");
-	json_str(&j, "state_dir", c->daemon.state_dir);
-	json_str(&j, "event_log", c->daemon.event_log);
-	json_uint(&j, "event_log_max", c->daemon.event_log_max);
-	json_str(&j, "metrics", c->daemon.metrics);
-	json_obj_end(&j);
-	json_obj_begin(&j, "restore");
-	json_uint(&j, "max_total_size", c->restore.max_total_size);
-	json_uint(&j, "max_entries", c->restore.max_entries);
-	json_obj_end(&j);
-	json_arr_begin(&j, "components");
+	json_str(j, "nightly", hhmm);
+	json_uint(j, "defer_if_changed_within_s", c->schedule.defer_within);
+	json_uint(j, "max_deferrals", c->schedule.max_deferrals);
+	json_uint(j, "catch_up_after_s", c->schedule.catch_up_after);
+	json_obj_end(j);
+	json_obj_begin(j, "daemon");
+	json_str(j, "state_dir", c->daemon.state_dir);
+	json_str(j, "event_log", c->daemon.event_log);
+	json_uint(j, "event_log_max", c->daemon.event_log_max);
+	json_str(j, "metrics", c->daemon.metrics);
+	json_obj_end(j);
+	json_obj_begin(j, "restore");
+	json_uint(j, "max_total_size", c->restore.max_total_size);
+	json_uint(j, "max_entries", c->restore.max_entries);
+	json_obj_end(j);
+	json_arr_begin(j, "components");
 	for (size_t i = 0; i < c->ncomps; i++) {
 		const struct abur_component *k = &c->comps[i];
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", k->name);
-		json_str(&j, "type", comp_type_name(k->type));
-		json_list(&j, "paths", k->paths, k->npaths);
-		json_list(&j, "exclude", k->excludes, k->nexcludes);
-		json_list(&j, "busy_lock", k->busy_locks, k->nbusy_locks);
-		json_list(&j, "changed_by", k->changed_by, k->nchanged_by);
-		json_str(&j, "policy", policy_name(k->policy));
-		json_uint(&j, "quiet_s", k->quiet);
-		json_uint(&j, "keep", k->keep);
-		json_obj_end(&j);
+		json_obj_begin(j, NULL);
+		json_str(j, "name", k->name);
+		json_str(j, "type", comp_type_name(k->type));
+		json_list(j, "paths", k->paths, k->npaths);
+		json_list(j, "exclude", k->excludes, k->nexcludes);
+		json_list(j, "busy_lock", k->busy_locks, k->nbusy_locks);
+		json_list(j, "changed_by", k->changed_by, k->nchanged_by);
+		json_str(j, "policy", policy_name(k->policy));
+		json_uint(j, "quiet_s", k->quiet);
+		json_uint(j, "keep", k->keep);
+		json_obj_end(j);
 	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_end(&j);
+	json_arr_end(j);
 }
 
-void config_print(const struct abur_config *cfg, FILE *f, bool json)
+void config_print(const struct abur_config *cfg, FILE *f)
 {
-	if (json)
-		print_json(cfg, f);
-	else
-		print_ini(cfg, f);
+	print_ini(cfg, f);
 }

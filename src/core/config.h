@@ -83,6 +83,10 @@ bool component_excludes(const struct abur_component *c, const char *path);
  * configuration has it (a list: its words separated by one space); NULL
  * when unset (daemon.metrics).  -ENOENT naming it for an unknown key. */
 int config_get(const struct abur_config *cfg, const char *name, char **value) MUST_CHECK;
-/* Prints the effective configuration as INI, or as one JSON object. */
-void config_print(const struct abur_config *cfg, FILE *f, bool json);
+/* Prints the effective configuration as INI. */
+void config_print(const struct abur_config *cfg, FILE *f);
+/* The effective configuration as members of the JSON object open in j:
+ * file, flash, disk, schedule, daemon, restore, components. */
+struct json;
+void config_json(const struct abur_config *cfg, struct json *j);
 #endif

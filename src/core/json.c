@@ -1,3 +1,5 @@
+#include <time.h>
+
 #include "json.h"
 
 void json_init(struct json *j, FILE *f, bool pretty)
@@ -124,4 +126,28 @@ void json_end(struct json *j)
 {
 	fputc('\n', j->f);
 	fflush(j->f);
+}
+
+void json_time(struct json *j, const char *key, int64_t t)
+{
+	_cleanup_free_ char *epoch = xasprintf("%s_epoch", key);
+	time_t tt = (time_t)t;
+	char when[32];
+	struct tm tm;
+	bool ok = t >= TIME_MIN_SANE && t <= TIME_MAX_SANE && gmtime_r(&tt, &tm) &&
+		  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	json_str(j, key, ok ? when : NULL);
+	json_int(j, epoch, t);
+}
+
+void json_time_or_never(struct json *j, const char *key, int64_t t)
+{
+	_cleanup_free_ char *epoch = NULL;
+
+	if (t)
+		return json_time(j, key, t);
+	epoch = xasprintf("%s_epoch", key);
+	json_str(j, key, NULL);
+	json_str(j, epoch, NULL);
 }

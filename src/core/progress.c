@@ -52,7 +52,7 @@ static void print_json(struct progress *p, uint64_t rate, uint64_t eta)
 	json_uint(&j, "done", p->done);
 	json_uint(&j, "total", p->total);
 	json_uint(&j, "rate", rate);
-	json_uint(&j, "eta", eta);
+	json_uint(&j, "eta_s", eta);
 	json_obj_end(&j);
 	json_end(&j);
 }

@@ -40,19 +40,16 @@ void events_init(struct event_log *l, const char *path, uint64_t max)
 
 static char *format_line(time_t now, enum event_kind k, const char *component, uint64_t seq, const char *msg)
 {
-	char *buf = NULL, when[32];
+	char *buf = NULL;
 	size_t len = 0;
 	struct json j;
-	struct tm tm;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	json_init(&j, f, false);
 	json_obj_begin(&j, NULL);
-	json_str(&j, "time", when);
-	json_int(&j, "epoch", now);
+	json_time(&j, "time", now); /* the rule of every --json time: RFC 3339 and time_epoch */
 	json_str(&j, "event", kinds[k].name);
 	if (component)
 		json_str(&j, "component", component);

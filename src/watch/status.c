@@ -85,7 +85,7 @@ void watch_status_json(const struct watch_status *ws, struct json *j)
 	const struct daemon_state *st = &ws->st;
 
 	json_obj_begin(j, "daemon");
-	json_bool(j, "state", ws->load == 0);
+	json_bool(j, "state_read", ws->load == 0);
 	if (ws->load < 0) {
 		json_str(j, "problem", ws->why);
 		json_obj_end(j);
@@ -93,15 +93,15 @@ void watch_status_json(const struct watch_status *ws, struct json *j)
 	}
 	json_bool(j, "running", ws->running);
 	json_int(j, "pid", st->pid);
-	json_int(j, "updated", st->updated);
-	json_int(j, "next_run", st->next_run);
+	json_time_or_never(j, "updated", st->updated);
+	json_time_or_never(j, "next_run", st->next_run);
 	json_uint(j, "deferrals", st->deferrals);
 	if (st->deferred_until) {
-		json_int(j, "deferred_until", st->deferred_until);
+		json_time(j, "deferred_until", st->deferred_until);
 		json_str(j, "deferred_why", st->defer_reason);
 	}
 	if (st->flash_missing)
-		json_int(j, "flash_missing_since", st->flash_missing);
+		json_time(j, "flash_missing_since", st->flash_missing);
 	json_obj_end(j);
 }
 
@@ -138,10 +138,10 @@ void watch_status_comp_json(const struct watch_status *ws, const struct abur_com
 	json_bool(j, "watched", comp_watched(c));
 	if (cs && comp_watched(c)) {
 		json_bool(j, "dirty", cs->dirty);
-		json_int(j, "last_change", cs->last_change);
-		json_int(j, "last_backup", cs->last_backup);
+		json_time_or_never(j, "last_change", cs->last_change);
+		json_time_or_never(j, "last_backup", cs->last_backup);
 		json_uint(j, "last_generation", cs->last_seq);
-		json_int(j, "next_run", cs->dirty ? cs->next_run : 0);
+		json_time_or_never(j, "next_run", cs->dirty ? cs->next_run : 0);
 		json_bool(j, "deferred", c->policy == POLICY_NIGHTLY && cs->dirty && ws->st.deferred_until);
 		json_bool(j, "waiting_for_flash", cs->retry && ws->st.flash_missing);
 		json_str(j, "result", cs->result);

@@ -2,6 +2,7 @@
  * (as INI and as JSON), and the printed INI parses back to the same. */
 #include "core/config.h"
 #include "core/ini.h"
+#include "core/json.h"
 #include "fuzz.h"
 
 static char *print(const struct abur_config *cfg, bool json)
@@ -11,7 +12,16 @@ static char *print(const struct abur_config *cfg, bool json)
 	FILE *f = open_memstream(&buf, &len);
 
 	FUZZ_ASSERT(f, "open_memstream");
-	config_print(cfg, f, json);
+	if (json) {
+		struct json j;
+		json_init(&j, f, false);
+		json_obj_begin(&j, NULL);
+		config_json(cfg, &j);
+		json_obj_end(&j);
+		json_end(&j);
+	} else {
+		config_print(cfg, f);
+	}
 	fclose(f);
 	return buf;
 }

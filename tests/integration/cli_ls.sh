@@ -144,10 +144,10 @@ d = json.load(open(sys.argv[1]))
 assert d["schema"] == 1 and d["component"] == "config", d
 assert d["from"]["generation"] == 1 and d["to"]["generation"] == 2, d
 assert d["from"]["time"].endswith("Z") and isinstance(d["to"]["time_epoch"], int), d
-assert (d["added"], d["removed"], d["changed"]) == (1, 1, 6), d
+assert (d["added"], d["deleted"], d["changed"]) == (1, 1, 6), d
 c = {e["path"]: (e["change"], e["what"]) for e in d["changes"]}
 assert c["etc/vms/cams/cam7.conf"] == ("changed", ["content", "size"]), c
-assert c["etc/vms/new.conf"] == ("added", []) and c["etc/vms/old.conf"] == ("removed", []), c
+assert c["etc/vms/new.conf"] == ("added", []) and c["etc/vms/old.conf"] == ("deleted", []), c
 assert c["etc/vms/vms.conf"] == ("changed", ["mode"]) and c["etc/vms/cams/cam1.conf"] == ("changed", ["owner"]), c
 ' "$TMP/diff.json" && pass "diff --json: schema 1, from/to, counts, each change with what changed" ||
 	fail "diff --json: $(head -c 800 "$TMP/diff.json")"

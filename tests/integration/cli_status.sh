@@ -39,11 +39,12 @@ codes() {
 	printf '%s ' "$rc"
 	printf '%s' "$out" | python3 -c '
 import json, sys
-v = json.load(sys.stdin)["verdict"]
-assert v["schema"] == 1 and v["protected"] == (not v["reasons"]) and v["state"] in ("protected", "at_risk"), v
+d = json.load(sys.stdin)
+v = d["verdict"]
+assert d["schema"] == 1 and d["command"] == "status" and v["protected"] == (not v["reasons"]) and v["state"] in ("protected", "at_risk"), v
 for r in v["reasons"]:
-    assert r["code"] and r["message"], r
-print(" ".join(sorted(r["code"] for r in v["reasons"])))' 2>&1
+    assert r["risk"] and r["message"], r
+print(" ".join(sorted(r["risk"] for r in v["reasons"])))' 2>&1
 }
 expect_codes() { # NAME WANT [ARGS...]: the status --json rc and codes are WANT
 	local name=$1 want=$2 got
@@ -139,7 +140,7 @@ import json, sys
 v = json.load(sys.stdin)
 c = [x for x in v["components"] if x["component"] == "config"][0]
 assert c["newest"]["generation"] < int(sys.argv[1][1:]), c
-m = [r["message"] for r in v["verdict"]["reasons"] if r["code"] == "newest_fails_check"][0]
+m = [r["message"] for r in v["verdict"]["reasons"] if r["risk"] == "newest_fails_check"][0]
 assert sys.argv[1] in m and "config" in m, m' "$g" &&
 	pass "status: newest is the older generation that reads back; the reason names $g" || fail "damaged newest: $out"
 cp "$TMP/good.zst" "$p"

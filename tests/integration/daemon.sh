@@ -157,6 +157,14 @@ grep '"event":"backup","component":"live"' "$EVENTS" | tail -1 | grep -q 'remove
 	[ "$(find "$TMP/store/abur/live" -maxdepth 1 -name 'g*' | wc -l)" = 1 ] &&
 	pass "the backup event names what retention removed (keep = 1)" ||
 	fail "retention event: $(grep '"component":"live"' "$EVENTS" | tail -1)"
+# Every event line keeps the JSON time rule of abur(8): time (RFC 3339 UTC) and time_epoch agree.
+python3 -c '
+import json, sys, time
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    assert time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["time_epoch"])) == e["time"] and e["event"], e
+' "$EVENTS" && pass "event log: every line has time and time_epoch, the same second" ||
+	fail "event log times: $(head -2 "$EVENTS")"
 "$ABUR" -c "$CFG" status 2>&1 | grep -q "daemon: not running" && pass "status: daemon not running after stop" ||
 	fail "status after stop: $("$ABUR" -c "$CFG" status 2>&1 | head -3)"
 sanitizer_verdict

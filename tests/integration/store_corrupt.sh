@@ -69,8 +69,8 @@ for kind in flip truncate manifest; do
 	rc=$?
 	if [ $rc = 1 ] && echo "$out" | python3 -c '
 import json, sys
-v = json.load(sys.stdin)
-assert len(v) == 1 and v[0]["generation"] == 3 and v[0]["ok"] is False and v[0]["problem"], v'; then
+v = json.load(sys.stdin)["generations"]
+assert len(v) == 1 and v[0]["generation"] == 3 and v[0]["valid"] is False and v[0]["problem"], v'; then
 		pass "corrupt/$kind: verify --generation 3 --json reports the problem"
 	else
 		fail "corrupt/$kind: verify --generation 3 --json rc=$rc: $out"

@@ -104,7 +104,7 @@ echo "changed" >>"$v/recorder.ini"
 out=$(abur backup --root "$src" --json config)
 echo "$out" | python3 -c '
 import json, sys
-v = json.load(sys.stdin)
+v = json.load(sys.stdin)["components"]
 assert v[0]["component"] == "config" and v[0]["result"] == "written" and v[0]["generation"] > 0, v' &&
 	pass "ops: backup --json reports the new generation" || fail "ops: backup --json: $out"
 
@@ -124,8 +124,8 @@ write_config r6 4
 out=$("$ABUR" -c "$TMP/keep2.ini" --json backup --root "$src" config 2>&1)
 echo "$out" | python3 -c '
 import json, sys
-v = json.load(sys.stdin)
-assert v[0]["generation"] == 6 and v[0]["removed"] == ["config/g000004"], v' &&
+v = json.load(sys.stdin)["components"]
+assert v[0]["generation"] == 6 and v[0]["removed_generations"] == ["config/g000004"], v' &&
 	pass "ops: backup --json lists what retention removed" || fail "ops: backup --json removed: $out"
 
 # Retention keeps the pinned seal generation: seal a small disk, then
@@ -143,8 +143,8 @@ if P seal --disk "$pin_dev" >"$TMP/pin.log" 2>&1; then
 		echo "change $i" >"$TMP/pinroot/etc/vms/recorder.ini"
 		P backup --root "$TMP/pinroot" config >/dev/null 2>&1
 	done
-	pinned=$(P list config --json | python3 -c 'import json,sys; print(" ".join("g%06d" % g["generation"] for g in json.load(sys.stdin) if g["pinned"]))')
-	count=$(P list config --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	pinned=$(P list config --json | python3 -c 'import json,sys; print(" ".join("g%06d" % g["generation"] for g in json.load(sys.stdin)["generations"] if g["pinned"]))')
+	count=$(P list config --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["generations"]))')
 	[ -n "$pinned" ] && [ "$count" = 3 ] &&
 		pass "ops: keep = 2 keeps the pinned seal generation ($pinned) besides the 2 newest" ||
 		fail "ops: pinned retention: pinned='$pinned' generations=$count"

@@ -117,7 +117,7 @@ out=$(abur prune config 2>&1)
 rc=$?
 [ $rc = 4 ] && echo "$out" | grep -q '^config: nothing to remove' &&
 	pass "tags: a second prune has nothing to remove (4)" || fail "tags: second prune rc=$rc: $out"
-check "tags: prune --json" grep -q '"dry_run":true,"components":\[{"component":"config","would_remove":\[\]' \
+check "tags: prune --json" grep -q '"dry_run":true,"components":\[{"component":"config","removed_generations":\[\]' \
 	<<<"$(abur --json prune --dry-run config)"
 
 # ---- forget -------------------------------------------------------------------

@@ -4,9 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cmd/cmd.h"
+#include "core/json.h"
 #include "core/osidx.h"
 #include "core/sha256.h"
 
@@ -148,6 +150,66 @@ static void sha256_paths_agree(void **state)
 	}
 }
 
+/* What fn writes on stdout, into buf. */
+static void capture_stdout(void (*fn)(void), char *buf, size_t n)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	size_t got;
+
+	assert_non_null(f);
+	fflush(stdout);
+	assert_int_not_equal(dup2(fileno(f), STDOUT_FILENO), -1);
+	fn();
+	fflush(stdout);
+	assert_int_not_equal(dup2(saved, STDOUT_FILENO), -1);
+	close(saved);
+	rewind(f);
+	got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+}
+
+static void half_document(void)
+{
+	struct ctx ctx = {.json = true};
+	struct json j;
+
+	cmd_json_begin(&j, "list");
+	json_arr_begin(&j, "generations");
+	json_obj_begin(&j, NULL);
+	json_uint(&j, "generation", 1);
+	assert_int_equal(cmd_error(abur_fail(-EBADMSG, "g000002 is damaged"), "list"), EXIT_FAIL);
+	assert_int_equal(cmd_json_exit(&ctx, "list", EXIT_FAIL), EXIT_FAIL);
+}
+
+static void whole_document(void)
+{
+	struct ctx ctx = {.json = true};
+	struct json j;
+
+	cmd_json_begin(&j, "status");
+	cmd_json_end(&j);
+	(void)cmd_error(abur_fail(-ENOENT, "no store"), "cannot open the flash store");
+	assert_int_equal(cmd_json_exit(&ctx, "status", EXIT_AT_RISK), EXIT_AT_RISK);
+}
+
+/* --json: a document a failure leaves open never reaches stdout, the
+ * error object (the exit status, the reported text) is the one line; a
+ * whole document is the one line even with a failure reported and a
+ * non-zero status. */
+static void json_one_document(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	capture_stdout(half_document, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"schema\":1,\"command\":\"list\",\"error\":\"corrupt\",\"code\":1,"
+				 "\"message\":\"list: g000002 is damaged\"}\n");
+	capture_stdout(whole_document, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"schema\":1,\"command\":\"status\"}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +217,7 @@ int main(void)
 	    cmocka_unit_test(help_mentions_missing), cmocka_unit_test(config_check_runs),
 	    cmocka_unit_test(sha256_vectors),        cmocka_unit_test(sha256_paths_agree),
 	    cmocka_unit_test(path_filters),          cmocka_unit_test(mode_strings),
+	    cmocka_unit_test(json_one_document),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

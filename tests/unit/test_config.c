@@ -94,7 +94,7 @@ static void comp_type_table(void **state)
 		char *out = NULL, *want = xasprintf("type = %s\n", t[i].name);
 		size_t len = 0;
 		FILE *f = open_memstream(&out, &len);
-		config_print(cfg, f, false);
+		config_print(cfg, f);
 		fclose(f);
 		assert_non_null(strstr(out, want));
 		free(out), free(want);
@@ -217,7 +217,7 @@ static void long_list_prints_back(void **state)
 	assert_int_equal(parse(text), 0);
 	assert_int_equal(cfg->comps[0].npaths, 4);
 	f = open_memstream(&out, &len);
-	config_print(cfg, f, false);
+	config_print(cfg, f);
 	fclose(f);
 	assert_int_equal(parse(out), 0);
 	assert_int_equal(cfg->comps[0].npaths, 4);
