@@ -51,6 +51,13 @@ const struct abur_component *ctx_component(struct ctx *ctx, const char *name, co
  * section may be gone) or one of the configuration (perhaps not backed up
  * yet); else false after a usage error naming it (ctx_component). */
 bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, const struct cmd *self);
+/* The one rule for a command's progress (core/progress.h): with --json
+ * its events on stdout; else on text (stderr, so stdout stays the result;
+ * the agent's console), never with -q, each stage's start and end too
+ * with -v.  Initialises pb and returns the hook to hand down (fn NULL:
+ * no progress).  The caller ends it with progress_finish(pb). */
+struct progress;
+struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
 /* --generation VALUE: 0, or EXIT_USAGE after a usage error naming it. */

@@ -131,9 +131,9 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	o.grow = ctx->cfg->disk.grow_last_partition;
 	if (plan)
 		return dry_run(ctx, s, disk, &o);
-	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
-	o.progress = ctx->json || log_get_level() > LOG_LVL_ERROR ? progress_cb : NULL; /* not with -q */
-	o.progress_arg = &pb;
+	struct progress_hook h = ctx_progress(ctx, &pb, stderr);
+	o.progress = h.fn;
+	o.progress_arg = h.arg;
 	r = image_reimage(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
 	if (r < 0) {

@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/progress.h"
 
 int ctx_config(struct ctx *ctx)
 {
@@ -124,4 +125,18 @@ int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq)
 		return 0;
 	return cmd_usage_error(self, "--generation '%s': expected a number from 1 to %llu, or gNNNNNN",
 			       cli_escape(s, esc, sizeof(esc)), (unsigned long long)(UINT64_MAX >> 1));
+}
+
+struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text)
+{
+	enum log_level lvl = log_get_level();
+
+	if (ctx->json) {
+		progress_init(pb, stdout, PROGRESS_JSON);
+		return (struct progress_hook){progress_cb, pb};
+	}
+	progress_init(pb, text, lvl >= LOG_LVL_DEBUG ? PROGRESS_VERBOSE : PROGRESS_TEXT);
+	if (lvl <= LOG_LVL_ERROR) /* -q: errors only */
+		return (struct progress_hook){NULL, NULL};
+	return (struct progress_hook){progress_cb, pb};
 }
