@@ -63,7 +63,7 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 	o.confirm = confirm && *confirm ? confirm : cl_confirm;
 	o.store = ctx->store;
 	o.reboot_request = getenv("ABUR_REBOOT_REQUEST");
-	struct progress_hook h = ctx_progress(ctx, &bar, stdout); /* the console */
+	struct progress_hook h = ctx_progress(ctx, &bar, stdout, stdout); /* the console */
 	o.progress = h.fn;
 	o.progress_arg = h.arg;
 	if ((r = ctx_config(ctx)))

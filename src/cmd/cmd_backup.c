@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "image/image.h"
 
 /* --trigger: one manifest value. */
@@ -107,7 +108,7 @@ static void report(struct ctx *ctx, struct json *j, const struct abur_component 
 }
 
 static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const struct abur_component *c,
-		       const char *root, const char *trigger, struct outcome *o)
+		       const char *root, const char *trigger, const struct progress_hook *ph, struct outcome *o)
 {
 	struct restore_limits lim = {ctx->cfg->restore.max_total_size, ctx->cfg->restore.max_entries};
 	struct backup_result res;
@@ -117,7 +118,8 @@ static void backup_one(struct ctx *ctx, struct store *s, struct json *j, const s
 	int r;
 
 	store_removed_clear(s);
-	r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, &res);
+	r = backup_component(s, c, root, state_dir, trigger, BACKUP_DEFAULT, &lim, ph, &res);
+	progress_finish(ph->arg);
 	report(ctx, j, c, r, &res, s);
 	count(o, r, res.unchanged, res.busy != NULL);
 	backup_result_free(&res);
@@ -206,6 +208,8 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	const char *trigger = "manual", *root = "/";
 	struct outcome o = {0};
 	_cleanup_(store_closep) struct store *s = NULL;
+	struct progress pb;
+	struct progress_hook ph;
 	struct json j;
 	int c, r;
 
@@ -231,6 +235,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	}
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
+	ph = ctx_progress(ctx, &pb, stderr, NULL) /* --json: one array */;
 	json_init(&j, stdout, false);
 	if (ctx->json)
 		json_arr_begin(&j, NULL);
@@ -240,7 +245,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 		for (int a = optind; a < argc; a++)
 			named |= streq(argv[a], k->name);
 		if (named && component_is(k, CT_FILE_TREE))
-			backup_one(ctx, s, &j, k, root, trigger, &o);
+			backup_one(ctx, s, &j, k, root, trigger, &ph, &o);
 		else if (component_is(k, CT_DISK_IMAGE) && IS_ENABLED(CONFIG_IMAGE) &&
 			 (optind < argc ? named : os_due(s, k)))
 			capture_os(ctx, s, &j, root, trigger, &o);

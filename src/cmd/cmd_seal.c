@@ -33,7 +33,7 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "need --disk DEV");
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
-	struct progress_hook h = ctx_progress(ctx, &pb, stderr);
+	struct progress_hook h = ctx_progress(ctx, &pb, stderr, stdout);
 	struct seal_opts o = {.progress = h.fn, .progress_arg = h.arg, .warn = seal_warn};
 
 	r = image_seal(ctx->cfg, s, disk, &o, &res);

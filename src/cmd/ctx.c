@@ -127,16 +127,16 @@ int ctx_generation(const struct cmd *self, const char *s, uint64_t *seq)
 			       cli_escape(s, esc, sizeof(esc)), (unsigned long long)(UINT64_MAX >> 1));
 }
 
-struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text)
+struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text, FILE *json)
 {
 	enum log_level lvl = log_get_level();
 
 	if (ctx->json) {
-		progress_init(pb, stdout, PROGRESS_JSON);
-		return (struct progress_hook){progress_cb, pb};
+		progress_init(pb, json ? json : stdout, PROGRESS_JSON);
+		return (struct progress_hook){json ? progress_cb : NULL, pb};
 	}
 	progress_init(pb, text, lvl >= LOG_LVL_DEBUG ? PROGRESS_VERBOSE : PROGRESS_TEXT);
 	if (lvl <= LOG_LVL_ERROR) /* -q: errors only */
-		return (struct progress_hook){NULL, NULL};
+		return (struct progress_hook){NULL, pb};
 	return (struct progress_hook){progress_cb, pb};
 }

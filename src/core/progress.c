@@ -218,6 +218,16 @@ void progress_update(struct progress *p, const char *stage, uint64_t done, uint6
 	show(p, false);
 }
 
+void progress_interrupt(struct progress *p)
+{
+	if (!p->drawn)
+		return;
+	fputs("\r\033[K", p->f);
+	fflush(p->f);
+	p->drawn = false;
+	p->printed = false; /* due again */
+}
+
 void progress_finish(struct progress *p)
 {
 	if (!p->stage[0])

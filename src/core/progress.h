@@ -56,6 +56,9 @@ struct progress {
 void progress_init(struct progress *p, FILE *f, enum progress_flags flags);
 /* Records progress; prints when due.  A new stage ends the one before. */
 void progress_update(struct progress *p, const char *stage, uint64_t done, uint64_t total);
+/* Before another line goes to the same terminal mid-stage: clears the bar
+ * (drawn again at the next update).  Nothing off a terminal. */
+void progress_interrupt(struct progress *p);
 /* Prints the final state of the current stage and ends its line. */
 void progress_finish(struct progress *p);
 /* A progress_fn: arg is a struct progress. */

@@ -257,7 +257,8 @@ enum image_files {
 /* Restores the newest valid generation of each component in which into
  * dev's root filesystem, which must hold the sealed layout already.
  * Returns the number of components restored; fr (may be NULL) gets what
- * fell back past a damaged generation. */
+ * fell back past a damaged generation.  progress (may be NULL): as for
+ * restore_component(), per component. */
 int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which,
-			   struct files_result *fr) MUST_CHECK;
+			   const struct progress_hook *progress, struct files_result *fr) MUST_CHECK;
 #endif

@@ -12,7 +12,7 @@
 #define MiB (1024ULL * 1024)
 #define SEC 1000000000LL
 
-static int64_t mono_ns;                 /* what the fake monotonic clock says */
+static int64_t mono_ns;                /* what the fake monotonic clock says */
 static const time_t wall = 1796416265; /* 2026-12-04 20:31:05 UTC */
 
 static int fake_clock(clockid_t id, struct timespec *ts)
@@ -166,8 +166,38 @@ static void terminal_bar(void **state)
 	assert_int_equal(count(out, "\n"), 1);
 	assert_int_equal(out[strlen(out) - 1], '\n');
 	assert_non_null(strstr(out, "\rwrite    [........................] 0 B of 10.0 MiB (0%)\033[K"));
-	assert_non_null(strstr(out, "\rwrite    [########################] 10.0 MiB of 10.0 MiB (100%), 10.0 MiB/s\033[K\n"));
+	assert_non_null(
+	    strstr(out, "\rwrite    [########################] 10.0 MiB of 10.0 MiB (100%), 10.0 MiB/s\033[K\n"));
 	free(out);
+}
+
+/* Another line mid-stage: the bar is cleared first and drawn again at the
+ * next update, due or not; off a terminal nothing is cleared. */
+static void interrupt_clears_bar(void **state)
+{
+	struct capture c, q;
+	char *out, *plain;
+	(void)state;
+
+	start(&c, PROGRESS_TEXT);
+	start(&q, PROGRESS_TEXT);
+	c.p.tty = true;
+	progress_update(&c.p, "verify", 1 * MiB, 10 * MiB);
+	progress_update(&q.p, "verify", 1 * MiB, 10 * MiB);
+	progress_interrupt(&c.p);
+	progress_interrupt(&q.p);
+	fputs("config g000001  ok\n", c.f);
+	progress_update(&c.p, "verify", 2 * MiB, 10 * MiB); /* within the interval */
+	progress_finish(&c.p);
+	progress_finish(&q.p);
+	out = end(&c);
+	plain = end(&q);
+	assert_non_null(strstr(out, "(10%)\033[K\r\033[Kconfig g000001  ok\n\rverify   [####"));
+	assert_non_null(strstr(out, "2.0 MiB of 10.0 MiB (20%)\033[K\n"));
+	assert_int_equal(count(plain, "\033[K"), 0);
+	assert_int_equal(count(plain, "\n"), 1);
+	free(out);
+	free(plain);
 }
 
 /* -v: a line as each stage starts and as it ends, with its totals. */
@@ -208,7 +238,8 @@ static void json_events(void **state)
 	progress_finish(&c.p);
 	out = end(&c);
 	assert_non_null(strstr(out, "{\"event\":\"progress\",\"stage\":\"seal\",\"done\":0,\"total\":200"));
-	assert_non_null(strstr(out, "{\"event\":\"progress\",\"stage\":\"seal\",\"done\":200,\"total\":200,\"rate\":100"));
+	assert_non_null(
+	    strstr(out, "{\"event\":\"progress\",\"stage\":\"seal\",\"done\":200,\"total\":200,\"rate\":100"));
 	assert_int_equal(count(out, "\n"), 2);
 	free(out);
 }
@@ -226,9 +257,13 @@ static void eta_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(lines_spaced_by_interval), cmocka_unit_test(first_and_final_always),
-	    cmocka_unit_test(never_zero_rate_or_dash),  cmocka_unit_test(terminal_bar),
-	    cmocka_unit_test(verbose_stage_lines),      cmocka_unit_test(json_events),
+	    cmocka_unit_test(lines_spaced_by_interval),
+	    cmocka_unit_test(first_and_final_always),
+	    cmocka_unit_test(never_zero_rate_or_dash),
+	    cmocka_unit_test(terminal_bar),
+	    cmocka_unit_test(interrupt_clears_bar),
+	    cmocka_unit_test(verbose_stage_lines),
+	    cmocka_unit_test(json_events),
 	    cmocka_unit_test(eta_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
