@@ -180,13 +180,14 @@ static void report_os(struct ctx *ctx, struct json *j, int r, const struct captu
 }
 
 static void capture_os(struct ctx *ctx, struct store *s, struct json *j, const char *root, const char *trigger,
-		       struct outcome *o)
+		       const struct progress_hook *ph, struct outcome *o)
 {
 	struct capture_result res;
 	int r;
 
 	store_removed_clear(s);
-	r = image_capture(ctx->cfg, s, root, trigger, &res);
+	r = image_capture(ctx->cfg, s, root, trigger, ph, &res);
+	progress_finish(ph->arg);
 	report_os(ctx, j, r, &res, s);
 	count(o, r, res.unchanged, true);
 }
@@ -248,7 +249,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 			backup_one(ctx, s, &j, k, root, trigger, &ph, &o);
 		else if (component_is(k, CT_DISK_IMAGE) && IS_ENABLED(CONFIG_IMAGE) &&
 			 (optind < argc ? named : os_due(s, k)))
-			capture_os(ctx, s, &j, root, trigger, &o);
+			capture_os(ctx, s, &j, root, trigger, &ph, &o);
 	}
 	if (ctx->json) {
 		json_arr_end(&j);

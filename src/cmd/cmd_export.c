@@ -15,7 +15,7 @@ static int export_gen(struct store *s, const struct gen_list *l, const struct ge
 		      const struct progress_hook *ph, struct export_result *res)
 {
 	if (IS_ENABLED(CONFIG_IMAGE) && image_update_info(g, NULL))
-		return image_export_update(s, l, g, out, res);
+		return image_export_update(s, l, g, out, ph, res);
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		const char *name = g->m.payloads[i].name;
 		if (streq(name, STORE_PAYLOAD_DATA) || streq(name, STORE_PAYLOAD_DISK))

@@ -129,9 +129,11 @@ struct export_result {
 	unsigned raw;   /* raw areas written */
 };
 /* abur export of an os update generation g (of the os generations gl):
- * one pax tar.zst at path (doc/design.md "Seeing and getting updates"). */
+ * one pax tar.zst at path (doc/design.md "Seeing and getting updates").
+ * progress (may be NULL): stage "export os", content bytes written of
+ * every file the states add. */
 int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
-			struct export_result *res) MUST_CHECK;
+			const struct progress_hook *progress, struct export_result *res) MUST_CHECK;
 
 struct capture_result {
 	uint64_t seq;  /* the new update generation; 0 when unchanged */
@@ -152,9 +154,12 @@ struct capture_result {
  * capture: res->unchanged, nothing written.  -EAGAIN naming the file when
  * a file kept changing while it was read (the caller defers); -ESTALE
  * when root is not on the sealed disk or its partitions moved; -ENOENT
- * when there is no seal, or it has no file index.  s: STORE_WRITE. */
+ * when there is no seal, or it has no file index.  s: STORE_WRITE.
+ * progress (may be NULL): stage "scan os" as files are hashed (bytes, no
+ * total), then "backup os" as tonight's content is archived (bytes, of
+ * its size). */
 int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
-		  struct capture_result *res) MUST_CHECK;
+		  const struct progress_hook *progress, struct capture_result *res) MUST_CHECK;
 
 struct reimage_opts {
 	uint64_t generation; /* 0: newest that verifies; a seal (no update), or an update (its seal, then it) */
