@@ -201,7 +201,7 @@ static void say_end(struct progress *p)
 
 void progress_update(struct progress *p, const char *stage, uint64_t done, uint64_t total)
 {
-	if (!streq(p->stage, stage)) {
+	if (strncmp(p->stage, stage, sizeof(p->stage) - 1) != 0) { /* a long name is cut, the same stage still */
 		if (p->stage[0])
 			progress_finish(p);
 		snprintf(p->stage, sizeof(p->stage), "%s", stage);

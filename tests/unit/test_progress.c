@@ -225,6 +225,25 @@ static void verbose_stage_lines(void **state)
 	free(quiet);
 }
 
+/* A stage name longer than the struct holds is cut, and is one stage still. */
+static void long_stage_name(void **state)
+{
+	struct capture c;
+	const char *name = "restore a-component-name-of-thirty-two-chars-and-more";
+	char *out;
+	(void)state;
+
+	start(&c, PROGRESS_TEXT);
+	for (uint64_t i = 0; i <= 4; i++) {
+		mono_ns = (int64_t)i * SEC;
+		progress_update(&c.p, name, i * MiB, 4 * MiB);
+	}
+	progress_finish(&c.p);
+	out = end(&c);
+	assert_int_equal(count(out, "\n"), 2); /* the first and the final line */
+	free(out);
+}
+
 static void json_events(void **state)
 {
 	struct capture c;
@@ -263,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(terminal_bar),
 	    cmocka_unit_test(interrupt_clears_bar),
 	    cmocka_unit_test(verbose_stage_lines),
+	    cmocka_unit_test(long_stage_name),
 	    cmocka_unit_test(json_events),
 	    cmocka_unit_test(eta_format),
 	};
