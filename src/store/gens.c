@@ -197,9 +197,10 @@ int gen_payload_open(struct store *s, const struct generation *g, const struct p
 	return payload_reader_open(fd, path, pi->sha256, pi->size, out_limit, out);
 }
 
-/* store_verify_all()'s progress: bytes of payloads read, of all it reads. */
+/* A verification's progress: bytes of payloads read, of all it reads. */
 struct verify_run {
 	const struct progress_hook *hook;
+	const char *stage;
 	uint64_t done, total;
 };
 
@@ -216,7 +217,7 @@ static int verify_payload(struct store *s, const struct generation *g, const str
 	if (r < 0)
 		return r;
 	if (vr) {
-		payload_reader_progress(p, vr->hook, "verify", vr->done, vr->total);
+		payload_reader_progress(p, vr->hook, vr->stage, vr->done, vr->total);
 		vr->done += pi->size;
 	}
 	a = payload_archive(p);
@@ -286,7 +287,7 @@ static int verify_component(struct store *s, const char *comp, uint64_t only, st
 int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
 		     const struct progress_hook *progress, unsigned *checked)
 {
-	struct verify_run vr = {progress, 0, 0};
+	struct verify_run vr = {progress, "verify", 0, 0};
 	unsigned n_checked = 0;
 	char **names;
 	size_t n;
@@ -310,13 +311,24 @@ int store_verify_all(struct store *s, const char *component, uint64_t only, stor
 	return r < 0 ? r : bad;
 }
 
-static bool passes(struct store *s, const struct generation *g, enum gen_check check)
+/* progress: "verify NAME", of the generation being verified. */
+static bool passes(struct store *s, const struct generation *g, enum gen_check check,
+		   const struct progress_hook *progress)
 {
-	return g->valid && (!(check & GEN_CHECK_VERIFY) || gen_verify(s, g) == 0);
+	_cleanup_free_ char *stage = progress && progress->fn ? xasprintf("verify %s", g->m.component) : NULL;
+	struct verify_run vr = {progress, stage, 0, gen_bytes(g)};
+
+	return g->valid && (!(check & GEN_CHECK_VERIFY) || verify_gen(s, g, stage ? &vr : NULL) == 0);
 }
 
 int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,
 		 const struct generation **out)
+{
+	return store_newest_progress(s, component, check, max_seq, NULL, l, out);
+}
+
+int store_newest_progress(struct store *s, const char *component, enum gen_check check, uint64_t max_seq,
+			  const struct progress_hook *progress, struct gen_list *l, const struct generation **out)
 {
 	int r = store_list(s, component, l);
 
@@ -325,7 +337,7 @@ int store_newest(struct store *s, const char *component, enum gen_check check, u
 	for (size_t i = l->n; i-- > 0;) {
 		if (max_seq != GEN_SEQ_ANY && l->g[i].seq > max_seq)
 			continue;
-		if (passes(s, &l->g[i], check)) {
+		if (passes(s, &l->g[i], check, progress)) {
 			*out = &l->g[i];
 			return 0;
 		}

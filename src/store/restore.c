@@ -621,7 +621,7 @@ int restore_newest(struct store *s, const char *root, const struct restore_want 
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g = NULL;
 	const char *component = w->comp->name;
-	int r = store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g);
+	int r = store_newest_progress(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, w->progress, &l, &g);
 
 	if (skipped) /* the newer ones that failed */
 		*skipped = g ? (unsigned)(l.g + l.n - 1 - g) : (unsigned)l.n;

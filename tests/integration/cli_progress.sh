@@ -98,6 +98,12 @@ EOF
 	fi
 done
 
+# A restore reads the generation three times: each pass shows its progress.
+abur restore software --to "$TMP/passes" 2>"$TMP/err" >/dev/null
+passes=$(grep -Eo "^$when [a-z]+ software: " "$TMP/err" | awk '{print $4}' | uniq | tr '\n' ' ')
+[ "$passes" = "verify check restore " ] && pass "restore: the verify, check and write passes each show progress" ||
+	fail "restore passes: $passes"
+
 # On the real clock too: no 0 B/s, no ETA -, and the final line (100%).
 unset ABUR_TEST_PROGRESS_TICK
 abur export software -o "$TMP/real.tar.zst" 2>"$TMP/err" >/dev/null
