@@ -260,7 +260,7 @@ static void say_outcome(void *arg, const char *comp, const struct generation *g,
 
 static enum agent_result do_verify(struct agent *ag)
 {
-	int bad = store_verify_all(ag->s, NULL, 0, say_outcome, ag, NULL);
+	int bad = store_verify_all(ag->s, NULL, 0, say_outcome, ag, NULL, NULL);
 
 	if (bad < 0) {
 		say(ag, "VERIFY FAILED: %s", abur_errmsg(bad));
@@ -282,7 +282,8 @@ static enum agent_result act(struct agent *ag, enum agent_action a)
 	case ACT_REIMAGE:
 		return do_reimage(ag);
 	case ACT_RESTORE_SETTINGS:
-		r = image_restore_settings(ag->cfg, ag->s, ag->dev, IMAGE_FILES_SETTINGS, &fr);
+		r = image_restore_settings(ag->cfg, ag->s, ag->dev, IMAGE_FILES_SETTINGS,
+					   &(struct progress_hook){ag->o->progress, ag->o->progress_arg}, &fr);
 		if (fr.why)
 			say(ag, "passed over %u damaged %s: restored %s", fr.passed_over,
 			    noun(fr.passed_over, "generation", "generations"), fr.why);

@@ -53,6 +53,16 @@ const struct abur_component *ctx_component(struct ctx *ctx, const char *name, co
 bool ctx_stored_component(struct ctx *ctx, struct store *s, const char *name, const struct cmd *self);
 /* COMPONENT... arguments: true when there are none (all) or name is one. */
 bool ctx_named(char *const *names, int n, const char *name);
+/* The one rule for a command's progress (core/progress.h): with --json
+ * its events on json (stdout, where the command's output is a stream of
+ * objects, as seal's and reimage's; NULL: none, where it is one document
+ * that events would break, as backup's array); else text on text (stderr,
+ * so stdout stays the result; the agent's console), never with -q, each
+ * stage's start and end too with -v.  Initialises pb and returns the hook to hand down (fn NULL:
+ * no progress; arg is pb either way).  The caller ends each operation
+ * with progress_finish(pb), before it prints the result. */
+struct progress;
+struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text, FILE *json);
 /* "12" or "g000012". */
 int parse_generation(const char *s, uint64_t *seq) MUST_CHECK;
 /* --generation VALUE: a number ("12", "g000012") or a tag (abur backup

@@ -77,9 +77,9 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv)
 	o.reboot_request = getenv("ABUR_REBOOT_REQUEST");
 	if (ctx->json)
 		o.out = stderr; /* stdout: the progress lines and the result, NDJSON */
-	progress_init(&bar, stdout, ctx->json);
-	o.progress = progress_cb;
-	o.progress_arg = &bar;
+	struct progress_hook h = ctx_progress(ctx, &bar, stdout, stdout); /* the console */
+	o.progress = h.fn;
+	o.progress_arg = h.arg;
 	if ((r = ctx_config(ctx)))
 		return r;
 	log_setup("abur-agent", true);

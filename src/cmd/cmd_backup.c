@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "image/image.h"
 
 /* --trigger: one manifest value. */
@@ -22,6 +23,8 @@ struct run {
 	struct json j;
 	const char *root, *trigger;
 	const char *tag; /* --tag: a restore point */
+	struct progress pb;
+	struct progress_hook ph; /* ctx_progress() */
 	struct outcome o;
 };
 
@@ -137,7 +140,9 @@ static void backup_one(struct run *run, const struct abur_component *c)
 	int r;
 
 	store_removed_clear(run->s);
-	r = backup_component(run->s, c, run->root, state_dir, run->trigger, run->tag, BACKUP_DEFAULT, &lim, &res);
+	r = backup_component(run->s, c, run->root, state_dir, run->trigger, run->tag, BACKUP_DEFAULT, &lim, &run->ph,
+			     &res);
+	progress_finish(&run->pb);
 	report(run, c, r, &res);
 	count(&run->o, r, res.unchanged, res.busy != NULL);
 	backup_result_free(&res);
@@ -211,7 +216,8 @@ static void capture_os(struct run *run)
 	int r;
 
 	store_removed_clear(run->s);
-	r = image_capture(run->ctx->cfg, run->s, run->root, run->trigger, run->tag, &res);
+	r = image_capture(run->ctx->cfg, run->s, run->root, run->trigger, run->tag, &run->ph, &res);
+	progress_finish(&run->pb);
 	report_os(run, r, &res);
 	count(&run->o, r, res.unchanged, true);
 }
@@ -311,6 +317,7 @@ int cmd_backup(struct ctx *ctx, int argc, char **argv)
 	run.s = s;
 	if ((r = tag_free(&run, argc, argv)))
 		return r;
+	run.ph = ctx_progress(ctx, &run.pb, stderr, NULL); /* --json: one document */
 	if (ctx->json) {
 		cmd_json_begin(&run.j, self->name);
 		json_arr_begin(&run.j, "components");

@@ -13,7 +13,7 @@ static int capture_os(const struct abur_config *cfg, struct store *s, const stru
 		      const char *trigger, struct backup_result *res)
 {
 	struct capture_result cr;
-	int r = image_capture(cfg, s, "/", trigger, NULL, &cr);
+	int r = image_capture(cfg, s, "/", trigger, NULL, NULL, &cr);
 
 	(void)c;
 	memset(res, 0, sizeof(*res));

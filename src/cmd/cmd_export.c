@@ -6,19 +6,20 @@
 #include "cmd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "image/image.h"
 
 /* A seal or a file component: its payload as it is; an os update: built
  * from its state and the generations it needs. */
 static int export_gen(struct store *s, const struct gen_list *l, const struct generation *g, const char *out,
-		      struct export_result *res)
+		      const struct progress_hook *ph, struct export_result *res)
 {
 	if (IS_ENABLED(CONFIG_IMAGE) && image_update_info(g, NULL))
-		return image_export_update(s, l, g, out, res);
+		return image_export_update(s, l, g, out, ph, res);
 	for (size_t i = 0; i < g->m.npayloads; i++) {
 		const char *name = g->m.payloads[i].name;
 		if (streq(name, STORE_PAYLOAD_DATA) || streq(name, STORE_PAYLOAD_DISK))
-			return export_payload(s, g, name, out);
+			return export_payload(s, g, name, out, ph);
 	}
 	return abur_fail(-ENOENT, "g%06llu holds no payload to export", (unsigned long long)g->seq);
 }
@@ -57,6 +58,8 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	struct gen_want want = {0};
 	_cleanup_(store_closep) struct store *s = NULL;
+	struct progress pb;
+	struct progress_hook ph;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -74,8 +77,10 @@ int cmd_export(struct ctx *ctx, int argc, char **argv)
 	if ((r = ctx_resolve(s, comp->name, &want)))
 		return r;
 	r = pick_generation(s, comp->name, want.seq, &l, &g);
+	ph = ctx_progress(ctx, &pb, stderr, NULL); /* --json: one document */
 	if (r == 0)
-		r = export_gen(s, &l, g, out, &res);
+		r = export_gen(s, &l, g, out, &ph, &res);
+	progress_finish(&pb);
 	if (r == 0)
 		report(ctx, comp->name, g, out, &res);
 	else

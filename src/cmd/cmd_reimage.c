@@ -43,6 +43,8 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 	_cleanup_free_ char *id = NULL;
 	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
 	struct files_result fr = {0};
+	struct progress pb;
+	struct progress_hook ph = ctx_progress(ctx, &pb, stderr, NULL); /* --json: one document */
 	int r;
 
 	abur_ignore(image_sealed_info(s, &id, NULL, NULL)); /* none: only a confirmed disk */
@@ -52,7 +54,8 @@ static int settings(struct ctx *ctx, struct store *s, const char *disk, const ch
 		r = abur_fail(-EPERM, "%s is %s (%s)%s", disk, disk_class_name(d->cls), d->reason,
 			      d->cls == DISK_FOREIGN ? ": confirm with --yes=SERIAL" : "");
 	if (r == 0)
-		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS, &fr);
+		r = image_restore_settings(ctx->cfg, s, disk, IMAGE_FILES_SETTINGS, &ph, &fr);
+	progress_finish(&pb);
 	if (fr.why)
 		log_warn("passed over %u damaged %s: restored %s", fr.passed_over,
 			 noun(fr.passed_over, "generation", "generations"), fr.why);
@@ -192,9 +195,9 @@ int cmd_reimage(struct ctx *ctx, int argc, char **argv)
 	o.grow = ctx->cfg->disk.grow_last_partition;
 	if (plan)
 		return dry_run(ctx, s, disk, &o);
-	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
-	o.progress = ctx->json || log_get_level() > LOG_LVL_ERROR ? progress_cb : NULL; /* not with -q */
-	o.progress_arg = &pb;
+	struct progress_hook h = ctx_progress(ctx, &pb, stderr, stdout);
+	o.progress = h.fn;
+	o.progress_arg = h.arg;
 	r = image_reimage(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
 	if (r < 0) {

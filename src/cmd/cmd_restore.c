@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/progress.h"
 
 struct restore_args {
 	const char *to;
@@ -157,7 +158,9 @@ static int restore(const struct cmd *self, struct store *s, const struct restore
 
 	if (a->exact) {
 		w->flags = RESTORE_PLAN;
-		if ((r = run(s, a, w, &seq, &res)) < 0)
+		r = run(s, a, w, &seq, &res);
+		progress_finish(w->progress->arg);
+		if (r < 0)
 			return cmd_error(r, "restore %s", w->comp->name);
 		if ((r = confirm(self, a, w->comp->name, seq, &res)))
 			return r;
@@ -165,6 +168,7 @@ static int restore(const struct cmd *self, struct store *s, const struct restore
 	}
 	/* the generation planned, not a newer one committed while asking */
 	r = a->exact ? restore_one(s, seq, a->to, w, &res) : run(s, a, w, &seq, &res);
+	progress_finish(w->progress->arg);
 	if (r < 0)
 		return cmd_error(r, "restore %s", w->comp->name);
 	report(a, w->comp->name, seq, &res);
@@ -177,6 +181,8 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	struct restore_args a = {0};
 	struct restore_want w = {0};
 	struct restore_limits lim;
+	struct progress pb;
+	struct progress_hook ph;
 	_cleanup_(store_closep) struct store *s = NULL;
 	int r;
 
@@ -197,5 +203,7 @@ int cmd_restore(struct ctx *ctx, int argc, char **argv)
 	w.lim = &lim;
 	w.paths = argv + optind + 1;
 	w.npaths = (size_t)(argc - optind - 1);
+	ph = ctx_progress(ctx, &pb, stderr, NULL); /* no JSON result to join */
+	w.progress = &ph;
 	return restore(self, s, &a, &w);
 }

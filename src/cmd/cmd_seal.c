@@ -33,11 +33,9 @@ int cmd_seal(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "need --disk DEV");
 	if ((r = ctx_store(ctx, STORE_WRITE, &s)))
 		return r;
-	progress_init(&pb, ctx->json ? stdout : stderr, ctx->json);
-	struct seal_opts o = {.progress = progress_cb, .progress_arg = &pb, .warn = seal_warn};
+	struct progress_hook h = ctx_progress(ctx, &pb, stderr, stdout);
+	struct seal_opts o = {.progress = h.fn, .progress_arg = h.arg, .warn = seal_warn};
 
-	if (!ctx->json && log_get_level() == LOG_LVL_ERROR) /* -q */
-		o.progress = NULL;
 	r = image_seal(ctx->cfg, s, disk, &o, &res);
 	progress_finish(&pb);
 	store_closep(&s); /* synced and unmounted before the outcome is told */

@@ -3,10 +3,12 @@
 
 #include "cmd.h"
 #include "core/json.h"
+#include "core/progress.h"
 
 struct verify_out {
 	struct ctx *ctx;
 	struct json *j;
+	struct progress *pb;
 };
 
 static void print_outcome(void *arg, const char *comp, const struct generation *g, int k)
@@ -20,11 +22,13 @@ static void print_outcome(void *arg, const char *comp, const struct generation *
 		json_bool(o->j, "valid", k == 0);
 		json_str(o->j, "problem", k < 0 ? abur_errmsg(k) : NULL);
 		json_obj_end(o->j);
-	} else if (k < 0) {
-		printf("%-10s g%06llu  FAILED  %s\n", comp, (unsigned long long)g->seq, abur_errmsg(k));
-	} else {
-		printf("%-10s g%06llu  ok\n", comp, (unsigned long long)g->seq);
+		return;
 	}
+	progress_interrupt(o->pb); /* the bar and these lines share the terminal */
+	if (k < 0)
+		printf("%-10s g%06llu  FAILED  %s\n", comp, (unsigned long long)g->seq, abur_errmsg(k));
+	else
+		printf("%-10s g%06llu  ok\n", comp, (unsigned long long)g->seq);
 }
 
 int cmd_verify(struct ctx *ctx, int argc, char **argv)
@@ -35,6 +39,8 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 	unsigned checked = 0;
 	int bad = 0, r = 0, c;
 	_cleanup_(store_closep) struct store *s = NULL;
+	struct progress pb;
+	struct progress_hook ph;
 	struct json j;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
@@ -52,12 +58,14 @@ int cmd_verify(struct ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(self, "--generation %s: a tag names a generation of one COMPONENT", only.tag);
 	if (optind < argc && (r = ctx_resolve(s, argv[optind], &only)))
 		return r;
+	ph = ctx_progress(ctx, &pb, stderr, NULL); /* --json: one document */
 	if (ctx->json) {
 		cmd_json_begin(&j, self->name);
 		json_arr_begin(&j, "generations");
 	}
 	r = store_verify_all(s, optind < argc ? argv[optind] : NULL, only.seq, print_outcome,
-			     &(struct verify_out){ctx, &j}, &checked);
+			     &(struct verify_out){ctx, &j, &pb}, &ph, &checked);
+	progress_finish(&pb);
 	bad = r > 0 ? r : 0;
 	if (r >= 0)
 		warn_foreign(s, "verify");

@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/progress.h"
 
 int ctx_config(struct ctx *ctx)
 {
@@ -146,4 +147,18 @@ int ctx_resolve(struct store *s, const char *comp, struct gen_want *w)
 		return 0;
 	r = store_find_tag(s, comp, w->tag, &w->seq);
 	return r < 0 ? cmd_error(r, "--generation %s", w->tag) : 0;
+}
+
+struct progress_hook ctx_progress(const struct ctx *ctx, struct progress *pb, FILE *text, FILE *json)
+{
+	enum log_level lvl = log_get_level();
+
+	if (ctx->json) {
+		progress_init(pb, json ? json : stdout, PROGRESS_JSON);
+		return (struct progress_hook){json ? progress_cb : NULL, pb};
+	}
+	progress_init(pb, text, lvl >= LOG_LVL_DEBUG ? PROGRESS_VERBOSE : PROGRESS_TEXT);
+	if (lvl <= LOG_LVL_ERROR) /* -q: errors only */
+		return (struct progress_hook){NULL, pb};
+	return (struct progress_hook){progress_cb, pb};
 }

@@ -142,6 +142,20 @@ int rm_rf_at(int dfd, const char *name) MUST_CHECK;
 char *fmt_time(int64_t t, char *buf, size_t len);
 /* Human sizes: "1.5 MiB". Returns buf. */
 char *fmt_bytes(uint64_t n, char *buf, size_t len);
+/* How a long operation tells its caller how far it got: fn(arg, stage,
+ * done, total), bytes (total 0: not known up front).  A library takes a
+ * hook (NULL, or fn NULL: nobody listens) and never prints; the cmd layer
+ * and the agent turn it into output (core/progress.h). */
+typedef void (*progress_fn)(void *arg, const char *stage, uint64_t done, uint64_t total);
+struct progress_hook {
+	progress_fn fn;
+	void *arg;
+};
+static inline void progress_tell(const struct progress_hook *h, const char *stage, uint64_t done, uint64_t total)
+{
+	if (h && h->fn)
+		h->fn(h->arg, stage, done, total);
+}
 /* one when n is 1, else many: "1 entry", "2 entries". */
 static inline const char *noun(uint64_t n, const char *one, const char *many)
 {

@@ -293,7 +293,7 @@ static int take_part(struct archive *a, struct archive_entry *e, struct diskimg_
 		pos = (uint64_t)off + n;
 		d->written += n;
 		if (d->progress)
-			d->progress(d->progress_arg, "write", d->written, d->total);
+			d->progress(d->progress_arg, d->mode == DI_CHECK ? "verify" : "write", d->written, d->total);
 	}
 	if (ar != ARCHIVE_EOF)
 		return ar_fail(a, -EBADMSG, name);

@@ -130,9 +130,11 @@ struct export_result {
 	unsigned raw;   /* raw areas written */
 };
 /* abur export of an os update generation g (of the os generations gl):
- * one pax tar.zst at path (doc/design.md "Seeing and getting updates"). */
+ * one pax tar.zst at path (doc/design.md "Seeing and getting updates").
+ * progress (may be NULL): stage "export os", content bytes written of
+ * every file the states add. */
 int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
-			struct export_result *res) MUST_CHECK;
+			const struct progress_hook *progress, struct export_result *res) MUST_CHECK;
 
 struct capture_result {
 	uint64_t seq;  /* the new update generation; 0 when unchanged */
@@ -155,9 +157,11 @@ struct capture_result {
  * when root is not on the sealed disk or its partitions moved; -ENOENT
  * when there is no seal, or it has no file index.  tag: a restore point
  * (store_tag_valid()), committed even when unchanged; NULL for none.
- * s: STORE_WRITE. */
+ * s: STORE_WRITE.  progress (may be NULL): stage "scan os" as files are
+ * hashed (bytes, no total), then "backup os" as tonight's content is
+ * archived (bytes, of its size). */
 int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
-		  const char *tag, struct capture_result *res) MUST_CHECK;
+		  const char *tag, const struct progress_hook *progress, struct capture_result *res) MUST_CHECK;
 
 struct reimage_opts {
 	uint64_t generation; /* 0: newest that verifies; a seal (no update), or an update (its seal, then it) */
@@ -260,7 +264,8 @@ enum image_files {
 /* Restores the newest valid generation of each component in which into
  * dev's root filesystem, which must hold the sealed layout already.
  * Returns the number of components restored; fr (may be NULL) gets what
- * fell back past a damaged generation. */
+ * fell back past a damaged generation.  progress (may be NULL): as for
+ * restore_component(), per component. */
 int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which,
-			   struct files_result *fr) MUST_CHECK;
+			   const struct progress_hook *progress, struct files_result *fr) MUST_CHECK;
 #endif

@@ -215,7 +215,10 @@ int reread_partitions(const char *disk, const struct layout *l) MUST_CHECK;
 int kernel_partitions(const char *disk, const struct layout *l) MUST_CHECK;
 /* settings.c: restores the newest valid generation of the file-level
  * components (all, or the settings: license and config) into partition
- * root of dev, mounted read-write.  Returns how many were restored. */
+ * root of dev, mounted read-write.  Returns how many were restored.
+ * progress (may be NULL): each component's "check NAME" and "restore NAME"
+ * stages (restore_want.progress). */
 int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
-			enum image_files which, struct files_result *fr) MUST_CHECK;
+			enum image_files which, const struct progress_hook *progress,
+			struct files_result *fr) MUST_CHECK;
 #endif

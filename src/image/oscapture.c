@@ -53,6 +53,9 @@ struct cap {
 	struct osdiff_stats st;
 	char digest[SHA256_HEX_LEN];
 	struct archive *disk; /* archive_read_disk, for the files payload */
+	const struct progress_hook *progress;
+	uint64_t scanned;           /* bytes hashed by the scans so far ("scan os") */
+	uint64_t written, to_write; /* tonight's content archived, of its size ("backup os") */
 };
 
 /* ---- the reference ---- */
@@ -133,14 +136,22 @@ static int scan_fs(struct cap *c, struct fsrun *f)
 {
 	struct osidx cache, overlay;
 	bool cached = cache_load(c, f, &cache);
-	struct osscan_opts o = {
-	    .root = f->mnt, .sysprefix = f->sys, .skip = osrun_skip, .skip_arg = &c->run, .keep_meta_text = true};
+	struct osscan_opts o = {.root = f->mnt,
+				.sysprefix = f->sys,
+				.skip = osrun_skip,
+				.skip_arg = &c->run,
+				.keep_meta_text = true,
+				.progress = c->progress,
+				.stage = "scan " IMAGE_COMPONENT,
+				.progress_base = c->scanned};
+	struct osscan_stats st = {0};
 	int r;
 
 	if (!cached)
 		osdiff_overlay(f->base, f->prev, &overlay);
 	o.ref = cached ? &cache : &overlay;
-	r = osscan_run(&o, &f->cur, &f->skipped, NULL);
+	r = osscan_run(&o, &f->cur, &f->skipped, &st);
+	c->scanned += st.hashed_bytes;
 	osidx_free(cached ? &cache : &overlay);
 	if (r < 0)
 		return abur_fail_wrap(r, "scanning partition %u (%s)", f->part, f->sys);
@@ -300,7 +311,7 @@ static bool same_file(const struct stat *st, const struct osidx_ent *e)
 	       (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec == e->ctime_ns;
 }
 
-static int copy_file(struct archive *a, int fd, const char *abs, const struct osidx_ent *e)
+static int copy_file(struct cap *c, struct archive *a, int fd, const char *abs, const struct osidx_ent *e)
 {
 	char buf[128 * 1024];
 	char hex[SHA256_HEX_LEN];
@@ -318,6 +329,8 @@ static int copy_file(struct archive *a, int fd, const char *abs, const struct os
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return abur_fail(archive_r(a), "archive %s: %s", abs, archive_error_string(a));
 		left -= (uint64_t)n;
+		c->written += (uint64_t)n;
+		progress_tell(c->progress, "backup " IMAGE_COMPONENT, c->written, c->to_write);
 	}
 	sha256_final_hex(&h, hex);
 	if (fstat(fd, &st) < 0)
@@ -353,9 +366,14 @@ static int put_live(struct cap *c, const struct fsrun *f, const struct osidx_ent
 			r = abur_fail(archive_r(a), "archive %s: %s", abs, archive_error_string(a));
 	}
 	if (r == 0 && e->size)
-		r = copy_file(a, fd, abs, e);
+		r = copy_file(c, a, fd, abs, e);
 	archive_entry_free(ae);
 	return r;
+}
+
+static bool tonights(const struct osidx_ent *e)
+{
+	return e->op == OSIDX_ADD && e->type == OSIDX_FILE && e->ref == OSIDX_REF_SELF;
 }
 
 static int fill_files(struct archive *a, void *arg)
@@ -363,12 +381,15 @@ static int fill_files(struct archive *a, void *arg)
 	struct cap *c = arg;
 	int r = 0;
 
+	c->written = c->to_write = 0; /* space planning fills again */
+	for (size_t i = 0; i < c->nfs; i++)
+		for (size_t k = 0; k < c->fs[i].state.n; k++)
+			c->to_write += tonights(&c->fs[i].state.e[k]) ? c->fs[i].state.e[k].size : 0;
+	progress_tell(c->progress, "backup " IMAGE_COMPONENT, 0, c->to_write);
 	for (size_t i = 0; r == 0 && i < c->nfs; i++)
-		for (size_t k = 0; r == 0 && k < c->fs[i].state.n; k++) {
-			const struct osidx_ent *e = &c->fs[i].state.e[k];
-			if (e->op == OSIDX_ADD && e->type == OSIDX_FILE && e->ref == OSIDX_REF_SELF)
-				r = put_live(c, &c->fs[i], e, a);
-		}
+		for (size_t k = 0; r == 0 && k < c->fs[i].state.n; k++)
+			if (tonights(&c->fs[i].state.e[k]))
+				r = put_live(c, &c->fs[i], &c->fs[i].state.e[k], a);
 	return r;
 }
 
@@ -571,13 +592,13 @@ static int attempt(struct cap *c, const char *trigger, struct capture_result *re
 }
 
 int image_capture(const struct abur_config *cfg, struct store *s, const char *root, const char *trigger,
-		  const char *tag, struct capture_result *res)
+		  const char *tag, const struct progress_hook *progress, struct capture_result *res)
 {
 	unsigned wait = BUSY_WAIT_MS;
 	int r = -EAGAIN;
 
 	for (int i = 0; i < BUSY_TRIES && r == -EAGAIN; i++, wait *= 2) {
-		struct cap c = {.cfg = cfg, .s = s, .root = root, .tag = tag};
+		struct cap c = {.cfg = cfg, .s = s, .root = root, .tag = tag, .progress = progress};
 		if (i)
 			usleep(wait * 1000);
 		memset(res, 0, sizeof(*res));

@@ -13,6 +13,13 @@
 #include "osraw.h"
 #include "osupd.h"
 
+/* The export's progress: content bytes written, of every state's added
+ * files. */
+struct xprogress {
+	const struct progress_hook *hook;
+	uint64_t done, total;
+};
+
 struct xport {
 	struct store *s;
 	const struct gen_list *gl;
@@ -22,6 +29,7 @@ struct xport {
 	FILE *spool; /* the last exported content that another path shares */
 	const struct osidx_ent *spooled;
 	uint64_t files;
+	struct xprogress *pr;
 };
 
 static char *out_name(unsigned part, const char *path)
@@ -97,9 +105,22 @@ static int put_header(struct xport *x, const struct osidx_ent *e, struct archive
 
 static int put_data(struct xport *x, const void *buf, size_t n, const char *path)
 {
-	return archive_write_data(x->out, buf, n) == (la_ssize_t)n
-		   ? 0
-		   : abur_fail(archive_r(x->out), "export %s: %s", path, archive_error_string(x->out));
+	if (archive_write_data(x->out, buf, n) != (la_ssize_t)n)
+		return abur_fail(archive_r(x->out), "export %s: %s", path, archive_error_string(x->out));
+	x->pr->done += n;
+	progress_tell(x->pr->hook, "export " IMAGE_COMPONENT, x->pr->done, x->pr->total);
+	return 0;
+}
+
+static uint64_t content_bytes(const struct osupd *u)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < u->n; i++)
+		for (size_t k = 0; k < u->state[i].n; k++)
+			if (u->state[i].e[k].op == OSIDX_ADD && u->state[i].e[k].type == OSIDX_FILE)
+				n += u->state[i].e[k].size;
+	return n;
 }
 
 /* Does another '+' file of the state take the same content entry? */
@@ -261,7 +282,7 @@ static const char readme[] = "This archive is one os update generation of an ABU
 			     "Files whose metadata alone changed are only in the state: their content is the seal's.\n";
 
 static int export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const struct layout *l,
-			 struct archive *a, struct export_result *res)
+			 struct archive *a, struct xprogress *pr, struct export_result *res)
 {
 	struct osupd u;
 	char *dtext = NULL, *ltext = NULL;
@@ -269,8 +290,12 @@ static int export_update(struct store *s, const struct gen_list *gl, const struc
 	FILE *deleted = open_memstream(&dtext, &dlen), *links = open_memstream(&ltext, &llen);
 	int r = osupd_load(s, g, &u);
 
+	if (r == 0) {
+		pr->total = content_bytes(&u);
+		progress_tell(pr->hook, "export " IMAGE_COMPONENT, 0, pr->total);
+	}
 	for (size_t i = 0; r == 0 && i < u.n; i++) {
-		struct xport x = {.s = s, .gl = gl, .out = a, .part = u.parts[i], .st = &u.state[i]};
+		struct xport x = {.s = s, .gl = gl, .out = a, .part = u.parts[i], .st = &u.state[i], .pr = pr};
 		r = put_fs(&x, deleted, links);
 		res->files += x.files;
 	}
@@ -291,8 +316,9 @@ static int export_update(struct store *s, const struct gen_list *gl, const struc
 }
 
 int image_export_update(struct store *s, const struct gen_list *gl, const struct generation *g, const char *path,
-			struct export_result *res)
+			const struct progress_hook *progress, struct export_result *res)
 {
+	struct xprogress pr = {progress, 0, 0};
 	struct osbase_loaded base;
 	struct export_archive *x;
 	struct archive *a;
@@ -304,7 +330,7 @@ int image_export_update(struct store *s, const struct gen_list *gl, const struct
 		return r;
 	r = export_archive_create(path, &x, &a);
 	if (r == 0) {
-		r = export_update(s, gl, g, &base.l, a, res);
+		r = export_update(s, gl, g, &base.l, a, &pr, res);
 		if (r == 0)
 			r = export_archive_finish(x, a);
 		else

@@ -243,6 +243,7 @@ static int read_content(struct scan *sc, int dfd, const char *name, const char *
 		if (!steady)
 			return abur_fail(-EAGAIN, "%s changed while being read", abs);
 		sc->st.hashed++;
+		progress_tell(sc->o->progress, sc->o->stage, sc->o->progress_base + sc->st.hashed_bytes, 0);
 	}
 	return read_meta(sc, e, abs, fd, st);
 }

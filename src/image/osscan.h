@@ -21,6 +21,11 @@ struct osscan_opts {
 	const struct osidx *ref;
 	bool keep_meta_text; /* fill xattrs/acl text of entries it reads */
 	int64_t racy_ns;     /* the racy window; 0: the default (2 s) */
+	/* may be NULL: told stage, progress_base + the bytes hashed so far (no
+	 * total: the walk finds it) */
+	const struct progress_hook *progress;
+	const char *stage;
+	uint64_t progress_base;
 };
 
 struct osscan_stats {

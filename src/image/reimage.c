@@ -152,6 +152,10 @@ static int dry_run(struct run *run, const struct generation *g, enum diskimg_mod
 
 	if (r < 0)
 		return r;
+	if (mode == DI_CHECK) { /* the verify stage: bytes checked */
+		dst.progress = run->o->progress;
+		dst.progress_arg = run->o->progress_arg;
+	}
 	r = diskimg_extract(payload_archive(p), &dst);
 	*parsed = dst.have_layout;
 	if (mode == DI_LAYOUT) {
@@ -425,7 +429,9 @@ static int image_reimage_write(struct run *run, struct reimage_result *res)
 	if (r == 0 && !run->o->skip_settings && dst.l.root) {
 		r = marker(run, "settings", NULL);
 		if (r == 0)
-			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, IMAGE_FILES_ALL, &res->files);
+			r = image_restore_files(run->cfg, run->s, run->dev, dst.l.root, IMAGE_FILES_ALL,
+						&(struct progress_hook){run->o->progress, run->o->progress_arg},
+						&res->files);
 		if (r >= 0)
 			res->components = (unsigned)r, r = 0;
 	}

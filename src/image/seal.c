@@ -213,7 +213,8 @@ static int seal_files(const struct abur_config *cfg, struct store *s, const char
 		if (!component_is(c, CT_FILE_TREE))
 			continue;
 		/* No stat cache: the disk is not this system's. */
-		int r = backup_component(s, c, mnt, NULL, "seal", NULL, BACKUP_PINNED, &lim, &br);
+		int r = backup_component(s, c, mnt, NULL, "seal", NULL, BACKUP_PINNED, &lim,
+					 &(struct progress_hook){o->progress, o->progress_arg}, &br);
 		backup_result_warnings(&br, seal_warning, &(struct seal_warn){o, c->name});
 		backup_result_free(&br);
 		if (r < 0)

@@ -20,12 +20,12 @@ static bool wanted(const struct abur_component *c, enum image_files which)
 
 /* 1 restored, 0 nothing stored for it. */
 static int restore_one(const struct abur_config *cfg, struct store *s, const struct abur_component *c, const char *mnt,
-		       struct files_result *fr)
+		       const struct progress_hook *progress, struct files_result *fr)
 {
 	struct restore_limits lim = {cfg->restore.max_total_size, cfg->restore.max_entries};
 	uint64_t seq;
 	unsigned skipped = 0;
-	struct restore_want w = {.lim = &lim, .comp = c};
+	struct restore_want w = {.lim = &lim, .comp = c, .progress = progress};
 	int r = restore_newest(s, mnt, &w, &seq, &skipped, NULL);
 
 	if (r == -ENODATA)
@@ -42,7 +42,7 @@ static int restore_one(const struct abur_config *cfg, struct store *s, const str
 }
 
 int image_restore_files(const struct abur_config *cfg, struct store *s, const char *dev, unsigned root,
-			enum image_files which, struct files_result *fr)
+			enum image_files which, const struct progress_hook *progress, struct files_result *fr)
 {
 	struct rootfs rf = {.num = root};
 	struct files_result none = {0};
@@ -54,7 +54,7 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 	for (size_t i = 0; r == 0 && i < cfg->ncomps; i++) {
 		if (!wanted(&cfg->comps[i], which))
 			continue;
-		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt, fr);
+		r = restore_one(cfg, s, &cfg->comps[i], rf.mnt, progress, fr);
 		n += r > 0;
 		r = r < 0 ? r : 0;
 	}
@@ -67,7 +67,7 @@ int image_restore_files(const struct abur_config *cfg, struct store *s, const ch
 }
 
 int image_restore_settings(const struct abur_config *cfg, struct store *s, const char *dev, enum image_files which,
-			   struct files_result *fr)
+			   const struct progress_hook *progress, struct files_result *fr)
 {
 	struct rootfs rf = {0};
 	int r = rootfs_find(cfg, dev, &rf);
@@ -78,5 +78,5 @@ int image_restore_settings(const struct abur_config *cfg, struct store *s, const
 		return r;
 	if (!root)
 		return abur_fail(-ENOENT, "%s: no root filesystem found (etc/fstab, etc/os-release)", dev);
-	return image_restore_files(cfg, s, dev, root, which, fr);
+	return image_restore_files(cfg, s, dev, root, which, progress, fr);
 }

@@ -95,7 +95,8 @@ void export_archive_abort(struct export_archive *x, struct archive *a)
 
 /* ---- a payload as it is ---- */
 
-static int copy_checked(int in, int out, const struct payload_info *pi, const char *src, const char *dst)
+static int copy_checked(int in, int out, const struct payload_info *pi, const char *src, const char *dst,
+			const struct progress_hook *progress, const char *stage)
 {
 	char buf[128 * 1024];
 	char hex[SHA256_HEX_LEN];
@@ -110,6 +111,7 @@ static int copy_checked(int in, int out, const struct payload_info *pi, const ch
 			return r;
 		sha256_update(&h, buf, (size_t)n);
 		total += (uint64_t)n;
+		progress_tell(progress, stage, total, pi->size);
 	}
 	if (n < 0)
 		return abur_fail(-errno, "read %s: %m", src);
@@ -119,10 +121,11 @@ static int copy_checked(int in, int out, const struct payload_info *pi, const ch
 	return 0;
 }
 
-int export_payload(struct store *s, const struct generation *g, const char *name, const char *path)
+int export_payload(struct store *s, const struct generation *g, const char *name, const char *path,
+		   const struct progress_hook *progress)
 {
 	const struct payload_info *pi = NULL;
-	_cleanup_free_ char *rel = NULL, *tmp = NULL;
+	_cleanup_free_ char *rel = NULL, *tmp = NULL, *stage = NULL;
 	_cleanup_close_ int in = -1, out = -1;
 	int r;
 
@@ -138,7 +141,9 @@ int export_payload(struct store *s, const struct generation *g, const char *name
 	out = create_tmp(path, &tmp);
 	if (out < 0)
 		return out;
-	r = copy_checked(in, out, pi, rel, tmp);
+	stage = xasprintf("export %s", g->m.component);
+	progress_tell(progress, stage, 0, pi->size);
+	r = copy_checked(in, out, pi, rel, tmp, progress, stage);
 	if (r == 0)
 		return publish(out, tmp, path);
 	(void)unlink(tmp);

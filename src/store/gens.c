@@ -198,7 +198,15 @@ int gen_payload_open(struct store *s, const struct generation *g, const struct p
 	return payload_reader_open(fd, path, pi->sha256, pi->size, out_limit, out);
 }
 
-static int verify_payload(struct store *s, const struct generation *g, const struct payload_info *pi)
+/* A verification's progress: bytes of payloads read, of all it reads. */
+struct verify_run {
+	const struct progress_hook *hook;
+	const char *stage;
+	uint64_t done, total;
+};
+
+static int verify_payload(struct store *s, const struct generation *g, const struct payload_info *pi,
+			  struct verify_run *vr)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", g->dir, pi->name);
 	struct payload_reader *p;
@@ -209,6 +217,10 @@ static int verify_payload(struct store *s, const struct generation *g, const str
 	r = gen_payload_open(s, g, pi, 0, &p);
 	if (r < 0)
 		return r;
+	if (vr) {
+		payload_reader_progress(p, vr->hook, vr->stage, vr->done, vr->total);
+		vr->done += pi->size;
+	}
 	a = payload_archive(p);
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK)
 		if (archive_read_data_skip(a) != ARCHIVE_OK)
@@ -221,20 +233,41 @@ static int verify_payload(struct store *s, const struct generation *g, const str
 	return r < 0 ? r : k;
 }
 
-int gen_verify(struct store *s, const struct generation *g)
+static int verify_gen(struct store *s, const struct generation *g, struct verify_run *vr)
 {
 	if (!g->valid)
 		return abur_fail(-EBADMSG, "g%06llu: %s", (unsigned long long)g->seq, g->problem);
 	for (size_t i = 0; i < g->m.npayloads; i++) {
-		int r = verify_payload(s, g, &g->m.payloads[i]);
+		int r = verify_payload(s, g, &g->m.payloads[i], vr);
 		if (r < 0)
 			return abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
 	}
 	return 0;
 }
 
+int gen_verify(struct store *s, const struct generation *g)
+{
+	return verify_gen(s, g, NULL);
+}
+
+/* The bytes store_verify_all() will read: of every valid generation it
+ * will verify (an invalid one is refused without a read). */
+static uint64_t verify_total(struct store *s, char **names, size_t n, const char *component, uint64_t only)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(gen_list_free) struct gen_list l = {0};
+		if ((component && !streq(component, names[i])) || store_list(s, names[i], &l) < 0)
+			continue;
+		for (size_t k = 0; k < l.n; k++)
+			total += !only || l.g[k].seq == only ? gen_bytes(&l.g[k]) : 0;
+	}
+	return total;
+}
+
 static int verify_component(struct store *s, const char *comp, uint64_t only, store_verify_fn fn, void *arg,
-			    unsigned *checked)
+			    struct verify_run *vr, unsigned *checked)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	int bad = 0, r = store_list(s, comp, &l);
@@ -243,7 +276,7 @@ static int verify_component(struct store *s, const char *comp, uint64_t only, st
 		int k;
 		if (only && l.g[i].seq != only)
 			continue;
-		k = gen_verify(s, &l.g[i]);
+		k = verify_gen(s, &l.g[i], vr);
 		(*checked)++;
 		bad += k < 0;
 		if (fn)
@@ -253,8 +286,9 @@ static int verify_component(struct store *s, const char *comp, uint64_t only, st
 }
 
 int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
-		     unsigned *checked)
+		     const struct progress_hook *progress, unsigned *checked)
 {
+	struct verify_run vr = {progress, "verify", 0, 0};
 	unsigned n_checked = 0;
 	char **names;
 	size_t n;
@@ -262,10 +296,12 @@ int store_verify_all(struct store *s, const char *component, uint64_t only, stor
 
 	if (r < 0)
 		return r;
+	if (progress && progress->fn)
+		vr.total = verify_total(s, names, n, component, only);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (component && !streq(component, names[i]))
 			continue;
-		r = verify_component(s, names[i], only, fn, arg, &n_checked);
+		r = verify_component(s, names[i], only, fn, arg, &vr, &n_checked);
 		bad += r > 0 ? r : 0;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -276,13 +312,24 @@ int store_verify_all(struct store *s, const char *component, uint64_t only, stor
 	return r < 0 ? r : bad;
 }
 
-static bool passes(struct store *s, const struct generation *g, enum gen_check check)
+/* progress: "verify NAME", of the generation being verified. */
+static bool passes(struct store *s, const struct generation *g, enum gen_check check,
+		   const struct progress_hook *progress)
 {
-	return g->valid && (!(check & GEN_CHECK_VERIFY) || gen_verify(s, g) == 0);
+	_cleanup_free_ char *stage = progress && progress->fn ? xasprintf("verify %s", g->m.component) : NULL;
+	struct verify_run vr = {progress, stage, 0, gen_bytes(g)};
+
+	return g->valid && (!(check & GEN_CHECK_VERIFY) || verify_gen(s, g, stage ? &vr : NULL) == 0);
 }
 
 int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,
 		 const struct generation **out)
+{
+	return store_newest_progress(s, component, check, max_seq, NULL, l, out);
+}
+
+int store_newest_progress(struct store *s, const char *component, enum gen_check check, uint64_t max_seq,
+			  const struct progress_hook *progress, struct gen_list *l, const struct generation **out)
 {
 	int r = store_list(s, component, l);
 
@@ -291,7 +338,7 @@ int store_newest(struct store *s, const char *component, enum gen_check check, u
 	for (size_t i = l->n; i-- > 0;) {
 		if (max_seq != GEN_SEQ_ANY && l->g[i].seq > max_seq)
 			continue;
-		if (passes(s, &l->g[i], check)) {
+		if (passes(s, &l->g[i], check, progress)) {
 			*out = &l->g[i];
 			return 0;
 		}

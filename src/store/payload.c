@@ -147,6 +147,9 @@ struct payload_reader {
 	bool eof;
 	size_t last; /* ZSTD_decompressStream's last hint: 0 = frame complete */
 	int err;
+	const struct progress_hook *hook; /* payload_reader_progress() */
+	char stage[64];
+	uint64_t pbase, ptotal;
 	uint8_t inbuf[PAYLOAD_BUF], outbuf[PAYLOAD_BUF];
 };
 
@@ -164,7 +167,23 @@ static int fill_in(struct payload_reader *p)
 	sha256_update(&p->sha, p->inbuf, (size_t)n);
 	p->in_total += (uint64_t)n;
 	p->in = (ZSTD_inBuffer){p->inbuf, (size_t)n, 0};
+	if (n > 0)
+		progress_tell(p->hook, p->stage, p->pbase + p->in_total, p->ptotal);
 	return 0;
+}
+
+uint64_t payload_reader_size(const struct payload_reader *p)
+{
+	return p->expect_size;
+}
+
+void payload_reader_progress(struct payload_reader *p, const struct progress_hook *hook, const char *stage,
+			     uint64_t base, uint64_t total)
+{
+	p->hook = hook;
+	snprintf(p->stage, sizeof(p->stage), "%s", stage);
+	p->pbase = base;
+	p->ptotal = total;
 }
 
 /* Decompresses the next chunk into outbuf; returns its size, 0 at the end. */

@@ -39,4 +39,11 @@ void pwriter_abort(struct pwriter *w, struct archive *a);
 struct payload_reader;
 int payload_reader_open(int fd, const char *path, const char *sha256, uint64_t size, uint64_t out_limit,
 			struct payload_reader **out) MUST_CHECK;
+/* The payload's size, as its manifest states it. */
+uint64_t payload_reader_size(const struct payload_reader *p);
+/* From now on, as the payload file is read, hook (NULL: none) is told
+ * stage and base + the bytes read so far, of total (this payload's size,
+ * or more when it is one of several read in turn). */
+void payload_reader_progress(struct payload_reader *p, const struct progress_hook *hook, const char *stage,
+			     uint64_t base, uint64_t total);
 #endif

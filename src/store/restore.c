@@ -38,6 +38,7 @@ struct check {
 	size_t nmap;
 	struct selection *sel;
 	uint64_t entries, bytes, selected;
+	uint64_t selected_bytes; /* content of the selected entries: pass 2's progress total */
 	struct strset seen, files, symlinks, names;
 };
 
@@ -245,8 +246,10 @@ static int check_all(struct archive *a, struct check *ck)
 
 	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(ck, e);
-		if (r == 0 && select_path(ck->sel, archive_entry_pathname(e)))
+		if (r == 0 && select_path(ck->sel, archive_entry_pathname(e))) {
 			ck->selected++;
+			ck->selected_bytes += (uint64_t)archive_entry_size(e);
+		}
 		if (r == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
 			k = ARCHIVE_FATAL;
 		if (r < 0 || k != ARCHIVE_OK)
@@ -351,13 +354,23 @@ static int place_link(int root, const struct linkmap *l)
 }
 
 /* Pass 1: read everything, check every entry, check the hash. */
-static int check_archive(struct store *s, const struct generation *g, struct check *ck)
+/* "check config", "restore config": the stage of a pass over g. */
+static char *stage_name(char *buf, size_t len, const char *pass, const struct generation *g)
+{
+	snprintf(buf, len, "%s %s", pass, g->m.component);
+	return buf;
+}
+
+static int check_archive(struct store *s, const struct generation *g, const struct restore_want *w, struct check *ck)
 {
 	struct payload_reader *p;
+	char stage[64];
 	int r = payload_open_max(s, g, DATA_PAYLOAD, restore_stream_cap(ck->lim), &p);
 
 	if (r < 0)
 		return r;
+	payload_reader_progress(p, w->progress, stage_name(stage, sizeof(stage), "check", g), 0,
+				payload_reader_size(p));
 	r = check_all(payload_archive(p), ck);
 	if (r == -EBADMSG)
 		r = abur_fail_wrap(r, "g%06llu", (unsigned long long)g->seq);
@@ -365,16 +378,26 @@ static int check_archive(struct store *s, const struct generation *g, struct che
 	return payload_close(p, r);
 }
 
-static int copy_entry_data(struct archive *in, struct archive *out, const char *path)
+/* Pass 2's progress: content bytes written, of the selected entries'. */
+struct written {
+	const struct progress_hook *hook;
+	char stage[64];
+	uint64_t done, total;
+};
+
+static int copy_entry_data(struct archive *in, struct archive *out, const char *path, struct written *wb)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int k;
 
-	while ((k = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
+	while ((k = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
 		if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
 			return abur_fail(archive_r(out), "restore %s: %s", path, archive_error_string(out));
+		wb->done += size;
+		progress_tell(wb->hook, wb->stage, wb->done, wb->total);
+	}
 	if (k != ARCHIVE_EOF)
 		return abur_fail(-EBADMSG, "read %s: %s", path, archive_error_string(in));
 	return 0;
@@ -392,14 +415,14 @@ static struct archive *disk_writer(void)
 	return w;
 }
 
-static int extract_entry(struct archive *a, struct archive *w, struct archive_entry *e)
+static int extract_entry(struct archive *a, struct archive *w, struct archive_entry *e, struct written *wb)
 {
 	int r = 0;
 
 	if (archive_write_header(w, e) != ARCHIVE_OK)
 		return abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 	if (archive_entry_size(e) > 0)
-		r = copy_entry_data(a, w, archive_entry_pathname(e));
+		r = copy_entry_data(a, w, archive_entry_pathname(e), wb);
 	if (r == 0 && archive_write_finish_entry(w) != ARCHIVE_OK)
 		r = abur_fail(archive_r(w), "restore %s: %s", archive_entry_pathname(e), archive_error_string(w));
 	return r;
@@ -410,6 +433,7 @@ static int extract(struct store *s, const struct generation *g, const struct res
 		   uint64_t *written)
 {
 	struct check ck = {.lim = w->lim, .map = ck1->map, .nmap = ck1->nmap};
+	struct written wb = {.hook = w->progress, .total = ck1->selected_bytes};
 	struct dirtimes dt = {0};
 	_cleanup_close_ int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct payload_reader *p;
@@ -423,12 +447,14 @@ static int extract(struct store *s, const struct generation *g, const struct res
 		return r;
 	a = payload_archive(p);
 	wr = disk_writer();
+	stage_name(wb.stage, sizeof(wb.stage), "restore", g);
+	progress_tell(wb.hook, wb.stage, 0, wb.total);
 	while (r == 0 && (k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = check_entry(&ck, e);
 		if (r < 0 || !select_path(ck1->sel, archive_entry_pathname(e)))
 			continue; /* the next header skips its data */
 		dt_note(&dt, root, e);
-		r = extract_entry(a, wr, e);
+		r = extract_entry(a, wr, e, &wb);
 		*written += r == 0;
 	}
 	if (r == 0 && k != ARCHIVE_EOF)
@@ -553,7 +579,7 @@ static int selection_held(const struct generation *g, const struct selection *se
 static int restore_checked(struct store *s, const struct generation *g, const char *root, const struct restore_want *w,
 			   struct check *ck, struct restore_result *res)
 {
-	int r = check_archive(s, g, ck);
+	int r = check_archive(s, g, w, ck);
 
 	if (r < 0)
 		return abur_fail_wrap(r, "refusing to restore g%06llu", (unsigned long long)g->seq);
@@ -595,7 +621,7 @@ int restore_newest(struct store *s, const char *root, const struct restore_want 
 	_cleanup_(gen_list_free) struct gen_list l = {0};
 	const struct generation *g = NULL;
 	const char *component = w->comp->name;
-	int r = store_newest(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, &l, &g);
+	int r = store_newest_progress(s, component, GEN_CHECK_VERIFY, GEN_SEQ_ANY, w->progress, &l, &g);
 
 	if (skipped) /* the newer ones that failed */
 		*skipped = g ? (unsigned)(l.g + l.n - 1 - g) : (unsigned)l.n;

@@ -175,10 +175,11 @@ int gen_verify(struct store *s, const struct generation *g) MUST_CHECK;
  * NULL; only generation `only` when nonzero), in component then sequence
  * order; after each, fn (may be NULL) gets the outcome (0 or -errno).
  * Returns how many failed, or -errno when the store cannot be listed.
- * *checked (may be NULL) gets how many were verified. */
+ * *checked (may be NULL) gets how many were verified.  progress (may be
+ * NULL): stage "verify", bytes of payloads read, of all it will read. */
 typedef void (*store_verify_fn)(void *arg, const char *component, const struct generation *g, int result);
 int store_verify_all(struct store *s, const char *component, uint64_t only, store_verify_fn fn, void *arg,
-		     unsigned *checked) MUST_CHECK;
+		     const struct progress_hook *progress, unsigned *checked) MUST_CHECK;
 /* What store_newest() asks of a generation. */
 enum gen_check {
 	GEN_CHECK_VALID = 0,       /* the cheap checks store_list() made (generation.valid) */
@@ -308,8 +309,10 @@ int export_archive_finish(struct export_archive *x, struct archive *a) MUST_CHEC
 /* Ends after a failure: nothing stays at path; frees x and a. */
 void export_archive_abort(struct export_archive *x, struct archive *a);
 /* Copies payload name of g (a standard pax tar.zst) to path, checking its
- * hash and size against the manifest. */
-int export_payload(struct store *s, const struct generation *g, const char *name, const char *path) MUST_CHECK;
+ * hash and size against the manifest.  progress (may be NULL): stage
+ * "export COMPONENT", bytes written of the payload's size. */
+int export_payload(struct store *s, const struct generation *g, const char *name, const char *path,
+		   const struct progress_hook *progress) MUST_CHECK;
 
 /* What generation g of a file-level component holds (abur ls, abur diff):
  * every entry of its data.tar.zst as an OSIDX_BASE index (core/osidx.h),
@@ -404,10 +407,14 @@ enum backup_flags {
  * changing is tried BACKUP_ATTEMPTS times, then -EAGAIN with res->busy.
  * state_dir: as for backup_digest() (its digest pass uses the cache; the
  * archive pass reads every file it archives).
+ * progress (may be NULL): stage "scan NAME" while the digest pass reads
+ * files (bytes read, no total: the walk finds it), then "backup NAME" as
+ * the archive pass copies content (bytes, of the apparent size of every
+ * regular file the digest pass found).
  * The caller frees res with backup_result_free() whatever the result. */
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
 		     const char *trigger, const char *tag, enum backup_flags flags, const struct restore_limits *lim,
-		     struct backup_result *res) MUST_CHECK;
+		     const struct progress_hook *progress, struct backup_result *res) MUST_CHECK;
 /* The warnings a backup's result holds (the special files it left out),
  * one line each ("skipped PATH (a FIFO): a restore cannot create it"),
  * for the CLI, the daemon's events and seal to say the same way. */
@@ -437,6 +444,10 @@ struct restore_want {
 	char *const *paths;                /* absolute, as configured; npaths 0: the whole generation */
 	size_t npaths;
 	enum restore_flags flags;
+	/* may be NULL: stage "check NAME" as pass 1 reads the payload (bytes
+	 * of its size), then "restore NAME" as content is written (bytes, of
+	 * the content of the entries restored) */
+	const struct progress_hook *progress;
 };
 
 /* What it did (RESTORE_PLAN: would do). */

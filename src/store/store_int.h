@@ -38,6 +38,11 @@ uint64_t gen_seq_from_name(const char *name);
 /* True when name (in component directory dfd) is exactly ABUR's
  * generation name and a real directory, not a link. *seq gets its number. */
 bool gen_entry(int dfd, const char *name, uint64_t *seq);
+/* store_newest(), telling progress (may be NULL) "verify NAME" as each
+ * generation it tries is read (restore_newest()). */
+int store_newest_progress(struct store *s, const char *component, enum gen_check check, uint64_t max_seq,
+			  const struct progress_hook *progress, struct gen_list *l,
+			  const struct generation **out) MUST_CHECK;
 /* Opens payload pi of g (a regular file beneath the root) for reading. */
 int gen_payload_open(struct store *s, const struct generation *g, const struct payload_info *pi, uint64_t out_limit,
 		     struct payload_reader **out) MUST_CHECK;

@@ -43,6 +43,9 @@ struct scan {
 	struct osidx cache;    /* loaded for the digest pass (empty: none) */
 	struct osidx seen;     /* what the digest pass learned: the next cache */
 	uint64_t reused;       /* files whose hash the cache gave */
+	const struct progress_hook *progress;
+	uint64_t scanned;  /* digest pass: bytes read (those the cache vouched for are not) */
+	uint64_t archived; /* archive pass: bytes of content archived, of bytes */
 };
 
 struct walk;
@@ -109,10 +112,12 @@ static int check_limits(struct walk *w, struct archive_entry *e, const char *abs
 	const struct restore_limits *lim = sc->lim;
 	char b[32];
 
-	if (!w->first || !lim)
+	if (!w->first)
 		return 0;
 	if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
-		sc->bytes += (uint64_t)archive_entry_size(e);
+		sc->bytes += (uint64_t)archive_entry_size(e); /* also the archive pass's progress total */
+	if (!lim)
+		return 0;
 	if (++sc->entries > lim->max_entries)
 		return abur_fail(-EFBIG,
 				 "component '%s': %s: more than %llu entries ([restore] max_entries): a restore would "
@@ -125,6 +130,17 @@ static int check_limits(struct walk *w, struct archive_entry *e, const char *abs
 				 sc->c->name, abs, (unsigned long long)lim->max_total_size,
 				 fmt_bytes(lim->max_total_size, b, sizeof(b)));
 	return 0;
+}
+
+/* "scan software", "backup software": the stage of what a pass read. */
+static void tell(const struct scan *sc, const char *pass, uint64_t done, uint64_t total)
+{
+	char stage[64];
+
+	if (!sc->progress || !sc->progress->fn)
+		return;
+	snprintf(stage, sizeof(stage), "%s %s", pass, sc->c->name);
+	progress_tell(sc->progress, stage, done, total);
 }
 
 /* ---- the stat cache (an optimisation only: any damage costs a full read) ---- */
@@ -414,6 +430,8 @@ static int digest_visit(struct walk *w, struct archive_entry *e, int fd)
 	} else {
 		/* not steady: not cached (the archive pass decides whether it matters) */
 		r = osidx_hash_file(fd, archive_entry_sourcepath(e), w->st, hex, NULL, &steady);
+		w->scan->scanned += (uint64_t)archive_entry_size(e);
+		tell(w->scan, "scan", w->scan->scanned, 0); /* the total is what this walk finds */
 	}
 	if (r < 0)
 		return r;
@@ -475,6 +493,8 @@ static int copy_data(struct walk *w, struct archive *a, int fd, struct archive_e
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return abur_fail(archive_r(a), "archive %s: %s", path, archive_error_string(a));
 		left -= n;
+		w->scan->archived += (uint64_t)n;
+		tell(w->scan, "backup", w->scan->archived, w->scan->bytes);
 	}
 	if (fstat(fd, &st) < 0)
 		return abur_fail(-errno, "%s: %m", path);
@@ -527,6 +547,7 @@ static int fill_tree(struct archive *a, void *arg)
 
 	sha256_init(&sha);
 	sha256_update(&sha, TREE_DIGEST_TAG, sizeof(TREE_DIGEST_TAG));
+	f->scan->archived = 0; /* space planning fills again */
 	r = walk(f->scan, false, archive_visit, a, &sha, &f->files);
 	if (r < 0)
 		return r;
@@ -625,7 +646,8 @@ static void take_warnings(struct scan *sc, struct backup_result *res)
 
 static void scan_reset(struct scan *sc)
 {
-	struct scan fresh = {.c = sc->c, .root = sc->root, .lim = sc->lim, .state_dir = sc->state_dir};
+	struct scan fresh = {
+	    .c = sc->c, .root = sc->root, .lim = sc->lim, .state_dir = sc->state_dir, .progress = sc->progress};
 
 	scan_free(sc);
 	*sc = fresh;
@@ -633,9 +655,9 @@ static void scan_reset(struct scan *sc)
 
 int backup_component(struct store *s, const struct abur_component *c, const char *root, const char *state_dir,
 		     const char *trigger, const char *tag, enum backup_flags flags, const struct restore_limits *lim,
-		     struct backup_result *res)
+		     const struct progress_hook *progress, struct backup_result *res)
 {
-	struct scan sc = {.c = c, .root = root, .lim = lim, .state_dir = state_dir};
+	struct scan sc = {.c = c, .root = root, .lim = lim, .state_dir = state_dir, .progress = progress};
 	unsigned attempt = 1, delay = BACKUP_RETRY_MS;
 	int r;
 

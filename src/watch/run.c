@@ -235,7 +235,8 @@ static int backup_one(struct daemon *d, struct store *s, const struct abur_compo
 {
 	store_removed_clear(s);
 	if (component_is(c, CT_FILE_TREE))
-		return backup_component(s, c, "/", d->cfg->daemon.state_dir, trigger, NULL, BACKUP_DEFAULT, lim, res);
+		return backup_component(s, c, "/", d->cfg->daemon.state_dir, trigger, NULL, BACKUP_DEFAULT, lim, NULL,
+					res);
 	if (!d->opts->disk_backup)
 		return abur_fail(-ENOTSUP, "%s: this abur is built without disk imaging", c->name);
 	return d->opts->disk_backup(d->cfg, s, c, trigger, res);

@@ -279,7 +279,7 @@ static void walk(void)
 		free(names[i]);
 	}
 	free(names);
-	(void)store_verify_all(s, NULL, 0, verified, NULL, &checked);
+	(void)store_verify_all(s, NULL, 0, verified, NULL, NULL, &checked);
 	store_close(s);
 }
 

@@ -39,7 +39,8 @@ if echo "$out" | grep '"event"' | python3 -c '
 import json, sys
 ev = [json.loads(l) for l in sys.stdin]
 assert any(e["event"] == "progress" and e["stage"] == "write" and e["done"] == e["total"] > 0 for e in ev), ev
-'; then pass "reimage --json prints progress events"; else fail "no JSON progress: $out $(cat "$TMP/err")"; fi
+assert any(e["event"] == "progress" and e["stage"] == "verify" and e["done"] == e["total"] > 0 for e in ev), ev
+'; then pass "reimage --json prints progress events (verify and write stages count bytes)"; else fail "no JSON progress: $out $(cat "$TMP/err")"; fi
 out=$(abur reimage --disk "$DEV" --generation 99 --yes=x 2>&1)
 [ $? = 1 ] && pass "reimage --generation of a missing generation fails" || fail "--generation 99: $out"
 

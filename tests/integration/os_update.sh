@@ -55,7 +55,12 @@ fi
 
 # ---- night 2: a smaller update ----
 night_two
-check "night 2: capture" abur backup os --root "$MNT" --trigger nightly
+out=$(abur backup os --root "$MNT" --trigger nightly 2>"$TMP/cap.err")
+[ $? = 0 ] && pass "night 2: capture" || fail "night 2: capture: $out $(cat "$TMP/cap.err")"
+grep -Eq '^[0-9-]+ [0-9:]+ [^ ]+ scan os: ' "$TMP/cap.err" &&
+	grep -Eq '^[0-9-]+ [0-9:]+ [^ ]+ backup os: [0-9.]+ [KMG]?i?B of [0-9.]+ [KMG]?i?B \(100%\)' "$TMP/cap.err" &&
+	pass "night 2: the capture shows its progress (bytes hashed, then tonight's content archived)" ||
+	fail "night 2: capture progress: $(cat "$TMP/cap.err")"
 n2=$(newest)
 n1_bytes=$(stat -c %s "$STORE/abur/os/$n1/files.tar.zst")
 n2_bytes=$(stat -c %s "$STORE/abur/os/$n2/files.tar.zst")
@@ -74,6 +79,13 @@ echo "$out" | grep -q "seal: $seal" && echo "$out" | grep -q "newest update: $n2
 	pass "status names the seal and its newest update" || fail "status: $out"
 # ---- any generation as a standard archive ----
 check "export of night 2" abur export os --generation "$((10#${n2#g}))" -o "$TMP/n2.tar.zst"
+out=$(abur export os --generation "$((10#${n2#g}))" -o "$TMP/n2j.tar.zst" 2>&1 >/dev/null)
+if echo "$out" | grep -Eq '^[0-9-]+ [0-9:]+ [A-Za-z0-9+-]+ export os: [0-9.]+ [KMG]?i?B of [0-9.]+ [KMG]?i?B \(100%\)' &&
+	! echo "$out" | grep -q 'of 0 B'; then
+	pass "export of an update shows its progress: the bytes of the files its states add"
+else
+	fail "export os progress: $out"
+fi
 mkdir -p "$TMP/x"
 if tar --zstd -xpf "$TMP/n2.tar.zst" --xattrs --xattrs-include='*' --acls -C "$TMP/x" 2>"$TMP/tar.err"; then
 	pass "GNU tar extracts the export of an update"

@@ -1,6 +1,6 @@
 /* The image module without root: layout.ini, extent maps, a disk.tar.zst
  * written from and back onto plain files, probe classes of plain files,
- * the progress bar. */
+ * (the progress bar: test_progress.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
-#include "core/progress.h"
 #include "image/image.h"
 #include "image/imgint.h"
 
@@ -361,46 +360,6 @@ static void probe_plain_files(void **state)
 	unlink(path);
 }
 
-static void progress_lines(void **state)
-{
-	char *buf = NULL, eta[32];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct progress p;
-	int lines = 0;
-	(void)state;
-
-	progress_init(&p, f, false);
-	for (uint64_t i = 0; i <= 1000; i++)
-		progress_update(&p, "write", i * 1000, 1000000);
-	progress_finish(&p);
-	fclose(f);
-	for (char *c = buf; *c; c++)
-		lines += *c == '\n';
-	assert_int_equal(lines, 21); /* 0%, 5%, ... 100%: serial-console friendly */
-	assert_non_null(strstr(buf, "100%"));
-	free(buf);
-	assert_string_equal(progress_fmt_eta(3725, eta, sizeof(eta)), "1:02:05");
-	assert_string_equal(progress_fmt_eta(65, eta, sizeof(eta)), "1:05");
-}
-
-static void progress_json(void **state)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct progress p;
-	(void)state;
-
-	progress_init(&p, f, true);
-	progress_update(&p, "seal", 0, 200);
-	progress_update(&p, "seal", 200, 200);
-	progress_finish(&p);
-	fclose(f);
-	assert_non_null(strstr(buf, "{\"event\":\"progress\",\"stage\":\"seal\",\"done\":200,\"total\":200"));
-	free(buf);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,7 +367,6 @@ int main(void)
 	    cmocka_unit_test(layout_rules),           cmocka_unit_test(part_method_table),
 	    cmocka_unit_test(extents_merge),          cmocka_unit_test(diskimg_roundtrip),
 	    cmocka_unit_test(diskimg_sparse_entries), cmocka_unit_test(probe_plain_files),
-	    cmocka_unit_test(progress_lines),         cmocka_unit_test(progress_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -759,22 +759,22 @@ static void verify_all(void **state)
 	assert_int_equal(commit(s, "config", 1, 1000, false, 10, NULL), 0);
 	assert_int_equal(commit(s, "license", 2, 1000, false, 10, NULL), 0);
 	assert_int_equal(commit(s, "config", 3, 1000, false, 10, NULL), 0);
-	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, &checked), 0);
+	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, NULL, &checked), 0);
 	assert_string_equal(o.text, "config:1:ok config:3:ok license:2:ok");
 	assert_int_equal(checked, 3);
 	/* A flipped payload byte fails that generation only. */
 	sh("f=%s/config/g000003/data.tar.zst; printf '\\377' | dd of=$f bs=1 seek=100 conv=notrunc status=none",
 	   store_root(s));
 	o.text[0] = 0;
-	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, &checked), 1);
+	assert_int_equal(store_verify_all(s, NULL, 0, note_outcome, &o, NULL, &checked), 1);
 	assert_string_equal(o.text, "config:1:ok config:3:bad license:2:ok");
 	/* One component; one generation; none that matches. */
 	o.text[0] = 0;
-	assert_int_equal(store_verify_all(s, "license", 0, note_outcome, &o, &checked), 0);
+	assert_int_equal(store_verify_all(s, "license", 0, note_outcome, &o, NULL, &checked), 0);
 	assert_string_equal(o.text, "license:2:ok");
-	assert_int_equal(store_verify_all(s, "config", 3, NULL, NULL, &checked), 1);
+	assert_int_equal(store_verify_all(s, "config", 3, NULL, NULL, NULL, &checked), 1);
 	assert_int_equal(checked, 1);
-	assert_int_equal(store_verify_all(s, "config", 2, NULL, NULL, &checked), 0);
+	assert_int_equal(store_verify_all(s, "config", 2, NULL, NULL, NULL, &checked), 0);
 	assert_int_equal(checked, 0);
 	store_close(s);
 }
