@@ -17,7 +17,7 @@ struct restore_args {
 /* Generation want of component (listed in l), if it verifies; otherwise
  * an error naming the newest earlier one that does. */
 static int pick(struct store *s, const char *component, const struct gen_list *l, uint64_t want,
-		const struct generation **g)
+		const struct progress_hook *progress, const struct generation **g)
 {
 	_cleanup_(gen_list_free) struct gen_list older = {0};
 	const struct generation *alt;
@@ -27,7 +27,8 @@ static int pick(struct store *s, const char *component, const struct gen_list *l
 	*g = gen_list_find(l, want);
 	if (!*g)
 		return abur_fail(-ENOENT, "no generation g%06llu", (unsigned long long)want);
-	r = gen_verify(s, *g);
+	r = gen_verify_progress(s, *g, progress);
+	progress_finish(progress->arg);
 	if (r == 0)
 		return 0;
 	snprintf(why, sizeof(why), "%s", abur_errmsg(r));
@@ -46,7 +47,7 @@ static int restore_one(struct store *s, uint64_t want, const char *root, const s
 	int r = store_list(s, w->comp->name, &l);
 
 	if (r == 0)
-		r = pick(s, w->comp->name, &l, want, &g);
+		r = pick(s, w->comp->name, &l, want, w->progress, &g);
 	if (r == 0)
 		r = restore_component(s, g, root, w, res);
 	return r;

@@ -26,6 +26,7 @@ struct fsapply {
 	int rootfd;
 	const char *mnt;
 	struct osapply_result *res;
+	struct osapply_ctx *ax; /* its progress */
 };
 
 /* ---- placing entries ---- */
@@ -216,6 +217,7 @@ static int put_content(void *arg, struct archive *a, const struct osidx_ent *e, 
 	if (r == 0)
 		r = place(fa, e->path, make_file, &c);
 	fa->res->files += r == 0;
+	progress_tell(fa->ax->progress, "update", fa->res->bytes, fa->ax->total);
 	return r;
 }
 
@@ -413,9 +415,18 @@ int osapply_run(struct osapply_ctx *ax, const struct generation *upd)
 	int r = osupd_load(ax->s, upd, &u);
 
 	memset(ax->res, 0, sizeof(*ax->res));
+	ax->total = 0;
+	for (size_t i = 0; r == 0 && i < u.n; i++)
+		ax->total += osupd_content_bytes(&u.state[i]);
+	progress_tell(ax->progress, "update", 0, ax->total);
 	for (size_t i = 0; r == 0 && i < u.n; i++) {
-		struct fsapply fa = {
-		    .s = ax->s, .gl = ax->gl, .part = u.parts[i], .st = &u.state[i], .rootfd = -1, .res = ax->res};
+		struct fsapply fa = {.s = ax->s,
+				     .gl = ax->gl,
+				     .part = u.parts[i],
+				     .st = &u.state[i],
+				     .rootfd = -1,
+				     .res = ax->res,
+				     .ax = ax};
 		r = apply_fs(&fa, ax->dev);
 	}
 	if (r == 0)

@@ -19,6 +19,10 @@ struct osapply_ctx {
 	char *bootarea;          /* the boot area arm_boot() writes last: its boot code may change */
 	size_t bootarea_len;
 	struct osapply_result *res;
+	/* stage "update": bytes of file content written, of all the update
+	 * writes (osupd_content_bytes()); may be NULL */
+	const struct progress_hook *progress;
+	uint64_t total;
 };
 
 /* Mounts each filesystem upd has a state for (read-write), applies it,

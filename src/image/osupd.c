@@ -236,6 +236,16 @@ static int contents_of(struct store *s, const struct gen_list *gl, const struct 
 	return r;
 }
 
+uint64_t osupd_content_bytes(const struct osidx *state)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < state->n; i++)
+		if (state->e[i].op == OSIDX_ADD && state->e[i].type == OSIDX_FILE && state->e[i].ref)
+			n += state->e[i].size;
+	return n;
+}
+
 int osupd_contents(struct store *s, const struct gen_list *gl, const struct osidx *state, unsigned part,
 		   osupd_content_fn fn, void *arg)
 {

@@ -46,6 +46,9 @@ const struct generation *osupd_gen(const struct gen_list *l, uint64_t seq);
 typedef int (*osupd_content_fn)(void *arg, struct archive *a, const struct osidx_ent *e, const struct osidx_ent *first);
 int osupd_contents(struct store *s, const struct gen_list *gl, const struct osidx *state, unsigned part,
 		   osupd_content_fn fn, void *arg) MUST_CHECK;
+/* The bytes of content osupd_contents() hands over for state: its added
+ * files whose content an update generation holds. */
+uint64_t osupd_content_bytes(const struct osidx *state);
 
 /* The bytes of raw area `area` that update upd restores (malloc'd, area->len
  * of them, checked against their hash), or *bytes NULL when the area is as

@@ -213,23 +213,28 @@ static int verify_image(struct run *run)
 }
 
 /* A generation and everything it needs pass gen_verify() (the seal was
- * checked by the image's own verification). */
+ * checked by the image's own verification); progress "verify os", of each
+ * generation read. */
 static int verify_closure(struct run *run, const struct generation *upd, bool verified)
 {
-	uint64_t *needs;
-	size_t n;
+	struct progress_hook ph = {run->o->progress, run->o->progress_arg};
+	uint64_t *needs = NULL;
+	size_t n = 0, k = 0;
 	int r = gen_needs(upd, &needs, &n);
+	_cleanup_free_ const struct generation **check = xcalloc(n + 1, sizeof(*check));
 
 	if (r == 0 && !verified)
-		r = gen_verify(run->s, upd);
+		check[k++] = upd;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct generation *g = gen_list_find(&run->gl, needs[i]);
 		if (!g)
 			r = abur_fail(-ENOENT, "it needs g%06llu, which the store does not hold",
 				      (unsigned long long)needs[i]);
 		else if (g != run->g)
-			r = gen_verify(run->s, g);
+			check[k++] = g;
 	}
+	if (r == 0)
+		r = gens_verify_progress(run->s, check, k, &ph);
 	free(needs);
 	return r;
 }
@@ -245,7 +250,6 @@ static int select_update(struct run *run)
 		return r < 0 ? abur_fail_wrap(r, "os update %llu fails verification", (unsigned long long)run->upd->seq)
 			     : 0;
 	}
-	progress(run, "verify", 0, 0);
 	for (size_t i = run->gl.n; i-- > 0;) {
 		const struct generation *g = &run->gl.g[i];
 		if (g->seq < run->g->seq || !osupd_is_update(g) || osupd_base(g) != run->g->seq)
@@ -398,10 +402,11 @@ static int finish_disk(struct run *run, const struct layout *l)
 static int update_stage(struct run *run, struct diskimg_dst *dst, struct reimage_result *res)
 {
 	struct osapply_result ar = {0};
-	struct osapply_ctx ax = {run->s, &run->gl, run->dev, &dst->l, dst, dst->bootarea, dst->bootarea_len, &ar};
+	struct progress_hook ph = {run->o->progress, run->o->progress_arg};
+	struct osapply_ctx ax = {run->s,        &run->gl,          run->dev, &dst->l, dst,
+				 dst->bootarea, dst->bootarea_len, &ar,      &ph,     0};
 	int r = marker(run, "update", NULL);
 
-	progress(run, "update", 0, 0);
 	if (r == 0)
 		r = osapply_run(&ax, run->upd);
 	res->update_files = ar.files;

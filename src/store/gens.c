@@ -250,6 +250,28 @@ int gen_verify(struct store *s, const struct generation *g)
 	return verify_gen(s, g, NULL);
 }
 
+int gens_verify_progress(struct store *s, const struct generation *const *g, size_t n,
+			 const struct progress_hook *progress)
+{
+	_cleanup_free_ char *stage =
+	    progress && progress->fn && n && g[0]->valid ? xasprintf("verify %s", g[0]->m.component) : NULL;
+	struct verify_run vr = {progress, stage, 0, 0};
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		vr.total += gen_bytes(g[i]);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = verify_gen(s, g[i], stage ? &vr : NULL);
+	if (stage)
+		progress_tell(progress, stage, vr.done, vr.total);
+	return r;
+}
+
+int gen_verify_progress(struct store *s, const struct generation *g, const struct progress_hook *progress)
+{
+	return gens_verify_progress(s, &g, 1, progress);
+}
+
 /* The bytes store_verify_all() will read: of every valid generation it
  * will verify (an invalid one is refused without a read). */
 static uint64_t verify_total(struct store *s, char **names, size_t n, const char *component, uint64_t only)
@@ -312,14 +334,10 @@ int store_verify_all(struct store *s, const char *component, uint64_t only, stor
 	return r < 0 ? r : bad;
 }
 
-/* progress: "verify NAME", of the generation being verified. */
 static bool passes(struct store *s, const struct generation *g, enum gen_check check,
 		   const struct progress_hook *progress)
 {
-	_cleanup_free_ char *stage = progress && progress->fn ? xasprintf("verify %s", g->m.component) : NULL;
-	struct verify_run vr = {progress, stage, 0, gen_bytes(g)};
-
-	return g->valid && (!(check & GEN_CHECK_VERIFY) || verify_gen(s, g, stage ? &vr : NULL) == 0);
+	return g->valid && (!(check & GEN_CHECK_VERIFY) || gen_verify_progress(s, g, progress) == 0);
 }
 
 int store_newest(struct store *s, const char *component, enum gen_check check, uint64_t max_seq, struct gen_list *l,

@@ -171,6 +171,13 @@ int gen_needs(const struct generation *g, uint64_t **needs, size_t *n) MUST_CHEC
 /* Re-reads every payload of g: its sha256 against the manifest and every
  * zstd frame checksum.  -EBADMSG with the reason when it does not match. */
 int gen_verify(struct store *s, const struct generation *g) MUST_CHECK;
+/* The same, telling progress (may be NULL) stage "verify NAME": bytes of
+ * g's payloads read, of all of them. */
+int gen_verify_progress(struct store *s, const struct generation *g, const struct progress_hook *progress) MUST_CHECK;
+/* gen_verify() of the n generations g (of one component) in turn, as one
+ * progress stage of all their bytes; the first failure stops it. */
+int gens_verify_progress(struct store *s, const struct generation *const *g, size_t n,
+			 const struct progress_hook *progress) MUST_CHECK;
 /* gen_verify() on every generation of component (of every component when
  * NULL; only generation `only` when nonzero), in component then sequence
  * order; after each, fn (may be NULL) gets the outcome (0 or -errno).

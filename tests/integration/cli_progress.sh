@@ -103,6 +103,10 @@ abur restore software --to "$TMP/passes" 2>"$TMP/err" >/dev/null
 passes=$(grep -Eo "^$when [a-z]+ software: " "$TMP/err" | awk '{print $4}' | uniq | tr '\n' ' ')
 [ "$passes" = "verify check restore " ] && pass "restore: the verify, check and write passes each show progress" ||
 	fail "restore passes: $passes"
+abur restore software --generation 1 --to "$TMP/passes1" 2>"$TMP/err" >/dev/null
+passes=$(grep -Eo "^$when [a-z]+ software: " "$TMP/err" | awk '{print $4}' | uniq | tr '\n' ' ')
+[ "$passes" = "verify check restore " ] && pass "restore --generation 1: the same three passes show progress" ||
+	fail "restore --generation passes: $passes"
 
 # On the real clock too: no 0 B/s, no ETA -, and the final line (100%).
 unset ABUR_TEST_PROGRESS_TICK

@@ -116,6 +116,13 @@ umount "$MNT"
 blank_disk "$TMP/new.img" 64
 new=$DEV
 if abur reimage --disk "$new" >"$TMP/reimage.out" 2>&1; then pass "reimage onto a larger blank disk"; else fail "reimage: $(grep -v "\[#" "$TMP/reimage.out" | tail -3)"; fi
+stamp='^[0-9-]+ [0-9:]+ [A-Za-z0-9+-]+'
+if grep -Eq "$stamp update: [0-9.]+ [KMG]?i?B of [0-9.]+ [KMG]?i?B \(100%\)" "$TMP/reimage.out" &&
+	grep -Eq "$stamp verify os: [0-9.]+ [KMG]?i?B of [0-9.]+ [KMG]?i?B \(100%\)" "$TMP/reimage.out"; then
+	pass "reimage shows the update's verify and write progress (bytes of bytes)"
+else
+	fail "reimage update progress: $(head -c 1500 "$TMP/reimage.out")"
+fi
 check "the restored root is e2fsck clean" e2fsck -fn "${new}p2"
 mount "${new}p2" "$MNT"
 tree_list "$MNT" >"$TMP/restored.list"

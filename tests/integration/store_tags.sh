@@ -75,7 +75,7 @@ abur export config --generation before-9.2 -o "$TMP/x.tar.zst" >/dev/null
 check "tags: export --generation before-9.2 is a tar GNU tar reads" tar --zstd -tf "$TMP/x.tar.zst"
 abur backup --root "$src" --tag after-9.2 >/dev/null
 out=$(abur diff config before-9.2 after-9.2)
-if echo "$out" | grep -q '^M  *etc/vms/server.conf  (content)' &&
+if echo "$out" | grep -q '^M  *etc/vms/server.conf  (content[,)]' &&
 	echo "$out" | grep -q '^from config g000003 .*tag before-9.2$' && echo "$out" | grep -q '^  to config .*tag after-9.2$'; then
 	pass "tags: diff config before-9.2 after-9.2 compares the two restore points"
 else
