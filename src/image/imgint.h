@@ -58,7 +58,8 @@ struct part_method {
 const struct part_method *part_method_match(const char *fstype);
 /* The method called name in layout.ini; NULL when there is none. */
 const struct part_method *part_method_find(const char *name);
-/* The table itself, in match order (for its unit test). */
+/* The table itself, in match order (for its unit test); a row whose
+ * feature is off (CONFIG_IMAGE_NTFS) is NULL. */
 const struct part_method *const *part_methods(size_t *n);
 
 struct extent {
