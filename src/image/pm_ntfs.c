@@ -174,14 +174,12 @@ static int check_shutdown(ntfs_volume *vol)
 	if (ntfs_volume_check_hiberfile(vol, 0) < 0) {
 		if (errno != EPERM)
 			return abur_fail(-EIO, "cannot read hiberfil.sys: %m");
-		return abur_fail(-EUCLEAN,
-				 "the NTFS volume is hibernated (Windows Fast Startup or hibernation "
-				 "left it in use): " FAST_STARTUP_ADVICE);
+		return abur_fail(-EUCLEAN, "the NTFS volume is hibernated (Windows Fast Startup or hibernation "
+					   "left it in use): " FAST_STARTUP_ADVICE);
 	}
 	if (vol->flags & VOLUME_IS_DIRTY)
-		return abur_fail(-EUCLEAN,
-				 "the NTFS volume is marked dirty (Windows did not shut it down "
-				 "cleanly): let Windows check it (chkdsk), " FAST_STARTUP_ADVICE);
+		return abur_fail(-EUCLEAN, "the NTFS volume is marked dirty (Windows did not shut it down "
+					   "cleanly): let Windows check it (chkdsk), " FAST_STARTUP_ADVICE);
 	return 0;
 }
 

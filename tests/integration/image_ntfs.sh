@@ -73,7 +73,7 @@ roundtrip() { # LABEL STORE_MIB (make_store names its image by size)
 }
 
 # refused WHAT PART PATTERN: seal fails naming PATTERN and what to do, and
-# stores nothing; then PART gets its clean copy back.
+# stores nothing; then PART gets its clean copy back (unless KEEP=1).
 refused() {
 	local what=$1 part=$2 pattern=$3 before out rc
 	before=$(os_gens)
@@ -84,7 +84,25 @@ refused() {
 	else
 		fail "seal of a $what volume: rc=$rc gens $before -> $(os_gens): $out"
 	fi
-	dd if="$TMP/clean.${part##*p}" of="$part" bs=1M 2>/dev/null
+	[ "${KEEP:-0}" = 1 ] || dd if="$TMP/clean.${part##*p}" of="$part" bs=1M 2>/dev/null
+}
+
+# With [disk] raw_encrypted = yes the BitLocker volume is sealed as a raw
+# copy, abur list says so, and reimage brings back every byte of it.
+bitlocker_raw() { # PART
+	local part=$1 raw_ini=$TMP/abur-raw.ini out
+	sed 's/^grow_last_partition = .*/&\nraw_encrypted = yes/' "$WIN_INI" >"$raw_ini"
+	dd if="$part" of="$TMP/bitlocker.img" bs=1M 2>/dev/null
+	check "raw_encrypted = yes: seal stores the BitLocker volume" "$ABUR" -c "$raw_ini" --store "$STORE" seal --disk "$DEV"
+	check "raw_encrypted = yes: layout.ini stores it raw" layout_method gpt "${part##*p}" raw
+	out=$(abur_win list os)
+	echo "$out" | grep -q "raw copy of encrypted partition ${part##*p} " &&
+		pass "abur list says the seal holds a raw copy of the encrypted partition" || fail "abur list: $out"
+	abur_win --json list os | grep -q "\"raw_encrypted\": *\"${part##*p}\"" &&
+		pass "abur --json list: raw_encrypted" || fail "abur --json list: $(abur_win --json list os)"
+	dd if=/dev/zero of="$DEV" bs=1M 2>/dev/null
+	check "raw_encrypted: reimage" abur_win reimage --disk "$DEV"
+	check "raw_encrypted: the BitLocker volume comes back byte for byte" cmp "$TMP/bitlocker.img" "$part"
 }
 
 refusals() {
@@ -101,7 +119,10 @@ refusals() {
 	ntfs_set_dirty "$c" && refused dirty "$c" "marked dirty.*$advice"
 	ntfs_set_hibernated "$c" hibr && refused "hibernated (hibr)" "$c" "hibernated.*$advice"
 	ntfs_set_hibernated "$r" HIBR && refused "hibernated (HIBR)" "$r" "hibernated.*$advice"
-	ntfs_set_bitlocker "$r" && refused BitLocker "$r" "BitLocker.*turn BitLocker off"
+	ntfs_set_bitlocker "$r" && KEEP=1 refused BitLocker "$r" "BitLocker.*turn BitLocker off.*raw_encrypted = yes"
+	bitlocker_raw "$r"
+	dd if="$TMP/clean.3" of="$c" bs=1M 2>/dev/null
+	dd if="$TMP/clean.4" of="$r" bs=1M 2>/dev/null
 	check "the same disk, clean again, seals" abur_win seal --disk "$DEV"
 }
 

@@ -246,7 +246,7 @@ static void fill_to_file(const char *disk, int fd, struct layout *l, const char 
 	char *text;
 
 	for (size_t i = 0; i < l->nparts; i++)
-		assert_int_equal(blocks_scan(fd, disk, 512, &l->parts[i]), 0);
+		assert_int_equal(blocks_scan(fd, disk, 512, &l->parts[i], 0), 0);
 	assert_ptr_equal(l->parts[0].method, part_method_find("raw"));
 	assert_int_equal(l->parts[0].used, MB);
 	assert_int_equal(l->parts[1].used, 3 * 4096); /* three non-zero 4 KiB blocks */
