@@ -262,4 +262,7 @@ const struct part_method pm_ntfs = {
     .name = "ntfs",
     .match = match_ntfs,
     .scan = scan_ntfs,
+    /* The volume would not follow a grown partition (ntfsresize is not
+     * run yet), and ntfs-3g looks for the backup boot sector at its end. */
+    .flags = PMF_KEEP_SIZE,
 };

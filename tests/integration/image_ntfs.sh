@@ -126,6 +126,28 @@ refusals() {
 	check "the same disk, clean again, seals" abur_win seal --disk "$DEV"
 }
 
+# A larger disk with grow_last_partition: the last partition (C: on DOS)
+# keeps its sealed size, as its NTFS volume does (no ntfsresize yet; the
+# backup boot sector must stay at the partition's end), the dry run says
+# so, and it is clean and whole.
+grown() {
+	local grow_ini=$TMP/abur-win-grow.ini old new out
+	sed 's/^grow_last_partition = .*/grow_last_partition = yes/' "$WIN_INI" >"$grow_ini"
+	old=$(blkid -p -o value -s PART_ENTRY_SIZE "${DEV}p2")
+	blank_disk "$TMP/win-grown.img" 160
+	out=$("$ABUR" -c "$grow_ini" --store "$STORE" reimage --disk "$DEV" --dry-run 2>&1)
+	echo "$out" | grep -q "^    p2 .* ntfs " && ! echo "$out" | grep -q "grown to the end" &&
+		pass "dos: the dry run does not grow NTFS C:" || fail "dos: dry run with grow: $out"
+	check "dos: reimage onto a larger disk with grow_last_partition" \
+		"$ABUR" -c "$grow_ini" --store "$STORE" reimage --disk "$DEV"
+	new=$(blkid -p -o value -s PART_ENTRY_SIZE "${DEV}p2")
+	[ "$new" = "$old" ] && pass "dos: C: keeps its $old sectors" || fail "dos: C: $old -> $new sectors"
+	check "dos: the grown C: passes ntfsfix -n" ntfsfix -n "${DEV}p2"
+	ntfs_tree "${DEV}p2" >"$TMP/dos.grown.tree"
+	check "dos: the grown C: holds every file" diff "$TMP/dos.2.tree" "$TMP/dos.grown.tree"
+}
+
 roundtrip gpt 160
 roundtrip dos 144
+grown
 refusals
