@@ -162,7 +162,10 @@ static int open_volume(struct part_dev *d, const struct part_rec *p, ntfs_volume
 	if (!*vol) {
 		int e = errno ? errno : EIO;
 		ntfs_device_free(dev);
-		return abur_fail(-EIO, "cannot open the NTFS volume: %s", strerror(e));
+		return abur_fail(-EIO,
+				 "cannot open the NTFS volume (%s): let Windows check it (chkdsk /f), shut down "
+				 "fully, seal again",
+				 strerror(e));
 	}
 	return 0;
 }

@@ -119,6 +119,8 @@ refusals() {
 	ntfs_set_dirty "$c" && refused dirty "$c" "marked dirty.*$advice"
 	ntfs_set_hibernated "$c" hibr && refused "hibernated (hibr)" "$c" "hibernated.*$advice"
 	ntfs_set_hibernated "$r" HIBR && refused "hibernated (HIBR)" "$r" "hibernated.*$advice"
+	ntfs_damage_mirror "$c" && [ "$(blkid -p -o value -s TYPE "$c")" = ntfs ] &&
+		refused "damaged (\$MFTMirr)" "$c" "cannot open the NTFS volume.*chkdsk"
 	ntfs_set_bitlocker "$r" && KEEP=1 refused BitLocker "$r" "BitLocker.*turn BitLocker off.*raw_encrypted = yes"
 	bitlocker_raw "$r"
 	dd if="$TMP/clean.3" of="$c" bs=1M 2>/dev/null

@@ -113,6 +113,20 @@ with open(sys.argv[1], "r+b") as f:
 PYEOF
 }
 
+# ntfs_damage_mirror DEV: $MFTMirr no longer matches $MFT (libblkid, which
+# reads $MFT only, still sees NTFS; libntfs-3g refuses to mount it).
+ntfs_damage_mirror() {
+	python3 - "$1" <<'PYEOF'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    bs = f.read(512)
+    bps, spc = struct.unpack_from("<HB", bs, 0x0B)
+    mirr = struct.unpack_from("<q", bs, 0x38)[0]
+    f.seek(mirr * bps * spc + 0x100)
+    f.write(b"\xAB" * 64)
+PYEOF
+}
+
 # ntfs_set_hibernated DEV MAGIC: a hiberfil.sys at the root whose first
 # bytes are MAGIC ("hibr", "HIBR"), as hibernation and Fast Startup leave it.
 ntfs_set_hibernated() {
