@@ -11,6 +11,7 @@ PREFIX ?= /usr
 
 export HAVE_LIBFDISK := $(shell $(PKG_CONFIG) --exists fdisk 2>/dev/null && echo y)
 export HAVE_LIBEXT2FS := $(shell $(PKG_CONFIG) --exists ext2fs 2>/dev/null && echo y)
+export HAVE_LIBNTFS3G := $(shell $(PKG_CONFIG) --exists libntfs-3g 2>/dev/null && echo y)
 
 -include .config
 BOARD := $(patsubst "%",%,$(CONFIG_BOARD))
@@ -19,7 +20,8 @@ BOARD := $(DEFAULT_BOARD)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
-PKGS := libarchive libzstd blkid inih $(if $(HAVE_LIBFDISK),fdisk) $(if $(HAVE_LIBEXT2FS),ext2fs com_err)
+PKGS := libarchive libzstd blkid inih $(if $(HAVE_LIBFDISK),fdisk) $(if $(HAVE_LIBEXT2FS),ext2fs com_err) \
+	$(if $(CONFIG_IMAGE_NTFS),libntfs-3g)
 AUTOCONF := include/generated/autoconf.h
 
 CFLAGS ?= -O2 -g
@@ -46,7 +48,8 @@ endif
 
 # obj-y: what this configuration builds (SWUpdate/Linux style).
 obj-y := $(wildcard src/core/*.c) $(wildcard src/store/*.c)
-obj-$(CONFIG_IMAGE) += $(wildcard src/image/*.c)
+obj-$(CONFIG_IMAGE) += $(filter-out src/image/pm_ntfs.c,$(wildcard src/image/*.c))
+obj-$(CONFIG_IMAGE_NTFS) += src/image/pm_ntfs.c
 obj-$(CONFIG_DAEMON) += $(wildcard src/watch/*.c)
 obj-$(CONFIG_AGENT) += $(wildcard src/agent/*.c)
 cmd-image := $(wildcard src/cmd/cmd_seal.c src/cmd/cmd_reimage.c src/cmd/cmd_probe.c)

@@ -117,9 +117,8 @@ int cmd_version(struct ctx *ctx, int argc, char **argv)
 		const char *name;
 		bool on;
 	} features[] = {
-	    {"image", IS_ENABLED(CONFIG_IMAGE)},
-	    {"daemon", IS_ENABLED(CONFIG_DAEMON)},
-	    {"agent", IS_ENABLED(CONFIG_AGENT)},
+	    {"image", IS_ENABLED(CONFIG_IMAGE)},   {"ntfs", IS_ENABLED(CONFIG_IMAGE_NTFS)},
+	    {"daemon", IS_ENABLED(CONFIG_DAEMON)}, {"agent", IS_ENABLED(CONFIG_AGENT)},
 	    {"syslog", IS_ENABLED(CONFIG_SYSLOG)},
 	};
 

@@ -9,6 +9,12 @@ static bool update_of(const struct generation *g, struct update_info *u)
 	return IS_ENABLED(CONFIG_IMAGE) && image_update_info(g, u);
 }
 
+/* The partitions an os generation holds as raw copies of encrypted volumes. */
+static const char *raw_encrypted_of(const struct generation *g)
+{
+	return IS_ENABLED(CONFIG_IMAGE) && g->valid ? image_raw_encrypted(g) : NULL;
+}
+
 static void update_json(struct json *j, const struct update_info *u)
 {
 	json_obj_begin(j, "update");
@@ -53,6 +59,8 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 			json_str(j, "content_digest", g->m.content_digest);
 			if (upd)
 				update_json(j, &u);
+			if (raw_encrypted_of(g))
+				json_str(j, "raw_encrypted", raw_encrypted_of(g));
 		} else {
 			json_time_or_never(j, "time", 0); /* unknown: its manifest did not read */
 			json_str(j, "problem", g->problem);
@@ -64,9 +72,12 @@ static void print_gen(struct ctx *ctx, struct json *j, const char *comp, const s
 		fmt_time(g->m.time, when, sizeof(when));
 	_cleanup_free_ char *note = upd ? update_note(&u) : NULL;
 	_cleanup_free_ char *tag = gen_tag(g) ? xasprintf("tag %s ", gen_tag(g)) : NULL;
-	printf("%-10s g%06llu  %-23s  %-8s %10s  %s%s%s%s\n", comp, (unsigned long long)g->seq, when,
+	_cleanup_free_ char *raw =
+	    raw_encrypted_of(g) ? xasprintf("raw copy of encrypted partition %s ", raw_encrypted_of(g)) : NULL;
+	printf("%-10s g%06llu  %-23s  %-8s %10s  %s%s%s%s%s\n", comp, (unsigned long long)g->seq, when,
 	       g->valid ? g->m.trigger : "-", g->valid ? fmt_bytes(gen_bytes(g), size, sizeof(size)) : "-",
-	       g->valid && g->m.pinned ? "pinned " : "", tag ? tag : "", g->valid ? "" : g->problem, note ? note : "");
+	       g->valid && g->m.pinned ? "pinned " : "", tag ? tag : "", raw ? raw : "", g->valid ? "" : g->problem,
+	       note ? note : "");
 }
 
 int cmd_list(struct ctx *ctx, int argc, char **argv)

@@ -44,6 +44,7 @@ static const struct field flash_keys[] = {
 static const struct field disk_keys[] = {
     G("system", STR, disk.system, 0, 0),
     G("grow_last_partition", NUM(FT_BOOL), disk.grow_last_partition, 0, 0),
+    G("raw_encrypted", NUM(FT_BOOL), disk.raw_encrypted, 0, 0),
 };
 static const struct field schedule_keys[] = {
     G("nightly", NUM(FT_HHMM), schedule.nightly, 0, 0),
@@ -466,6 +467,7 @@ void config_json(const struct abur_config *c, struct json *j)
 	json_obj_begin(j, "disk");
 	json_str(j, "system", c->disk.system);
 	json_bool(j, "grow_last_partition", c->disk.grow_last_partition);
+	json_bool(j, "raw_encrypted", c->disk.raw_encrypted);
 	json_obj_end(j);
 	json_obj_begin(j, "schedule");
 	snprintf(hhmm, sizeof(hhmm), "%02u:%02u", c->schedule.nightly / 60 % 24, c->schedule.nightly % 60);

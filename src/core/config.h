@@ -43,6 +43,7 @@ struct abur_config {
 	struct {
 		char *system; /* auto, slot:PCI, serial:S, or a device path */
 		bool grow_last_partition;
+		bool raw_encrypted; /* seal stores an encrypted volume (BitLocker) raw instead of refusing it */
 	} disk;
 	struct {
 		unsigned nightly;      /* minutes after local midnight */

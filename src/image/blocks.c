@@ -57,7 +57,12 @@ int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, c
 	return 0;
 }
 
-int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p)
+bool part_raw_encrypted(const struct part_rec *p)
+{
+	return (part_method_match(p->fstype)->flags & PMF_ENCRYPTED) && p->method == part_method_match(NULL);
+}
+
+int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p, unsigned flags)
 {
 	uint64_t off = p->start * sector_size, size = p->size * sector_size;
 	int r;
@@ -67,6 +72,8 @@ int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *
 	if (r < 0)
 		return r;
 	p->method = part_method_match(p->fstype);
+	if ((p->method->flags & PMF_ENCRYPTED) && (flags & SCAN_RAW_ENCRYPTED))
+		p->method = part_method_match(NULL); /* what stores any content */
 	if (p->method->scan)
 		r = p->method->scan(fd, dev, off, size, p);
 	p->used = p->map.bytes;

@@ -75,6 +75,11 @@ int image_resolve_system(const char *spec, char **dev) MUST_CHECK;
  * needs (end of its last partition plus GPT backup area), and its seq.
  * -ENOENT when the store holds no os image.  Any out pointer may be NULL. */
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq) MUST_CHECK;
+/* The manifest key listing the partitions an os generation holds as raw
+ * copies of encrypted volumes ([disk] raw_encrypted). */
+#define IMAGE_RAW_ENCRYPTED "raw_encrypted"
+/* Its value ("4", "3 4": points into g's manifest); NULL when none. */
+const char *image_raw_encrypted(const struct generation *g);
 
 /* Progress: stage is a short word ("seal", "verify", "write", "restore");
  * done/total in bytes (total 0 when unknown). */

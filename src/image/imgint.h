@@ -29,6 +29,13 @@ enum part_method_flags {
 	PMF_FILES = 1 << 1,      /* seal indexes its files (index.tar.zst): os updates capture it file by file */
 	PMF_RAW_AREA = 1 << 2,   /* os updates capture it whole, as a raw area, when at most OSRAW_PART_MAX */
 	PMF_FS_UUID = 1 << 3,    /* finish writes fs_uuid back: layout.ini must hold a UUID there */
+	PMF_ENCRYPTED = 1 << 4,  /* unreadable without its key: its scan refuses it, unless SCAN_RAW_ENCRYPTED */
+	PMF_KEEP_SIZE = 1 << 5,  /* as the last partition it keeps its sealed size: its content cannot follow a grow */
+};
+
+/* How blocks_scan() treats what it finds. */
+enum scan_flags {
+	SCAN_RAW_ENCRYPTED = 1 << 0, /* a PMF_ENCRYPTED partition is stored raw (part_method_match(NULL)) */
 };
 
 /* How a partition's content is captured and brought back (libfdisk's
@@ -58,7 +65,8 @@ struct part_method {
 const struct part_method *part_method_match(const char *fstype);
 /* The method called name in layout.ini; NULL when there is none. */
 const struct part_method *part_method_find(const char *name);
-/* The table itself, in match order (for its unit test). */
+/* The table itself, in match order (for its unit test); a row whose
+ * feature is off (CONFIG_IMAGE_NTFS) is NULL. */
 const struct part_method *const *part_methods(size_t *n);
 
 struct extent {
@@ -115,6 +123,9 @@ int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool gr
  * on a disk of that size; the error it would give otherwise. */
 int layout_try(const char *dev, const struct layout *l, uint64_t disk_bytes) MUST_CHECK;
 void layout_free(struct layout *l);
+/* Whether grow_last_partition grows l's last partition: not when its
+ * method keeps the size (PMF_KEEP_SIZE). */
+bool layout_can_grow(const struct layout *l);
 /* Bytes a target needs: end of the last partition, plus the GPT backup. */
 uint64_t layout_required(const struct layout *l);
 /* Bytes before the first partition that belong to no label structure. */
@@ -141,9 +152,12 @@ int probe_fs_at(int fd, uint64_t off, uint64_t size, char **type, char **uuid, c
 char *blkid_value(blkid_probe pr, const char *key);
 /* pm_ext.c: the text of a libext2fs (com_err) error code, or of an errno value. */
 const char *ext2_error_text(long code);
-/* blocks.c: fills p->fs*, p->method (part_method_match()), p->map and
- * p->used from the disk. */
-int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p) MUST_CHECK;
+/* blocks.c: fills p->fs*, p->method (part_method_match(), or raw for an
+ * encrypted partition with SCAN_RAW_ENCRYPTED), p->map and p->used from
+ * the disk.  flags: enum scan_flags. */
+int blocks_scan(int fd, const char *dev, unsigned sector_size, struct part_rec *p, unsigned flags) MUST_CHECK;
+/* Whether seal stored partition p raw because it is encrypted. */
+bool part_raw_encrypted(const struct part_rec *p);
 
 /* writer.c: a thread that writes what reimage decompresses (see there).
  * Errors come back from the next call or from dwriter_finish(), which

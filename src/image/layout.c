@@ -223,12 +223,23 @@ static uint64_t grown_size(struct fdisk_context *c, const struct part_rec *p, un
 	return size > p->size ? size : p->size;
 }
 
+bool layout_can_grow(const struct layout *l)
+{
+	uint64_t end = last_end(l);
+
+	for (size_t i = 0; i < l->nparts; i++)
+		if (l->parts[i].start + l->parts[i].size == end)
+			return !(l->parts[i].method->flags & PMF_KEEP_SIZE);
+	return false;
+}
+
 /* The label and partitions of l into c, not yet written. */
 static int build_label(struct fdisk_context *c, const char *dev, struct layout *l, uint64_t disk_bytes, bool grow)
 {
 	uint64_t end = last_end(l);
 	int r;
 
+	grow = grow && layout_can_grow(l);
 	if (fdisk_get_sector_size(c) != l->sector_size)
 		return abur_fail(-EINVAL, "%s: sector size %lu, the image has %u", dev, fdisk_get_sector_size(c),
 				 l->sector_size);

@@ -531,6 +531,7 @@ int image_reimage_plan(const struct abur_config *cfg, struct store *s, const cha
 		r = select_update(&run);
 	if (r == 0)
 		plan_layout(&run.l, p);
+	p->grow = o->grow && layout_can_grow(&run.l);
 	if (r == 0)
 		r = plan_components(&run, p);
 	p->disk = run.d;
@@ -541,7 +542,6 @@ int image_reimage_plan(const struct abur_config *cfg, struct store *s, const cha
 	p->update_time = run.upd ? (time_t)run.upd->m.time : 0;
 	p->update_skipped = run.upd_skipped;
 	p->update_why = run.upd_why;
-	p->grow = o->grow;
 	gen_list_free(&run.gl);
 	layout_free(&run.l);
 	return r;

@@ -12,6 +12,11 @@
 #include "osupd.h"
 #include "rootfs.h"
 
+const char *image_raw_encrypted(const struct generation *g)
+{
+	return manifest_extra(&g->m, IMAGE_RAW_ENCRYPTED);
+}
+
 int image_sealed_info(struct store *s, char **disk_id, uint64_t *required, uint64_t *seq)
 {
 	_cleanup_(gen_list_free) struct gen_list l = {0};
@@ -40,6 +45,15 @@ static void add_u64(struct manifest *m, const char *key, uint64_t v)
 	manifest_add_extra(m, key, buf);
 }
 
+/* A manifest list of partition numbers: "3 4". */
+static void append_part(char **list, unsigned num)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", num);
+	xstrappend(list, " ", buf);
+}
+
 static void seal_extra(struct manifest *m, const struct disk_info *d, const struct layout *l, uint64_t used)
 {
 	manifest_add_extra(m, "disk_serial", d->serial);
@@ -54,17 +68,24 @@ static void seal_extra(struct manifest *m, const struct disk_info *d, const stru
 	add_u64(m, "partitions", l->nparts);
 	add_u64(m, "root_partition", l->root);
 	add_u64(m, "used_bytes", used);
+	_cleanup_free_ char *raw = NULL;
+	for (size_t i = 0; i < l->nparts; i++)
+		if (part_raw_encrypted(&l->parts[i]))
+			append_part(&raw, l->parts[i].num);
+	if (raw) /* abur list says so: a copy of ciphertext, readable only with its key */
+		manifest_add_extra(m, IMAGE_RAW_ENCRYPTED, raw);
 }
 
 /* Reads the layout and the used-block maps, with the disk held
  * exclusively (O_EXCL fails while anything on it is mounted). */
-static int scan_disk(const char *dev, int fd, struct layout *l, uint64_t *used)
+static int scan_disk(const struct abur_config *cfg, const char *dev, int fd, struct layout *l, uint64_t *used)
 {
+	unsigned flags = cfg->disk.raw_encrypted ? SCAN_RAW_ENCRYPTED : 0;
 	int r = 0;
 
 	*used = l->bootarea;
 	for (size_t i = 0; r == 0 && i < l->nparts; i++) {
-		r = blocks_scan(fd, dev, l->sector_size, &l->parts[i]);
+		r = blocks_scan(fd, dev, l->sector_size, &l->parts[i], flags);
 		if (r < 0)
 			r = abur_fail_wrap(r, "%s partition %u", dev, l->parts[i].num);
 		*used += l->parts[i].used;
@@ -86,11 +107,8 @@ static int base_extra(struct manifest *m, const struct disk_info *d, int fd, con
 		_cleanup_free_ char *key = xasprintf("raw_%s", raw[i].name);
 		manifest_add_extra(m, key, raw[i].sha);
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		char num[16];
-		snprintf(num, sizeof(num), "%u", b->fs[i].part);
-		xstrappend(&parts, " ", num);
-	}
+	for (size_t i = 0; i < b->n; i++)
+		append_part(&parts, b->fs[i].part);
 	if (parts)
 		manifest_add_extra(m, "index", parts);
 	return r;
@@ -288,7 +306,7 @@ int image_seal(const struct abur_config *cfg, struct store *s, const char *dev, 
 			r = abur_fail(-errno, "%s: cannot open exclusively (in use?): %m", dev);
 	}
 	if (r == 0)
-		r = scan_disk(dev, fd, &l, &res->used_bytes);
+		r = scan_disk(cfg, dev, fd, &l, &res->used_bytes);
 	if (r == 0) {
 		l.root = rf.num;
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

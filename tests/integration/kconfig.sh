@@ -62,3 +62,22 @@ fi
 sed -i '/CONFIG_LINK_STATIC_ARCHIVE/d' .config && touch Kconfig
 make -s BUILD="$TMP/c" all >"$TMP/build3.log" 2>&1 && grep -q '^CONFIG_LINK_STATIC_ARCHIVE=y' .config &&
 	pass "a newer Kconfig updates .config with its defaults" || fail "olddefconfig on Kconfig change: $(tail -3 "$TMP/build3.log")"
+
+# The NTFS method follows its library: on by default (libntfs-3g linked,
+# --version says +ntfs); off, the image feature still builds and its unit
+# test passes with the ntfs row gone (an NTFS partition is then raw).
+if [ -x "$TMP/c/abur" ]; then
+	ldd "$TMP/c/abur" | grep -q libntfs-3g && "$TMP/c/abur" --version | grep -q -- '+ntfs' &&
+		pass "CONFIG_IMAGE_NTFS (default): libntfs-3g linked, --version says +ntfs" ||
+		fail "CONFIG_IMAGE_NTFS default: $(ldd "$TMP/c/abur" | grep -c ntfs) ntfs libs; $("$TMP/c/abur" --version | head -2)"
+fi
+sed -i 's/^CONFIG_IMAGE_NTFS=y/# CONFIG_IMAGE_NTFS is not set/' .config
+if make -s BUILD="$TMP/d" all "$TMP/d/tests/test_image" >"$TMP/build4.log" 2>&1; then
+	! ldd "$TMP/d/abur" | grep -q libntfs-3g && "$TMP/d/abur" --version | grep -q -- '-ntfs' &&
+		pass "without CONFIG_IMAGE_NTFS: no libntfs-3g, --version says -ntfs" ||
+		fail "without CONFIG_IMAGE_NTFS: $(ldd "$TMP/d/abur" | grep ntfs) $("$TMP/d/abur" --version | head -2)"
+	"$TMP/d/tests/test_image" >"$TMP/unit4.log" 2>&1 && pass "without CONFIG_IMAGE_NTFS: test_image passes" ||
+		fail "without CONFIG_IMAGE_NTFS: test_image: $(grep -m 3 -iE 'fail|error' "$TMP/unit4.log")"
+else
+	fail "build without CONFIG_IMAGE_NTFS: $(tail -5 "$TMP/build4.log")"
+fi
