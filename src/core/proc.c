@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define OUT_TAIL 400
 
@@ -24,6 +25,21 @@ static void read_tail(int fd, char *tail, size_t cap)
 		}
 	}
 	tail[have] = '\0';
+}
+
+bool proc_found(const char *name)
+{
+	_cleanup_free_ char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
 }
 
 int proc_run(const char *const argv[], int ok_max)

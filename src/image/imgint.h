@@ -30,7 +30,6 @@ enum part_method_flags {
 	PMF_RAW_AREA = 1 << 2,   /* os updates capture it whole, as a raw area, when at most OSRAW_PART_MAX */
 	PMF_FS_UUID = 1 << 3,    /* finish writes fs_uuid back: layout.ini must hold a UUID there */
 	PMF_ENCRYPTED = 1 << 4,  /* unreadable without its key: its scan refuses it, unless SCAN_RAW_ENCRYPTED */
-	PMF_KEEP_SIZE = 1 << 5,  /* as the last partition it keeps its sealed size: its content cannot follow a grow */
 };
 
 /* How blocks_scan() treats what it finds. */
@@ -57,6 +56,9 @@ struct part_method {
 	/* Partition p, the last, grew to the end of disk: its content
 	 * follows.  NULL: it stays the size it was sealed at. */
 	int (*grow)(const char *disk, const struct part_rec *p);
+	/* The programs grow runs (NULL-terminated; NULL: none): a reimage
+	 * that would grow refuses before its first write when one is missing. */
+	const char *const *grow_tools;
 	uint64_t min_bytes; /* the smallest partition it can hold (a layout rule) */
 	unsigned flags;     /* enum part_method_flags */
 };
@@ -123,8 +125,7 @@ int layout_write(const char *dev, struct layout *l, uint64_t disk_bytes, bool gr
  * on a disk of that size; the error it would give otherwise. */
 int layout_try(const char *dev, const struct layout *l, uint64_t disk_bytes) MUST_CHECK;
 void layout_free(struct layout *l);
-/* Whether grow_last_partition grows l's last partition: not when its
- * method keeps the size (PMF_KEEP_SIZE). */
+/* Whether grow_last_partition grows l's last partition (l has one). */
 bool layout_can_grow(const struct layout *l);
 /* Bytes a target needs: end of the last partition, plus the GPT backup. */
 uint64_t layout_required(const struct layout *l);

@@ -229,7 +229,7 @@ bool layout_can_grow(const struct layout *l)
 
 	for (size_t i = 0; i < l->nparts; i++)
 		if (l->parts[i].start + l->parts[i].size == end)
-			return !(l->parts[i].method->flags & PMF_KEEP_SIZE);
+			return true;
 	return false;
 }
 

@@ -91,5 +91,6 @@ const struct part_method pm_ext = {
     .match = match_ext,
     .scan = scan_ext,
     .grow = grow_ext,
+    .grow_tools = (const char *const[]){"e2fsck", "resize2fs", NULL},
     .flags = PMF_FILES,
 };

@@ -143,6 +143,21 @@ static struct ntfs_device_operations part_dev_ops = {
     .ioctl = pd_ioctl,
 };
 
+/* The volume follows its grown partition: ntfsresize without a size
+ * enlarges it to the partition and writes the backup boot sector at the
+ * new end (where ntfs-3g and Windows look for it). */
+static int grow_ntfs(const char *disk, const struct part_rec *p)
+{
+	_cleanup_free_ char *node = NULL;
+	int r = blk_part_node(disk, p->num, &node);
+
+	if (r == 0) {
+		const char *resize[] = {"ntfsresize", "--force", "--no-progress-bar", node, NULL};
+		r = proc_run(resize, 0);
+	}
+	return r;
+}
+
 static bool match_ntfs(const char *fstype)
 {
 	return fstype && streq(fstype, "ntfs");
@@ -265,7 +280,6 @@ const struct part_method pm_ntfs = {
     .name = "ntfs",
     .match = match_ntfs,
     .scan = scan_ntfs,
-    /* The volume would not follow a grown partition (ntfsresize is not
-     * run yet), and ntfs-3g looks for the backup boot sector at its end. */
-    .flags = PMF_KEEP_SIZE,
+    .grow = grow_ntfs,
+    .grow_tools = (const char *const[]){"ntfsresize", NULL},
 };

@@ -279,6 +279,42 @@ static int checks(struct run *run)
 	return r;
 }
 
+/* The partition that starts last (l has one). */
+static const struct part_rec *last_part(const struct layout *l)
+{
+	const struct part_rec *last = &l->parts[0];
+
+	for (size_t i = 1; i < l->nparts; i++)
+		if (l->parts[i].start > last->start)
+			last = &l->parts[i];
+	return last;
+}
+
+/* With grow, the programs the last partition's method grows it with are
+ * here: else refused before the first write (an initramfs without
+ * ntfsresize, say), not after the data. */
+static int check_grow(struct run *run)
+{
+	const struct part_rec *last;
+	bool parsed;
+	int r = 0;
+
+	if (!run->o->grow)
+		return 0;
+	if (!run->l.nparts)
+		r = dry_run(run, run->g, DI_LAYOUT, &parsed);
+	if (r < 0 || !run->l.nparts || !layout_can_grow(&run->l))
+		return r;
+	last = last_part(&run->l);
+	for (const char *const *t = last->method->grow_tools; t && *t; t++)
+		if (!proc_found(*t))
+			return abur_fail(-ENOENT,
+					 "growing partition %u (%s) needs %s, which this system does not have: install "
+					 "it, or set grow_last_partition = no; nothing was written",
+					 last->num, last->method->name, *t);
+	return 0;
+}
+
 /* ---- writing ---- */
 
 static int write_image(struct run *run, struct diskimg_dst *dst)
@@ -372,12 +408,9 @@ static int arm_boot(struct run *run, struct diskimg_dst *dst)
 /* After growing the last partition, its content follows (its method's grow). */
 static int grow_fs(struct run *run, const struct layout *l)
 {
-	const struct part_rec *last = &l->parts[0];
+	const struct part_rec *last = last_part(l);
 	int r;
 
-	for (size_t i = 1; i < l->nparts; i++)
-		if (l->parts[i].start > last->start)
-			last = &l->parts[i];
 	if (!last->method->grow)
 		return 0;
 	r = last->method->grow(run->dev, last);
@@ -456,7 +489,7 @@ int image_reimage(const struct abur_config *cfg, struct store *s, const char *de
 	r = checks(&run);
 	if (r == 0)
 		r = marker(&run, "verify", NULL);
-	if (r == 0 && (r = verify_image(&run)) == 0 && (r = select_update(&run)) == 0)
+	if (r == 0 && (r = verify_image(&run)) == 0 && (r = check_grow(&run)) == 0 && (r = select_update(&run)) == 0)
 		r = image_reimage_write(&run, res);
 	if (r == 0) {
 		r = store_remove_file(s, IMAGE_MARKER);
@@ -531,6 +564,8 @@ int image_reimage_plan(const struct abur_config *cfg, struct store *s, const cha
 		r = select_update(&run);
 	if (r == 0)
 		plan_layout(&run.l, p);
+	if (r == 0)
+		r = check_grow(&run);
 	p->grow = o->grow && layout_can_grow(&run.l);
 	if (r == 0)
 		r = plan_components(&run, p);

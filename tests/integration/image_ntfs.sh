@@ -129,21 +129,37 @@ refusals() {
 }
 
 # A larger disk with grow_last_partition: the last partition (C: on DOS)
-# keeps its sealed size, as its NTFS volume does (no ntfsresize yet; the
-# backup boot sector must stay at the partition's end), the dry run says
-# so, and it is clean and whole.
+# grows to the end of the disk and its NTFS volume with it (ntfsresize,
+# which writes the backup boot sector at the new end); the dry run says
+# so; it is clean and whole.  Without ntfsresize the reimage is refused
+# before anything is written.
 grown() {
-	local grow_ini=$TMP/abur-win-grow.ini old new out
+	local grow_ini=$TMP/abur-win-grow.ini old new out rc
 	sed 's/^grow_last_partition = .*/grow_last_partition = yes/' "$WIN_INI" >"$grow_ini"
 	old=$(blkid -p -o value -s PART_ENTRY_SIZE "${DEV}p2")
 	blank_disk "$TMP/win-grown.img" 160
+	mkdir -p "$TMP/nobin"
+	out=$(PATH=$TMP/nobin "$ABUR" -c "$grow_ini" --store "$STORE" reimage --disk "$DEV" 2>&1)
+	rc=$?
+	if [ $rc = 1 ] && echo "$out" | grep -q "growing partition 2 (ntfs) needs ntfsresize" &&
+		[ "$(head -c 1048576 "$DEV" | tr -d '\0' | wc -c)" = 0 ]; then
+		pass "dos: without ntfsresize a growing reimage is refused before anything is written"
+	else
+		fail "dos: grow without ntfsresize: rc=$rc: $out"
+	fi
 	out=$("$ABUR" -c "$grow_ini" --store "$STORE" reimage --disk "$DEV" --dry-run 2>&1)
-	echo "$out" | grep -q "^    p2 .* ntfs " && ! echo "$out" | grep -q "grown to the end" &&
-		pass "dos: the dry run does not grow NTFS C:" || fail "dos: dry run with grow: $out"
+	echo "$out" | grep -q "^    p2 .* ntfs " && echo "$out" | grep -q "grown to the end" &&
+		pass "dos: the dry run grows NTFS C:" || fail "dos: dry run with grow: $out"
 	check "dos: reimage onto a larger disk with grow_last_partition" \
 		"$ABUR" -c "$grow_ini" --store "$STORE" reimage --disk "$DEV"
 	new=$(blkid -p -o value -s PART_ENTRY_SIZE "${DEV}p2")
-	[ "$new" = "$old" ] && pass "dos: C: keeps its $old sectors" || fail "dos: C: $old -> $new sectors"
+	[ "$new" -gt "$old" ] && pass "dos: C: grew from $old to $new sectors" || fail "dos: C: $old -> $new sectors"
+	# ntfsresize schedules Windows' check (the dirty flag): -f reads it anyway.
+	vol=$(ntfsinfo -f -m "${DEV}p2" 2>/dev/null | awk '/Volume Size in Clusters/ { print $NF }')
+	csz=$(ntfsinfo -f -m "${DEV}p2" 2>/dev/null | awk '/Cluster Size/ { print $NF; exit }')
+	[ -n "$vol" ] && [ -n "$csz" ] && [ $((vol * csz)) -gt $(((new - 8) * 512 - csz)) ] &&
+		pass "dos: the NTFS volume fills the grown C: ($vol clusters of $csz)" ||
+		fail "dos: volume $vol clusters of $csz on $new sectors"
 	check "dos: the grown C: passes ntfsfix -n" ntfsfix -n "${DEV}p2"
 	ntfs_tree "${DEV}p2" >"$TMP/dos.grown.tree"
 	check "dos: the grown C: holds every file" diff "$TMP/dos.2.tree" "$TMP/dos.grown.tree"
