@@ -48,6 +48,16 @@ if [ -n "$abur" ]; then
 else
 	log "INITRAMFS no abur binary given: the init will say so and offer a shell"
 fi
+# A board that grows the last partition carries what the partition methods'
+# grow runs (their grow_tools: e2fsck and resize2fs for ext, ntfsresize for
+# NTFS); without them the agent refuses to grow, before writing.
+if grep -Eq '^grow_last_partition *= *(yes|true|on|1) *$' "$board/abur.ini"; then
+	for t in e2fsck resize2fs ntfsresize; do
+		p=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t") ||
+			die "$t not found: the board grows the last partition (scripts/deps installs it)"
+		install_elf "$root" "$p" "/usr/sbin/$t"
+	done
+fi
 # shellcheck disable=SC2086
 install_modules "$root" "$kdir" "$kver" $mods
 install -m 0755 "$top/initramfs/init" "$root/init"
