@@ -43,32 +43,36 @@ static void say(struct prune *p, const char *comp, char **names, int n, const ch
 	printf("\n");
 }
 
-/* One component: the plan, then (unless --dry-run) retention itself,
- * which says what it removed on the store handle. */
+/* One component: --dry-run lists retention's plan; else retention runs
+ * and what it removed is what the store handle noted.  Only when nothing
+ * went is the plan asked why (its deep check is then not paid twice). */
 static int prune_one(struct prune *p, const struct abur_component *c)
 {
 	char **names = NULL;
 	char *const *gone;
 	const char *why = NULL;
-	int n = store_retention_plan(p->s, c->name, c->keep, &names, &why);
+	int n;
 
+	if (!p->dry) {
+		store_removed_clear(p->s);
+		n = store_apply_retention(p->s, c->name, c->keep);
+		if (n < 0)
+			return cmd_error(n, "prune %s", c->name);
+		if (n > 0) {
+			n = (int)store_removed(p->s, &gone);
+			say(p, c->name, (char **)gone, n, NULL);
+			p->total += (size_t)n;
+			return 0;
+		}
+	}
+	n = store_retention_plan(p->s, c->name, c->keep, &names, &why);
 	if (n < 0)
 		return cmd_error(n, "prune %s", c->name);
-	if (!p->dry && n > 0) {
-		names_free(names, n);
-		store_removed_clear(p->s);
-		int r = store_apply_retention(p->s, c->name, c->keep);
-		if (r < 0)
-			return cmd_error(r, "prune %s", c->name);
-		n = (int)store_removed(p->s, &gone);
-		if (n == 0)
-			why = "readers are in the store: nothing removed now";
-		say(p, c->name, (char **)gone, n, why);
-	} else {
-		say(p, c->name, names, n, why);
-		names_free(names, n);
-	}
-	p->total += (size_t)n;
+	if (!p->dry && n > 0)
+		why = "readers are in the store: nothing removed now";
+	say(p, c->name, names, p->dry ? n : 0, why);
+	names_free(names, n);
+	p->total += p->dry ? (size_t)n : 0;
 	return 0;
 }
 

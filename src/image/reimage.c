@@ -158,14 +158,13 @@ static int dry_run(struct run *run, const struct generation *g, enum diskimg_mod
 	}
 	r = diskimg_extract(payload_archive(p), &dst);
 	*parsed = dst.have_layout;
-	if (mode == DI_LAYOUT) {
+	layout_free(&run->l); /* kept for the plan and check_grow */
+	run->l = dst.l;
+	dst.l = (struct layout){0};
+	if (mode == DI_LAYOUT)
 		payload_discard(p);
-		layout_free(&run->l); /* kept for the plan */
-		run->l = dst.l;
-		dst.l = (struct layout){0};
-	} else {
+	else
 		r = payload_close(p, r);
-	}
 	diskimg_dst_free(&dst);
 	return r;
 }
@@ -301,7 +300,7 @@ static int check_grow(struct run *run)
 
 	if (!run->o->grow)
 		return 0;
-	if (!run->l.nparts)
+	if (!run->l.nparts) /* verify_image read it, unless the caller had verified */
 		r = dry_run(run, run->g, DI_LAYOUT, &parsed);
 	if (r < 0 || !run->l.nparts || !layout_can_grow(&run->l))
 		return r;
